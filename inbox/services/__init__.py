@@ -1,0 +1,1 @@
+"""Domain services: the business rules, called by web views, CLI commands and scheduler jobs alike."""

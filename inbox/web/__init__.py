@@ -1,0 +1,103 @@
+"""The web layer: thin blueprints over the services, plus request-scoped plumbing (session, login, CSRF, i18n)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, g, request
+from flask_babel import Babel
+from flask_login import LoginManager, current_user
+from flask_wtf import CSRFProtect
+from sqlalchemy.orm import Session
+
+from inbox.models import User
+from inbox.runtime import Runtime
+
+TRANSLATIONS = str(Path(__file__).resolve().parent.parent / "translations")
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["inbox"]
+
+
+def db() -> Session:
+    """The request's database session, opened on first use and closed after the response."""
+    if "db" not in g:
+        g.db = runtime().Session()
+    return g.db
+
+
+def _close_db(_exc: BaseException | None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def _select_locale() -> str:
+    if current_user.is_authenticated and current_user.language in ("ja", "en"):
+        return current_user.language
+    chosen = request.cookies.get("lang")
+    if chosen in ("ja", "en"):
+        return chosen
+    return runtime().settings.default_language
+
+
+def _select_timezone() -> str:
+    if current_user.is_authenticated:
+        return current_user.timezone
+    return runtime().settings.default_timezone
+
+
+def user_zone() -> ZoneInfo:
+    return ZoneInfo(_select_timezone())
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Show a stored UTC time in the viewer's timezone."""
+    if value is None:
+        return ""
+    return value.astimezone(user_zone()).strftime(fmt)
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    from inbox.web import admin, auth, errors, queue, thread
+
+    app.teardown_appcontext(_close_db)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", TRANSLATIONS)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    app.after_request(_security_headers)
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.globals["get_locale"] = _select_locale
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        user = db().get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    for module in (auth, queue, thread, admin):
+        app.register_blueprint(module.bp)
+    errors.init_app(app)

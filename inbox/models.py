@@ -1,0 +1,433 @@
+"""Typed data model: users, mailboxes, contacts, threads, messages and their bookkeeping.
+
+Models hold data only: no sessions, no commits, no Flask. Behaviour lives in
+``inbox.services`` and ``inbox.ingest``.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inbox.db import Base, BigIntId, JsonType, created_at, int_pk
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    LEAD = "lead"
+    AGENT = "agent"
+
+
+class MailboxKind(enum.StrEnum):
+    IMAP = "imap"
+    LOCAL = "local"  # a Maildir, an mbox file or a folder of .eml files
+    RAKUTEN = "rakuten"
+    YAHOO = "yahoo"
+
+
+class Status(enum.StrEnum):
+    NEW = "new"  # 未対応
+    OPEN = "open"  # 対応中
+    WAITING = "waiting"  # 保留 (on hold / waiting on customer)
+    RESOLVED = "resolved"  # 対応完了
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    NOTE = "note"  # internal note, never sent
+
+
+class MessageKind(enum.StrEnum):
+    NORMAL = "normal"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    BULK = "bulk"
+
+
+class OutboxStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after retries; visible, can be retried by hand
+    UNKNOWN = "unknown"  # result not known (mall timeout); never retried automatically
+    REJECTED = "rejected"  # refused by the receiving side; safe to edit and resend
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int_pk]
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.AGENT)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    language: Mapped[str] = mapped_column(String(8), default="ja", server_default="ja")
+    timezone: Mapped[str] = mapped_column(
+        String(64), default="Asia/Tokyo", server_default="Asia/Tokyo"
+    )
+    alert_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[created_at]
+    last_login_at: Mapped[datetime | None]
+
+    memberships: Mapped[list[MailboxMember]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class Mailbox(Base):
+    __tablename__ = "mailboxes"
+
+    id: Mapped[int_pk]
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[MailboxKind] = mapped_column(_enum(MailboxKind))
+    address: Mapped[str | None] = mapped_column(String(254))  # From: of replies
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Non-secret connection settings (host, port, folders, after-fetch action, SMTP host, ...).
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    # Secrets (passwords, API keys, tokens) as one encrypted JSON document; see inbox.crypto.
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    poll_interval_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
+    timezone: Mapped[str] = mapped_column(
+        String(64), default="Asia/Tokyo", server_default="Asia/Tokyo"
+    )
+    # Business hours, closed days and deadline rules; see inbox.services.business_hours.
+    calendar: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    deadline_rules: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    signature: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status_after_reply: Mapped[Status] = mapped_column(
+        _enum(Status), default=Status.WAITING, server_default=Status.WAITING.value
+    )
+    outbound_charset: Mapped[str] = mapped_column(
+        String(16), default="utf-8", server_default="utf-8"
+    )
+    last_poll_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    created_at: Mapped[created_at]
+
+    members: Mapped[list[MailboxMember]] = relationship(
+        back_populates="mailbox", cascade="all, delete-orphan"
+    )
+
+
+class MailboxMember(Base):
+    """Who may see and work a mailbox's threads."""
+
+    __tablename__ = "mailbox_members"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    mailbox: Mapped[Mailbox] = relationship(back_populates="members")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class SourceCursor(Base):
+    """How far a source has read: an IMAP folder (UIDVALIDITY + last UID) or a mall feed."""
+
+    __tablename__ = "source_cursors"
+    __table_args__ = (UniqueConstraint("mailbox_id", "name"),)
+
+    id: Mapped[int_pk]
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))  # folder name, or a feed's cursor name
+    uidvalidity: Mapped[int | None] = mapped_column(BigIntId)
+    last_uid: Mapped[int] = mapped_column(BigIntId, default=0, server_default="0")
+    state: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    updated_at: Mapped[datetime | None]
+
+
+class Contact(Base):
+    """A customer, known by address (mail address, or a mall's masked address)."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int_pk]
+    address: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    created_at: Mapped[created_at]
+
+
+class Thread(Base):
+    """A ticket: one conversation with a customer. Its id is the ticket number."""
+
+    __tablename__ = "threads"
+    __table_args__ = (
+        Index("ix_threads_queue_deadline", "mailbox_id", "status", "due_at"),
+        Index("ix_threads_assignee_status", "assignee_id", "status"),
+        Index("ix_threads_queue_activity", "mailbox_id", "last_activity_at", "id"),
+        Index("ix_threads_open_due", "status", "due_at"),
+        Index("ix_threads_match_subject", "mailbox_id", "contact_id", "normalized_subject"),
+        UniqueConstraint("mailbox_id", "external_ref"),
+    )
+
+    id: Mapped[int_pk]
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    subject: Mapped[str] = mapped_column(Text, default="", server_default="")
+    normalized_subject: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.NEW)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    priority: Mapped[Priority] = mapped_column(
+        _enum(Priority), default=Priority.NORMAL, server_default=Priority.NORMAL.value
+    )
+    due_at: Mapped[datetime | None]
+    due_set_by_hand: Mapped[bool] = mapped_column(default=False, server_default=false())
+    last_activity_at: Mapped[datetime]
+    last_inbound_at: Mapped[datetime | None]
+    created_at: Mapped[created_at]
+    message_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A mall inquiry's own identity (inquiry number, topic id); None for mail.
+    external_ref: Mapped[str | None] = mapped_column(String(120))
+    external_meta: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    mailbox: Mapped[Mailbox] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    assignee: Mapped[User | None] = relationship()
+    tags: Mapped[list[ThreadTag]] = relationship(
+        cascade="all, delete-orphan", order_by="ThreadTag.tag"
+    )
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="thread", order_by="(Message.received_at, Message.id)"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ThreadTag(Base):
+    __tablename__ = "thread_tags"
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class Message(Base):
+    """One mail, mall message, outbound reply or internal note in a thread."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("mailbox_id", "source_key"),
+        Index("ix_messages_mailbox_message_id", "mailbox_id", "message_id"),
+        Index("ix_messages_message_id", "message_id"),
+        Index("ix_messages_thread_received", "thread_id", "received_at"),
+    )
+
+    id: Mapped[int_pk]
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    direction: Mapped[Direction] = mapped_column(_enum(Direction))
+    kind: Mapped[MessageKind] = mapped_column(
+        _enum(MessageKind), default=MessageKind.NORMAL, server_default=MessageKind.NORMAL.value
+    )
+    # Where it came from: "INBOX:<uidvalidity>:<uid>" for IMAP, "sha256:<hex>" for files,
+    # the mall's message identity for feeds, "out:<n>" for our own. Unique per mailbox.
+    source_key: Mapped[str | None] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    subject: Mapped[str] = mapped_column(Text, default="", server_default="")
+    from_name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    from_address: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    to: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    cc: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    reply_to: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    sent_at: Mapped[datetime | None]  # the Date: header
+    received_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    new_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    html: Mapped[str | None] = mapped_column(Text)  # sanitized
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))  # raw source in the blob store
+    parse_warnings: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    parse_failed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    deleted_by_source: Mapped[bool] = mapped_column(default=False, server_default=false())
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+
+    thread: Mapped[Thread] = relationship(back_populates="messages")
+    author: Mapped[User | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+
+class Attachment(Base):
+    """An attachment's metadata; the bytes live in the blob store under ``sha256``."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int_pk]
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(512))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigIntId)
+    sha256: Mapped[str] = mapped_column(String(64))
+    inline: Mapped[bool] = mapped_column(default=False, server_default=false())
+    content_id: Mapped[str | None] = mapped_column(String(255))
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Event(Base):
+    """Append-only log of who did what to which thread, and when."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_thread_created", "thread_id", "created_at"),)
+
+    id: Mapped[int_pk]
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the system
+    kind: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[created_at]
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Template(Base):
+    """A canned reply (定型文), for one mailbox or shared by all (mailbox_id None)."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[int_pk]
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[created_at]
+
+
+class OutboxItem(Base):
+    """A message waiting to be delivered (reply, alert mail, mall reply), claimed by one worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int_pk]
+    kind: Mapped[str] = mapped_column(String(32))  # "reply", "alert", "mall_reply", ...
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id"))
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
+    message_row_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    mail_from: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    recipients: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)  # the exact bytes to send
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    copied_to_sent: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[created_at]
+
+
+class Alert(Base):
+    """A deadline alert that was issued: one per (thread, stage, deadline), ever."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("thread_id", "stage", "due_at"),)
+
+    id: Mapped[int_pk]
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[created_at]
+
+
+class Mention(Base):
+    """An @mention of a user in an internal note."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (UniqueConstraint("message_row_id", "user_id"),)
+
+    id: Mapped[int_pk]
+    message_row_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    seen_at: Mapped[datetime | None]
+    created_at: Mapped[created_at]
+
+
+class ThreadPresence(Base):
+    """Who is looking at, or writing a reply on, a thread right now (二重返信防止)."""
+
+    __tablename__ = "thread_presence"
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    composing: Mapped[bool] = mapped_column(default=False, server_default=false())
+    seen_at: Mapped[datetime]
+
+
+class JobClaim(Base):
+    """A lease on a piece of scheduled work (polling one mailbox, one alert scan), with expiry."""
+
+    __tablename__ = "job_claims"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(120))
+    expires_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed log-in attempts per key (an address or an IP), for rate limiting."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

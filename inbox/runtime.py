@@ -1,0 +1,45 @@
+"""The objects built once at start-up and shared by web, scheduler and CLI: settings, engine, sessions, blobs, secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from inbox.config import Settings
+from inbox.crypto import SecretBox
+from inbox.db import make_engine
+from inbox.storage import BlobStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine | None
+    Session: sessionmaker[Session]
+    blobs: BlobStore
+    secrets: SecretBox
+
+
+def build_runtime(settings: Settings, *, bind: Engine | Connection | None = None) -> Runtime:
+    """Build the runtime; ``bind`` (tests) replaces the engine made from the settings' URL."""
+    if bind is None:
+        url = settings.database_url
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine: Engine | None = make_engine(url)
+        factory = sessionmaker(engine, expire_on_commit=False)
+    else:
+        engine = bind if isinstance(bind, Engine) else None
+        factory = sessionmaker(
+            bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        Session=factory,
+        blobs=BlobStore(settings.blob_dir),
+        secrets=SecretBox(settings.encryption_key),
+    )

@@ -1,0 +1,155 @@
+"""Shared fixtures: the app built by the factory, and a database per backend built by the migrations."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from inbox import create_app
+from inbox.crypto import generate_key
+from inbox.db import make_engine
+from inbox.schema import upgrade
+from tests.support.requirements import require_server
+
+pytest_plugins = ["tests.support.fixtures"]
+
+PG_URL = os.environ.get(
+    "INBOX_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+ENCRYPTION_KEY = generate_key()
+BACKENDS = ["sqlite", "postgresql"]
+if os.environ.get("INBOX_TEST_BACKENDS"):
+    BACKENDS = os.environ["INBOX_TEST_BACKENDS"].split(",")
+
+
+def _postgres_reachable() -> tuple[bool, str]:
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True, ""
+    except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+        return False, f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+
+
+@dataclass
+class FreshDatabase:
+    """Makes empty migrated databases of one backend and removes them afterwards."""
+
+    backend: str
+    tmp_path_factory: pytest.TempPathFactory
+    created: list[str]
+
+    def new_url(self) -> str:
+        if self.backend == "sqlite":
+            path = self.tmp_path_factory.mktemp("db") / "inbox.sqlite"
+            return f"sqlite:///{path}"
+        name = f"inbox_test_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        admin.dispose()
+        self.created.append(name)
+        return _with_db(PG_URL, name)
+
+    def migrated_url(self) -> str:
+        url = self.new_url()
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        return url
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.created:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _with_db(url: str, name: str) -> str:
+    return str(sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        ok, why = _postgres_reachable()
+        require_server("postgresql", ok, why)
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def fresh_databases(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FreshDatabase]:
+    fresh = FreshDatabase(backend, tmp_path_factory, [])
+    yield fresh
+    fresh.drop_all()
+
+
+@pytest.fixture(scope="session")
+def db_url(fresh_databases: FreshDatabase) -> str:
+    """One migrated database per backend for the whole run; tests roll back their changes."""
+    return fresh_databases.migrated_url()
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as conn:
+        trans = conn.begin()
+        yield conn
+        if trans.is_active:
+            trans.rollback()
+
+
+@pytest.fixture
+def session(connection: sa.Connection) -> Iterator[Session]:
+    with Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as s:
+        yield s
+
+
+def base_config(tmp_path, db_url: str) -> dict:
+    return {
+        "server": {"secret_key": "test-secret-key-0123456789"},
+        "security": {"encryption_key": ENCRYPTION_KEY},
+        "database": {"url": db_url},
+        "storage": {"blob_dir": str(tmp_path / "blobs")},
+        "scheduler": {"enabled": False},
+    }
+
+
+@pytest.fixture
+def app(connection: sa.Connection, db_url: str, tmp_path):
+    config = base_config(tmp_path, db_url)
+    config.update({"bind": connection, "testing": True})
+    return create_app(config)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runtime(app):
+    return app.extensions["inbox"]
