@@ -107,6 +107,17 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan"
     )
 
+    # What Flask-Login reads off a user object: plain attributes, no Flask import here.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
 
 class Mailbox(Base):
     __tablename__ = "mailboxes"

@@ -10,6 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from inbox.models import Mailbox, Role, User
 from inbox.services import accounts
@@ -31,8 +32,8 @@ def admin_required(view):
     return wrapped
 
 
-def _mailbox_choices() -> list[tuple[int, str]]:
-    return [(m.id, m.name) for m in db().scalars(select(Mailbox).order_by(Mailbox.name))]
+def _mailbox_choices() -> list[SelectChoice]:
+    return [SelectChoice(m.id, m.name) for m in db().scalars(select(Mailbox).order_by(Mailbox.name))]
 
 
 @bp.route("/users")
@@ -81,7 +82,7 @@ def new_user():
                 "info",
             )
         return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=None)
+    return render_template("admin/user_form.html", form=form, user=None), 400 if form.errors else 200
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -113,7 +114,7 @@ def edit_user(user_id: int):
         session.commit()
         flash(_("User %(email)s saved.", email=user.email), "info")
         return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+    return render_template("admin/user_form.html", form=form, user=user), 400 if form.errors else 200
 
 
 @bp.route("/mailboxes")

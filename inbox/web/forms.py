@@ -12,7 +12,8 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -21,13 +22,13 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Stay logged in"))
 
 
-ROLE_CHOICES = [("agent", _l("Agent")), ("lead", _l("Lead")), ("admin", _l("Admin"))]
-LANGUAGE_CHOICES = [("ja", "日本語"), ("en", "English")]
+ROLE_CHOICES = [SelectChoice("agent", _l("Agent")), SelectChoice("lead", _l("Lead")), SelectChoice("admin", _l("Admin"))]
+LANGUAGE_CHOICES = [SelectChoice("ja", "日本語"), SelectChoice("en", "English")]
 
 
 class UserForm(FlaskForm):
     email = EmailField(
-        _l("Mail address"), validators=[DataRequired(), Email(check_deliverability=False)]
+        _l("Mail address"), validators=[DataRequired(), Length(max=254)]
     )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
