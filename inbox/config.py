@@ -142,8 +142,8 @@ def load_settings(
     """
     environ = os.environ if environ is None else environ
     raw = {section: dict(values) for section, values in DEFAULTS.items()}
-    explicit = path is not None or "INBOX_CONFIG" in environ
-    config_path = Path(path or environ.get("INBOX_CONFIG", "config.toml"))
+    explicit = bool(path) or bool(environ.get("INBOX_CONFIG"))
+    config_path = Path(path or environ.get("INBOX_CONFIG") or "config.toml")
     if config_path.exists():
         try:
             with config_path.open("rb") as fh:

@@ -1,0 +1,101 @@
+"""The scheduler: APScheduler jobs that poll mailboxes, deliver the outbox and scan deadlines.
+
+Everything is built once at start-up and each job opens its own session. Several
+scheduler processes may run side by side: the database claims in ``services.claims``
+make sure one mailbox is polled by one process at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+
+from inbox.ingest.poll import Poller, process_owner
+from inbox.models import Mailbox
+from inbox.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Extra periodic jobs registered by other areas (outbox delivery, deadline alerts):
+# name -> (function taking (runtime, owner), interval in seconds from the settings).
+PERIODIC_JOBS: dict[str, tuple[Callable[[Runtime, str], object], Callable[[Runtime], int]]] = {}
+
+
+def periodic(name: str, interval: Callable[[Runtime], int]):
+    """Register ``fn(runtime, owner)`` to run every ``interval(runtime)`` seconds."""
+
+    def register(fn: Callable[[Runtime, str], object]):
+        PERIODIC_JOBS[name] = (fn, interval)
+        return fn
+
+    return register
+
+
+class InboxScheduler:
+    def __init__(self, runtime: Runtime, *, owner: str | None = None) -> None:
+        self.runtime = runtime
+        self.owner = owner or process_owner()
+        self.poller = Poller(runtime, owner=self.owner)
+        self.scheduler = BackgroundScheduler(
+            timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+        )
+
+    def _poll(self, mailbox_id: int) -> None:
+        result = self.poller.poll(mailbox_id)
+        if result.claimed and (result.counts.imported or result.error):
+            log.info(
+                "mailbox %s: %s new, %s duplicates, error: %s",
+                mailbox_id,
+                result.counts.imported,
+                result.counts.duplicates,
+                result.error,
+            )
+
+    def sync_jobs(self) -> None:
+        """Add a poll job for each active mailbox, drop jobs of removed or disabled ones."""
+        with self.runtime.Session() as session:
+            wanted = {
+                f"poll:{m.id}": (m.id, max(5, m.poll_interval_seconds))
+                for m in session.scalars(select(Mailbox).where(Mailbox.active))
+            }
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("poll:") and job.id not in wanted:
+                job.remove()
+        for job_id, (mailbox_id, interval) in wanted.items():
+            job = self.scheduler.get_job(job_id)
+            if job is not None and job.trigger.interval.total_seconds() == interval:
+                continue
+            self.scheduler.add_job(
+                self._poll,
+                "interval",
+                seconds=interval,
+                args=[mailbox_id],
+                id=job_id,
+                replace_existing=True,
+                next_run_time=datetime.now(UTC),
+            )
+
+    def start(self) -> InboxScheduler:
+        self.scheduler.add_job(self.sync_jobs, "interval", seconds=30, id="sync-jobs")
+        for name, (fn, interval) in PERIODIC_JOBS.items():
+            self.scheduler.add_job(
+                fn,
+                "interval",
+                seconds=interval(self.runtime),
+                args=[self.runtime, self.owner],
+                id=name,
+            )
+        self.scheduler.start()
+        self.sync_jobs()
+        return self
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.scheduler.shutdown(wait=wait)
+
+
+def start_background(runtime: Runtime) -> InboxScheduler:
+    return InboxScheduler(runtime).start()
