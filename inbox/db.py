@@ -99,7 +99,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock up front: a transaction that reads and then writes
+            # would otherwise fail at once with "database is locked" when another process wrote
+            # in between (the busy timeout does not help there). Writers queue; WAL keeps readers
+            # of committed data unblocked.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
