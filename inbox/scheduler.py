@@ -8,31 +8,17 @@ make sure one mailbox is polled by one process at a time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
+from inbox.db import utcnow
 from inbox.ingest.poll import Poller, process_owner
 from inbox.models import Mailbox
 from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-# Extra periodic jobs registered by other areas (outbox delivery, deadline alerts):
-# name -> (function taking (runtime, owner), interval in seconds from the settings).
-PERIODIC_JOBS: dict[str, tuple[Callable[[Runtime, str], object], Callable[[Runtime], int]]] = {}
-
-
-def periodic(name: str, interval: Callable[[Runtime], int]):
-    """Register ``fn(runtime, owner)`` to run every ``interval(runtime)`` seconds."""
-
-    def register(fn: Callable[[Runtime, str], object]):
-        PERIODIC_JOBS[name] = (fn, interval)
-        return fn
-
-    return register
 
 
 class InboxScheduler:
@@ -79,16 +65,30 @@ class InboxScheduler:
                 next_run_time=datetime.now(UTC),
             )
 
+    def deliver_outbox(self) -> None:
+        import inbox.senders  # noqa: F401  (registers the deliverers)
+        from inbox.services import outbox
+
+        counts = outbox.deliver_due(
+            self.runtime.Session, self.runtime, owner=self.owner, now=utcnow
+        )
+        if counts:
+            log.info("outbox: %s", counts)
+
+    def scan_alerts(self) -> None:
+        from inbox.services import alerts
+
+        alerts.run_scan(self.runtime, owner=self.owner, now=utcnow())
+
     def start(self) -> InboxScheduler:
+        settings = self.runtime.settings
         self.scheduler.add_job(self.sync_jobs, "interval", seconds=30, id="sync-jobs")
-        for name, (fn, interval) in PERIODIC_JOBS.items():
-            self.scheduler.add_job(
-                fn,
-                "interval",
-                seconds=interval(self.runtime),
-                args=[self.runtime, self.owner],
-                id=name,
-            )
+        self.scheduler.add_job(
+            self.deliver_outbox, "interval", seconds=settings.outbox_seconds, id="outbox"
+        )
+        self.scheduler.add_job(
+            self.scan_alerts, "interval", seconds=settings.alert_scan_seconds, id="alerts"
+        )
         self.scheduler.start()
         self.sync_jobs()
         return self

@@ -2,6 +2,9 @@
 
 Translate the empty ``msgstr`` entries in inbox/translations/ja/LC_MESSAGES/messages.po,
 then run this again; tests/test_translations.py fails while any string is untranslated.
+Translations may also come from fragments, inbox/translations/ja/fragments/<area>.po (one
+per area, so that people working on different areas never edit the same file); they fill
+any string that messages.po leaves empty.
 """
 
 from pathlib import Path
@@ -19,9 +22,12 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_ge
 
 def main() -> None:
     old: dict[str, str] = {}
+    for fragment in sorted((PO.parent.parent / "fragments").glob("*.po")):
+        with fragment.open("rb") as fh:
+            old.update({m.id: m.string for m in read_po(fh, locale="ja") if m.id and m.string})
     if PO.exists():
         with PO.open("rb") as fh:
-            old = {m.id: m.string for m in read_po(fh, locale="ja") if m.id}
+            old.update({m.id: m.string for m in read_po(fh, locale="ja") if m.id and m.string})
     catalog = Catalog(locale="ja", project="inbox")
     for _file, _line, message, _comments, _ctx in extract_from_dir(str(ROOT), method_map=METHODS, keywords=KEYWORDS):
         msgid = message if isinstance(message, str) else message[0]
