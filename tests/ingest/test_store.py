@@ -13,11 +13,26 @@ from tests.factories import make_mailbox
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 
 
-def mail(subject="配送について", *, mid="a1@example.com", frm="山田 <yamada@example.jp>", to="support@example.test",
-         in_reply_to=None, extra="", body="商品がまだ届きません。"):
-    headers = [f"From: {frm}", f"To: {to}", f"Subject: {subject}", f"Message-ID: <{mid}>",
-               "Date: Mon, 23 Nov 2026 10:00:00 +0900", "MIME-Version: 1.0",
-               "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit"]
+def mail(
+    subject="配送について",
+    *,
+    mid="a1@example.com",
+    frm="山田 <yamada@example.jp>",
+    to="support@example.test",
+    in_reply_to=None,
+    extra="",
+    body="商品がまだ届きません。",
+):
+    headers = [
+        f"From: {frm}",
+        f"To: {to}",
+        f"Subject: {subject}",
+        f"Message-ID: <{mid}>",
+        "Date: Mon, 23 Nov 2026 10:00:00 +0900",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: 8bit",
+    ]
     if in_reply_to:
         headers += [f"In-Reply-To: <{in_reply_to}>", f"References: <{in_reply_to}>"]
     if extra:
@@ -36,7 +51,9 @@ def mailbox(session):
 
 
 def ingest(session, blobs, mailbox, raw, key, **kw):
-    return ingest_message(session, blobs, mailbox, raw, source_key=key, received_at=kw.pop("at", NOW), now=NOW, **kw)
+    return ingest_message(
+        session, blobs, mailbox, raw, source_key=key, received_at=kw.pop("at", NOW), now=NOW, **kw
+    )
 
 
 def count(session, model):
@@ -69,42 +86,88 @@ def test_same_message_id_under_a_new_uidvalidity_is_stored_once(session, blobs, 
 
 def test_reply_joins_the_thread_by_references(session, blobs, mailbox):
     first = ingest(session, blobs, mailbox, mail(), "k1").thread
-    reply = ingest(session, blobs, mailbox, mail("全く別の件名", mid="a2@example.com", in_reply_to="a1@example.com"), "k2")
+    reply = ingest(
+        session,
+        blobs,
+        mailbox,
+        mail("全く別の件名", mid="a2@example.com", in_reply_to="a1@example.com"),
+        "k2",
+    )
     assert reply.thread.id == first.id and reply.reason == "references"
 
 
 def test_ticket_token_in_the_subject_joins_the_thread(session, blobs, mailbox):
     first = ingest(session, blobs, mailbox, mail(), "k1").thread
-    later = ingest(session, blobs, mailbox, mail(f"Re: [#{first.id}] 追加の質問", mid="x9@example.com", frm="other@example.com"), "k2")
+    later = ingest(
+        session,
+        blobs,
+        mailbox,
+        mail(f"Re: [#{first.id}] 追加の質問", mid="x9@example.com", frm="other@example.com"),
+        "k2",
+    )
     assert later.thread.id == first.id and later.reason == "ticket token"
 
 
 def test_same_customer_and_subject_with_reply_prefix_joins_the_thread(session, blobs, mailbox):
     first = ingest(session, blobs, mailbox, mail(), "k1").thread
-    later = ingest(session, blobs, mailbox, mail("RE：Re: 配送について", mid="a3@example.com"), "k2", at=NOW + timedelta(days=1))
+    later = ingest(
+        session,
+        blobs,
+        mailbox,
+        mail("RE：Re: 配送について", mid="a3@example.com"),
+        "k2",
+        at=NOW + timedelta(days=1),
+    )
     assert later.thread.id == first.id and later.reason == "customer and subject"
 
 
 def test_customer_reply_reopens_a_resolved_thread(session, blobs, mailbox):
     thread = ingest(session, blobs, mailbox, mail(), "k1").thread
     thread.status = Status.RESOLVED
-    ingest(session, blobs, mailbox, mail("Re: 配送について", mid="a4@example.com", in_reply_to="a1@example.com"), "k2")
+    ingest(
+        session,
+        blobs,
+        mailbox,
+        mail("Re: 配送について", mid="a4@example.com", in_reply_to="a1@example.com"),
+        "k2",
+    )
     assert thread.status == Status.OPEN
 
 
 def test_auto_reply_never_reopens_a_thread(session, blobs, mailbox):
     thread = ingest(session, blobs, mailbox, mail(), "k1").thread
     thread.status = Status.RESOLVED
-    auto = ingest(session, blobs, mailbox, mail("自動応答: 配送について", mid="a5@example.com", in_reply_to="a1@example.com",
-                                                extra="Auto-Submitted: auto-replied"), "k2")
+    auto = ingest(
+        session,
+        blobs,
+        mailbox,
+        mail(
+            "自動応答: 配送について",
+            mid="a5@example.com",
+            in_reply_to="a1@example.com",
+            extra="Auto-Submitted: auto-replied",
+        ),
+        "k2",
+    )
     assert auto.message.kind == MessageKind.AUTO_REPLY
     assert thread.status == Status.RESOLVED
 
 
 def test_mail_from_the_team_is_outbound(session, blobs, mailbox):
     first = ingest(session, blobs, mailbox, mail(), "k1").thread
-    ours = ingest(session, blobs, mailbox, mail("Re: 配送について", mid="o1@example.test", frm="support@example.test",
-                                                to="yamada@example.jp", in_reply_to="a1@example.com"), "Sent:1:1")
+    ours = ingest(
+        session,
+        blobs,
+        mailbox,
+        mail(
+            "Re: 配送について",
+            mid="o1@example.test",
+            frm="support@example.test",
+            to="yamada@example.jp",
+            in_reply_to="a1@example.com",
+        ),
+        "Sent:1:1",
+    )
     assert ours.message.direction == Direction.OUTBOUND and ours.thread.id == first.id
 
 
@@ -118,6 +181,8 @@ def test_garbage_is_stored_raw_flagged_and_still_makes_a_thread(session, blobs, 
 
 def test_oversized_mail_is_stored_raw_without_reading(session, blobs, mailbox):
     big = mail(body="x" * 5000)
-    result = ingest(session, blobs, mailbox, big, "k1", options=IngestOptions(max_message_bytes=1024))
+    result = ingest(
+        session, blobs, mailbox, big, "k1", options=IngestOptions(max_message_bytes=1024)
+    )
     assert result.created and "over the limit" in result.message.parse_warnings[0]
     assert count(session, Thread) == 1
