@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -195,12 +196,15 @@ def ingest_message(
             )
     if received_at is None:
         received_at = parsed.date if parsed.date is not None and parsed.date <= now else now
-    reason = _is_duplicate(session, mailbox.id, source_key, parsed.message_id)
+    raw_sha = hashlib.sha256(raw).hexdigest()
+    # Without a readable Message-ID the stand-in is derived from the bytes, and the duplicate
+    # check uses it too: a re-fetch (new UIDVALIDITY) of an unreadable message is a repeat.
+    message_id = parsed.message_id or f"{raw_sha[:32]}@inbox.generated"
+    reason = _is_duplicate(session, mailbox.id, source_key, message_id)
     if reason:
         return IngestResult(None, None, False, reason)
 
-    raw_sha = blobs.put(raw)
-    message_id = parsed.message_id or f"{raw_sha[:32]}@inbox.generated"
+    blobs.put(raw, raw_sha)
     from_address = parsed.from_.address if parsed.from_ else ""
     from_name = parsed.from_.name if parsed.from_ else ""
     team = _team_addresses(session, mailbox)
