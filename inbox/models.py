@@ -290,7 +290,7 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text, default="", server_default="")
     new_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     html: Mapped[str | None] = mapped_column(Text)  # sanitized
-    raw_sha256: Mapped[str | None] = mapped_column(String(64))  # raw source in the blob store
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))  # raw source: RawMessage.sha256
     parse_warnings: Mapped[list[str]] = mapped_column(JsonType, default=list)
     parse_failed: Mapped[bool] = mapped_column(default=False, server_default=false())
     deleted_by_source: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -302,6 +302,15 @@ class Message(Base):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
     )
+
+
+class RawMessage(Base):
+    """A message's raw source exactly as received, stored once per content hash."""
+
+    __tablename__ = "raw_messages"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Attachment(Base):
@@ -337,6 +346,7 @@ class Event(Base):
     created_at: Mapped[created_at]
 
     actor: Mapped[User | None] = relationship()
+    thread: Mapped[Thread | None] = relationship()
 
 
 class Template(Base):

@@ -1,15 +1,20 @@
-"""Store one raw message: dedupe by source identity and Message-ID, find its thread, write the rows."""
+"""Store raw messages: dedupe by source identity and Message-ID, find each one's thread, write the rows.
+
+A batch is read in three steps so that the database sees a handful of queries per batch
+rather than many per message: (1) drop items whose source identity is known and parse the
+rest, (2) look up in one query each the Message-IDs, referenced ids and customers the batch
+mentions, (3) thread and build rows in memory, in arrival order, then flush once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inbox.ingest.parse import ParsedMessage, parse_message
@@ -21,6 +26,7 @@ from inbox.models import (
     Mailbox,
     Message,
     MessageKind,
+    RawMessage,
     Status,
     Thread,
     User,
@@ -47,108 +53,158 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _is_duplicate(
-    session: Session, mailbox_id: int, source_key: str, message_id: str | None
-) -> str:
-    if session.scalar(
-        select(Message.id).where(Message.mailbox_id == mailbox_id, Message.source_key == source_key)
-    ):
-        return "same source identity"
-    if message_id and session.scalar(
-        select(Message.id)
-        .where(Message.mailbox_id == mailbox_id, Message.message_id == message_id)
-        .limit(1)
-    ):
-        return "same Message-ID"
-    return ""
+@dataclass
+class BatchCounts:
+    imported: int = 0
+    duplicates: int = 0
+    with_warnings: int = 0
+
+    def add(self, other: BatchCounts) -> None:
+        self.imported += other.imported
+        self.duplicates += other.duplicates
+        self.with_warnings += other.with_warnings
 
 
-def _unreadable(raw: bytes, problem: str) -> ParsedMessage:
-    from inbox.ingest.parse import ParsedMessage as PM
-
-    return PM(
-        subject="",
-        from_=None,
-        to=[],
-        cc=[],
-        reply_to=[],
-        date=None,
-        message_id=None,
-        in_reply_to=None,
-        references=[],
-        normalized_subject="",
-        ticket_token=None,
-        kind="normal",
-        text="",
-        new_text="",
-        quoted_text="",
-        html=None,
-        attachments=[],
-        charsets=[],
-        warnings=[problem],
-        raw_headers=[],
-    )
+def _unreadable(problem: str) -> ParsedMessage:
+    return ParsedMessage(
+        subject="", from_=None, to=[], cc=[], reply_to=[], date=None, message_id=None,
+        in_reply_to=None, references=[], normalized_subject="", ticket_token=None, kind="normal",
+        text="", new_text="", quoted_text="", html=None, attachments=[], charsets=[],
+        warnings=[problem], raw_headers=[],
+    )  # fmt: skip
 
 
-def _team_addresses(session: Session, mailbox: Mailbox) -> set[str]:
-    addresses = {a.lower() for a in [mailbox.address or ""] if a}
-    addresses.update(e.lower() for e in session.scalars(select(User.email).where(User.active)))
-    return addresses
-
-
-def _contact(session: Session, address: str, name: str) -> Contact | None:
-    address = address.strip().lower()
-    if not address:
-        return None
-    contact = session.scalar(select(Contact).where(Contact.address == address))
-    if contact is not None:
-        if name and not contact.name:
-            contact.name = name
-        return contact
-    try:
-        with session.begin_nested():
-            contact = Contact(address=address, name=name)
-            session.add(contact)
-    except IntegrityError:  # another process added the same customer meanwhile
-        contact = session.scalar(select(Contact).where(Contact.address == address))
-    return contact
-
-
-def _find_thread(
-    session: Session,
-    mailbox: Mailbox,
-    parsed: ParsedMessage,
-    contact: Contact | None,
-    received_at: datetime,
-    options: IngestOptions,
-) -> tuple[Thread | None, str]:
-    ids = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
-    if ids:
-        thread_id = session.scalar(
-            select(Message.thread_id)
-            .where(Message.mailbox_id == mailbox.id, Message.message_id.in_(ids))
-            .order_by(Message.received_at.desc())
-            .limit(1)
+def _parse(raw: bytes, source_key: str, options: IngestOptions) -> ParsedMessage:
+    if len(raw) > options.max_message_bytes:
+        return _unreadable(
+            f"The message is {len(raw)} bytes, over the limit; stored raw, not read."
         )
-        if thread_id is not None:
-            return session.get(Thread, thread_id), "references"
-    if parsed.ticket_token and parsed.ticket_token.isdigit():
-        thread = session.get(Thread, int(parsed.ticket_token))
-        if thread is not None and thread.mailbox_id == mailbox.id:
-            return thread, "ticket token"
-    if contact is not None and parsed.normalized_subject and options.subject_match_days > 0:
-        since = received_at - timedelta(days=options.subject_match_days)
-        thread = session.scalar(
+    try:
+        return parse_message(raw, ticket_pattern=options.ticket_pattern)
+    except Exception as exc:
+        log.exception("parse failed for %s", source_key)
+        return _unreadable(f"The message could not be read ({exc.__class__.__name__}); stored raw.")
+
+
+@dataclass
+class _Pending:
+    item: RawItem
+    raw: bytes
+    sha: str
+    parsed: ParsedMessage
+    message_id: str
+
+
+class _Batch:
+    """What one batch knows: known ids and threads, including those it creates itself."""
+
+    def __init__(self, session: Session, mailbox: Mailbox, pending: Sequence[_Pending]) -> None:
+        self.session, self.mailbox = session, mailbox
+        mids = {p.message_id for p in pending}
+        refs = {r for p in pending for r in [p.parsed.in_reply_to, *p.parsed.references] if r}
+        self.thread_of_mid: dict[str, int | Thread] = {}
+        wanted = list(mids | refs)
+        for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
+            rows = session.execute(
+                select(Message.message_id, Message.thread_id).where(
+                    Message.mailbox_id == mailbox.id, Message.message_id.in_(chunk)
+                )
+            )
+            self.thread_of_mid.update({mid: tid for mid, tid in rows})
+        self.stored_mids = {m for m in mids if m in self.thread_of_mid}
+        self.team = {a.lower() for a in [mailbox.address or ""] if a}
+        self.team.update(e.lower() for e in session.scalars(select(User.email).where(User.active)))
+        addresses = {_customer(p, self.team)[0].strip().lower()[:320] for p in pending} - {""}
+        self.contacts = (
+            {
+                c.address: c
+                for c in session.scalars(select(Contact).where(Contact.address.in_(addresses)))
+            }
+            if addresses
+            else {}
+        )
+        self.new_threads: list[Thread] = []
+        self.raw_seen = (
+            set(
+                session.scalars(
+                    select(RawMessage.sha256).where(RawMessage.sha256.in_({p.sha for p in pending}))
+                )
+            )
+            if pending
+            else set()
+        )
+
+    def contact(self, address: str, name: str) -> Contact | None:
+        address = address.strip().lower()[:320]
+        if not address:
+            return None
+        contact = self.contacts.get(address)
+        if contact is None:
+            contact = Contact(address=address, name=name[:255])
+            self.session.add(contact)
+            self.contacts[address] = contact
+        elif name and not contact.name:
+            contact.name = name[:255]
+        return contact
+
+    def thread_for_ids(self, ids: list[str]) -> Thread | None:
+        for mid in ids:
+            found = self.thread_of_mid.get(mid)
+            if isinstance(found, Thread):
+                return found
+            if found is not None:
+                return self.session.get(Thread, found)
+        return None
+
+    def thread_by_subject(self, contact: Contact, subject: str, since: datetime) -> Thread | None:
+        for thread in reversed(self.new_threads):
+            if thread.contact is contact and thread.normalized_subject == subject:
+                return thread
+        if contact.id is None:
+            return None
+        return self.session.scalar(
             select(Thread)
             .where(
-                Thread.mailbox_id == mailbox.id,
+                Thread.mailbox_id == self.mailbox.id,
                 Thread.contact_id == contact.id,
-                Thread.normalized_subject == parsed.normalized_subject[:255],
+                Thread.normalized_subject == subject,
                 Thread.last_activity_at >= since,
             )
             .order_by(Thread.last_activity_at.desc())
             .limit(1)
         )
+
+
+def _customer(p: _Pending, team: set[str]) -> tuple[str, str]:
+    """The customer's address and name: the sender, or the first recipient of our own mail."""
+    parsed = p.parsed
+    sender = parsed.from_.address if parsed.from_ else ""
+    if p.item.from_sent_folder or sender.lower() in team:
+        first = parsed.to[0] if parsed.to else None
+        return (first.address, first.name) if first else ("", "")
+    return sender, parsed.from_.name if parsed.from_ else ""
+
+
+def _find_thread(
+    batch: _Batch,
+    p: _Pending,
+    contact: Contact | None,
+    received_at: datetime,
+    options: IngestOptions,
+):
+    parsed = p.parsed
+    thread = batch.thread_for_ids(
+        [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
+    )
+    if thread is not None:
+        return thread, "references"
+    if parsed.ticket_token and parsed.ticket_token.isdigit():
+        thread = batch.session.get(Thread, int(parsed.ticket_token))
+        if thread is not None and thread.mailbox_id == batch.mailbox.id:
+            return thread, "ticket token"
+    if contact is not None and parsed.normalized_subject and options.subject_match_days > 0:
+        since = received_at - timedelta(days=options.subject_match_days)
+        thread = batch.thread_by_subject(contact, parsed.normalized_subject[:255], since)
         if thread is not None:
             return thread, "customer and subject"
     return None, "new thread"
@@ -156,6 +212,187 @@ def _find_thread(
 
 def _addresses(items: Iterable) -> list[dict[str, str]]:
     return [{"name": a.name, "address": a.address} for a in items]
+
+
+def _store_one(
+    batch: _Batch, blobs: BlobStore, p: _Pending, *, now: datetime, options: IngestOptions
+) -> IngestResult:
+    session, mailbox, parsed = batch.session, batch.mailbox, p.parsed
+    received_at = p.item.received_at
+    if received_at is None:
+        received_at = parsed.date if parsed.date is not None and parsed.date <= now else now
+    from_address = parsed.from_.address if parsed.from_ else ""
+    from_name = parsed.from_.name if parsed.from_ else ""
+    outbound = p.item.from_sent_folder or from_address.lower() in batch.team
+    direction = Direction.OUTBOUND if outbound else Direction.INBOUND
+    contact = batch.contact(*_customer(p, batch.team))
+    thread, how = _find_thread(batch, p, contact, received_at, options)
+    created = thread is None
+    if thread is None:
+        thread = Thread(
+            mailbox_id=mailbox.id,
+            subject=parsed.subject or "",
+            normalized_subject=(parsed.normalized_subject or "")[:255],
+            contact=contact,
+            status=Status.OPEN if outbound else Status.NEW,
+            last_activity_at=received_at,
+            message_count=0,
+            tags=[],
+        )
+        session.add(thread)
+        batch.new_threads.append(thread)
+    if p.sha not in batch.raw_seen:
+        session.add(RawMessage(sha256=p.sha, data=p.raw))
+        batch.raw_seen.add(p.sha)
+    message = Message(
+        thread=thread,
+        mailbox_id=mailbox.id,
+        direction=direction,
+        kind=MessageKind(parsed.kind),
+        source_key=p.item.source_key,
+        message_id=p.message_id,
+        in_reply_to=parsed.in_reply_to,
+        references=list(parsed.references),
+        subject=parsed.subject or "",
+        from_name=from_name[:255],
+        from_address=from_address[:320],
+        to=_addresses(parsed.to),
+        cc=_addresses(parsed.cc),
+        reply_to=_addresses(parsed.reply_to),
+        sent_at=parsed.date,
+        received_at=received_at,
+        text=parsed.text,
+        new_text=parsed.new_text,
+        html=parsed.html,
+        raw_sha256=p.sha,
+        parse_warnings=list(parsed.warnings),
+        parse_failed=bool(parsed.warnings and not (parsed.subject or parsed.text or parsed.from_)),
+    )
+    for att in parsed.attachments:
+        blobs.put(att.data, att.sha256)
+        message.attachments.append(
+            Attachment(
+                filename=att.filename[:512],
+                content_type=att.content_type[:255],
+                size=att.size,
+                sha256=att.sha256,
+                inline=att.inline,
+                content_id=att.content_id,
+            )
+        )
+    session.add(message)
+    batch.thread_of_mid[p.message_id] = thread
+    _update_thread(session, thread, message, created=created, found_by=how)
+    return IngestResult(message, thread, True, how, list(parsed.warnings))
+
+
+def _update_thread(
+    session: Session, thread: Thread, message: Message, *, created: bool, found_by: str
+) -> None:
+    from inbox.services import deadlines
+
+    thread.message_count = (thread.message_count or 0) + 1
+    if thread.last_activity_at is None or message.received_at >= thread.last_activity_at:
+        thread.last_activity_at = message.received_at
+    data = {"message_id": message.message_id, "found_by": found_by}
+    session.add(
+        Event(thread=thread, kind="thread_created" if created else "message_received", data=data)
+    )
+    if message.direction != Direction.INBOUND or message.kind != MessageKind.NORMAL:
+        return  # auto-replies, bounces, bulk mail and our own never reopen a thread or set a deadline
+    thread.last_inbound_at = message.received_at
+    if not created and thread.status in (Status.RESOLVED, Status.WAITING):
+        previous = thread.status
+        thread.status = Status.OPEN
+        session.add(
+            Event(
+                thread=thread,
+                kind="status_changed",
+                data={"from": previous.value, "to": "open", "by": "customer reply"},
+            )
+        )
+    deadlines.on_customer_message(session, thread, message.received_at)
+
+
+def ingest_batch(
+    session: Session,
+    blobs: BlobStore,
+    mailbox: Mailbox,
+    items: Iterable[RawItem],
+    *,
+    now: datetime,
+    options: IngestOptions = IngestOptions(),
+) -> list[IngestResult]:
+    """Ingest raw items into ``mailbox``, one result per item, in order; flushes, never commits.
+
+    Never raises for bad input: an unreadable message is stored raw, flagged and threaded
+    on its own. The caller commits (per batch) and only then moves its cursor.
+    """
+    items = [
+        RawItem(i.source_key, i.raw or b"\r\n", i.received_at, i.from_sent_folder) for i in items
+    ]
+    keys = [i.source_key for i in items]
+    known = (
+        set(
+            session.scalars(
+                select(Message.source_key).where(
+                    Message.mailbox_id == mailbox.id, Message.source_key.in_(keys)
+                )
+            )
+        )
+        if keys
+        else set()
+    )
+    results: list[IngestResult | None] = []
+    pending: list[_Pending] = []
+    for item in items:
+        if item.source_key in known:
+            results.append(IngestResult(None, None, False, "same source identity"))
+            continue
+        known.add(item.source_key)
+        parsed = _parse(item.raw, item.source_key, options)
+        sha = hashlib.sha256(item.raw).hexdigest()
+        # Without a readable Message-ID the stand-in comes from the bytes, so a re-fetch of an
+        # unreadable message (new UIDVALIDITY) is recognised as a repeat too.
+        mid = (parsed.message_id or f"{sha[:32]}@inbox.generated")[:998]
+        pending.append(_Pending(item, item.raw, sha, parsed, mid))
+        results.append(None)
+    with session.no_autoflush:
+        batch = _Batch(session, mailbox, pending)
+        stored = iter(pending)
+        for i, result in enumerate(results):
+            if result is not None:
+                continue
+            p = next(stored)
+            if p.message_id in batch.stored_mids or isinstance(
+                batch.thread_of_mid.get(p.message_id), Thread
+            ):
+                results[i] = IngestResult(None, None, False, "same Message-ID")
+                continue
+            results[i] = _store_one(batch, blobs, p, now=now, options=options)
+    session.flush()
+    return [r for r in results if r is not None]
+
+
+def ingest_items(
+    session: Session,
+    blobs: BlobStore,
+    mailbox: Mailbox,
+    items: Iterable[RawItem],
+    *,
+    now: datetime,
+    options: IngestOptions = IngestOptions(),
+) -> BatchCounts:
+    """Ingest a batch and count what happened; the caller commits once for the batch."""
+    counts = BatchCounts()
+    for result in ingest_batch(session, blobs, mailbox, items, now=now, options=options):
+        if not result.created:
+            counts.duplicates += 1
+            continue
+        counts.imported += 1
+        if result.warnings:
+            counts.with_warnings += 1
+    return counts
 
 
 def ingest_message(
@@ -170,190 +407,11 @@ def ingest_message(
     options: IngestOptions = IngestOptions(),
     from_sent_folder: bool = False,
 ) -> IngestResult:
-    """Store one raw message in ``mailbox`` unless it is already there.
-
-    ``received_at`` None means "use the Date header" (history imports), bounded by ``now``.
-
-    Never raises for bad input: an unreadable message is stored raw, flagged and threaded
-    on its own. The caller commits (per batch) and only then moves its cursor.
-    """
-    if not raw:
-        raw = b"\r\n"
-    if _is_duplicate(session, mailbox.id, source_key, None):
-        return IngestResult(None, None, False, "same source identity")  # cheap: before parsing
-    parsed: ParsedMessage
-    if len(raw) > options.max_message_bytes:
-        parsed = _unreadable(
-            raw, f"The message is {len(raw)} bytes, over the limit; stored raw, not read."
-        )
-    else:
-        try:
-            parsed = parse_message(raw, ticket_pattern=options.ticket_pattern)
-        except Exception as exc:
-            log.exception("parse failed for %s", source_key)
-            parsed = _unreadable(
-                raw, f"The message could not be read ({exc.__class__.__name__}); stored raw."
-            )
-    if received_at is None:
-        received_at = parsed.date if parsed.date is not None and parsed.date <= now else now
-    raw_sha = hashlib.sha256(raw).hexdigest()
-    # Without a readable Message-ID the stand-in is derived from the bytes, and the duplicate
-    # check uses it too: a re-fetch (new UIDVALIDITY) of an unreadable message is a repeat.
-    message_id = parsed.message_id or f"{raw_sha[:32]}@inbox.generated"
-    reason = _is_duplicate(session, mailbox.id, source_key, message_id)
-    if reason:
-        return IngestResult(None, None, False, reason)
-
-    blobs.put(raw, raw_sha)
-    from_address = parsed.from_.address if parsed.from_ else ""
-    from_name = parsed.from_.name if parsed.from_ else ""
-    team = _team_addresses(session, mailbox)
-    direction = (
-        Direction.OUTBOUND
-        if (from_sent_folder or from_address.lower() in team)
-        else Direction.INBOUND
-    )
-    kind = MessageKind(parsed.kind)
-
-    customer = from_address
-    customer_name = from_name
-    if direction == Direction.OUTBOUND:
-        first_to = (parsed.to or [None])[0]
-        customer = first_to.address if first_to else ""
-        customer_name = first_to.name if first_to else ""
-    contact = _contact(session, customer, customer_name)
-    thread, how = _find_thread(session, mailbox, parsed, contact, received_at, options)
-    failed = parsed.warnings and not (parsed.subject or parsed.text or parsed.from_)
-    created_thread = thread is None
-    if thread is None:
-        thread = Thread(
-            mailbox_id=mailbox.id,
-            subject=parsed.subject or "",
-            normalized_subject=(parsed.normalized_subject or "")[:255],
-            contact_id=contact.id if contact else None,
-            status=Status.OPEN if direction == Direction.OUTBOUND else Status.NEW,
-            last_activity_at=received_at,
-            message_count=0,
-        )
-        session.add(thread)
-        session.flush()
-
-    message = Message(
-        thread_id=thread.id,
-        mailbox_id=mailbox.id,
-        direction=direction,
-        kind=kind,
-        source_key=source_key,
-        message_id=message_id,
-        in_reply_to=parsed.in_reply_to,
-        references=list(parsed.references),
-        subject=parsed.subject or "",
-        from_name=from_name[:255],
-        from_address=from_address[:320],
-        to=_addresses(parsed.to),
-        cc=_addresses(parsed.cc),
-        reply_to=_addresses(parsed.reply_to),
-        sent_at=parsed.date,
-        received_at=received_at,
-        text=parsed.text,
-        new_text=parsed.new_text,
-        html=parsed.html,
-        raw_sha256=raw_sha,
-        parse_warnings=list(parsed.warnings),
-        parse_failed=bool(failed),
-    )
-    for att in parsed.attachments:
-        blobs.put(att.data, att.sha256)
-        message.attachments.append(
-            Attachment(
-                filename=att.filename[:512],
-                content_type=att.content_type[:255],
-                size=att.size,
-                sha256=att.sha256,
-                inline=att.inline,
-                content_id=att.content_id,
-            )
-        )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:  # the same source identity was stored meanwhile
-        return IngestResult(None, None, False, "same source identity")
-
-    _update_thread(session, thread, message, created=created_thread, found_by=how)
-    return IngestResult(message, thread, True, how, list(parsed.warnings))
+    """Store one raw message (a batch of one); ``received_at`` None means "use the Date header"."""
+    item = RawItem(source_key, raw, received_at, from_sent_folder)
+    return ingest_batch(session, blobs, mailbox, [item], now=now, options=options)[0]
 
 
-def _update_thread(
-    session: Session, thread: Thread, message: Message, *, created: bool, found_by: str
-) -> None:
-    from inbox.services import deadlines
-
-    thread.message_count = (thread.message_count or 0) + 1
-    if message.received_at >= thread.last_activity_at:
-        thread.last_activity_at = message.received_at
-    data = {"message": message.id, "found_by": found_by}
-    if created:
-        session.add(Event(thread_id=thread.id, kind="thread_created", data=data))
-    else:
-        session.add(Event(thread_id=thread.id, kind="message_received", data=data))
-    if message.direction != Direction.INBOUND:
-        return
-    if message.kind != MessageKind.NORMAL:
-        return  # auto-replies, bounces and bulk mail never reopen a thread or set a deadline
-    thread.last_inbound_at = message.received_at
-    if not created and thread.status in (Status.RESOLVED, Status.WAITING):
-        previous = thread.status
-        thread.status = Status.OPEN
-        session.add(
-            Event(
-                thread_id=thread.id,
-                kind="status_changed",
-                data={"from": previous.value, "to": "open", "by": "customer reply"},
-            )
-        )
-    deadlines.on_customer_message(session, thread, message.received_at)
-
-
-@dataclass
-class BatchCounts:
-    imported: int = 0
-    duplicates: int = 0
-    with_warnings: int = 0
-
-    def add(self, other: BatchCounts) -> None:
-        self.imported += other.imported
-        self.duplicates += other.duplicates
-        self.with_warnings += other.with_warnings
-
-
-def ingest_items(
-    session: Session,
-    blobs: BlobStore,
-    mailbox: Mailbox,
-    items: Iterable[RawItem],
-    *,
-    now: datetime,
-    options: IngestOptions = IngestOptions(),
-) -> BatchCounts:
-    """Ingest a batch of raw items into ``mailbox``; the caller commits once for the batch."""
-    counts = BatchCounts()
-    for item in items:
-        result = ingest_message(
-            session,
-            blobs,
-            mailbox,
-            item.raw,
-            source_key=item.source_key,
-            received_at=item.received_at,
-            now=now,
-            options=options,
-            from_sent_folder=item.from_sent_folder,
-        )
-        if not result.created:
-            counts.duplicates += 1
-            continue
-        counts.imported += 1
-        if result.warnings:
-            counts.with_warnings += 1
-    return counts
+def raw_source(session: Session, sha256: str) -> bytes | None:
+    """The raw bytes of a stored message, exactly as received."""
+    return session.scalar(select(RawMessage.data).where(RawMessage.sha256 == sha256))

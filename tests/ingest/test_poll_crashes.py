@@ -325,10 +325,11 @@ def test_poison_message_is_stored_raw_and_flagged_and_the_batch_goes_on(
 
     with runtime.Session() as s:
         rows = {m.source_key.rsplit(":", 1)[1]: m for m in s.scalars(select(Message))}
+        poison_raw = store.raw_source(s, rows["3"].raw_sha256)
     assert sorted(rows, key=int) == [str(uid) for uid in range(1, 11)]
     poison = rows["3"]
     assert poison.parse_failed and "could not be read (ValueError)" in poison.parse_warnings[0]
-    assert runtime.blobs.get(poison.raw_sha256) == raws[2]  # the exact bytes are kept
+    assert poison_raw == raws[2]  # the exact bytes are kept
     assert not any(m.parse_failed for uid, m in rows.items() if uid != "3")
     assert Counter(m.message_id for uid, m in rows.items() if uid != "3") == expected(
         [i for i in range(10) if i != 2]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from inbox.ingest.store import IngestOptions, ingest_message
+from inbox.ingest.store import IngestOptions, ingest_message, raw_source
 from inbox.models import Direction, Message, MessageKind, Status, Thread
 from inbox.storage import BlobStore
 from tests.factories import make_mailbox
@@ -68,7 +68,7 @@ def test_first_mail_makes_a_new_thread_with_a_deadline(session, blobs, mailbox):
     assert thread.status == Status.NEW
     assert thread.contact.address == "yamada@example.jp"
     assert thread.due_at is not None and thread.due_at > NOW
-    assert blobs.get(result.message.raw_sha256) == mail()
+    assert raw_source(session, result.message.raw_sha256) == mail()
 
 
 def test_same_source_identity_is_stored_once(session, blobs, mailbox):
@@ -176,7 +176,7 @@ def test_garbage_is_stored_raw_flagged_and_still_makes_a_thread(session, blobs, 
     result = ingest(session, blobs, mailbox, junk, "k1")
     assert result.created and result.thread is not None
     assert result.message.parse_warnings
-    assert blobs.get(result.message.raw_sha256) == junk
+    assert raw_source(session, result.message.raw_sha256) == junk
 
 
 def test_oversized_mail_is_stored_raw_without_reading(session, blobs, mailbox):
