@@ -9,10 +9,24 @@ from inbox.db import Base, make_engine
 from inbox.schema import DatabaseNotMigrated, upgrade
 from tests.conftest import base_config
 
+# Search indexes made by migration 0002 that the models cannot express: the SQLite FTS5
+# table (and the shadow tables FTS5 makes for it) and PostgreSQL's pg_trgm GIN indexes.
+SEARCH_OBJECTS = {
+    "messages_fts", "messages_fts_data", "messages_fts_idx", "messages_fts_docsize",
+    "messages_fts_config", "ix_messages_text_trgm", "ix_messages_subject_trgm",
+    "ix_messages_from_address_trgm",
+}
+
+
+def _not_search_object(obj, name, type_, reflected, compare_to) -> bool:
+    return name not in SEARCH_OBJECTS
+
 
 def test_migrations_match_the_models(engine):
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": _not_search_object}
+        )
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
