@@ -101,9 +101,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front: a transaction that reads and then writes
             # would otherwise fail at once with "database is locked" when another process wrote
-            # in between (the busy timeout does not help there). Writers queue; WAL keeps readers
-            # of committed data unblocked.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # in between (the busy timeout does not help there). Writers queue. Read-only work
+            # (page views) asks for DEFERRED with the execution option sqlite_begin, so readers
+            # never wait for writers: WAL gives them the last committed state.
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
     return engine
 
