@@ -12,6 +12,7 @@ import click
 from sqlalchemy import func, select
 
 from inbox.crypto import generate_key
+from inbox.demo.malls import load_mall_demo
 from inbox.ingest.poll import chunks, ingest_options
 from inbox.ingest.store import BatchCounts, ingest_items
 from inbox.models import Event, MailboxKind, Role, Status, Thread, User
@@ -101,6 +102,7 @@ def load_demo(runtime: Runtime, *, now: datetime) -> str:
                     ingest_items(session, runtime.blobs, mailbox, batch, now=now, options=options)
                 )
         _vary_work(session, people, now)
+        load_mall_demo(runtime, session, now, [people["lead@demo.example"], people["agent@demo.example"]])
         session.commit()
     return (
         f"Demo loaded: {len(MAILBOXES)} mailboxes, {len(USERS)} users, "

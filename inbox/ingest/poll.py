@@ -225,3 +225,6 @@ SOURCE_POLLERS: dict[MailboxKind, Callable[[Poller, int, PollResult], None]] = {
     MailboxKind.LOCAL: poll_local,
     MailboxKind.IMAP: poll_imap,
 }
+
+import inbox.ingest.mall  # noqa: E402, F401  (registers the mall pollers)
+

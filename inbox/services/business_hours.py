@@ -168,6 +168,16 @@ class BusinessCalendar:
             remaining -= available
             day = self.next_working_day(day)
 
+    def start_of_day(self, d: date) -> datetime:
+        """Local midnight at the start of ``d`` in the team's timezone, as UTC."""
+        return self._at(d, time(0))
+
+    def close_on(self, d: date) -> datetime:
+        """The close of business on ``d`` (UTC); a closed weekday uses the latest close of the week."""
+        span = self.hours[d.weekday()]
+        closes = span[1] if span is not None else max(s[1] for s in self.hours.values() if s)
+        return self._at(d, closes)
+
     def _at(self, d: date, t: time) -> datetime:
         return datetime.combine(d, t, tzinfo=self.tz).astimezone(UTC)
 
@@ -317,6 +327,24 @@ def stage_starts(
         if candidates[stage] < later:
             kept[stage] = later = candidates[stage]
     return {stage: kept[stage] for stage in Stage if stage in kept}
+
+
+def alert_stage(
+    due_at: datetime | None, now: datetime, cal: BusinessCalendar, *, notify_at: time = time(9, 0)
+) -> Stage:
+    """The latest stage whose alert time (``stage_starts``) has come at ``now``; NONE if none has.
+
+    Unlike ``stage_at`` (what a badge shows), this waits for ``notify_at`` before "due
+    tomorrow", so alert mail goes out at a sensible local hour.
+    """
+    _require_aware(now, "now")
+    if due_at is None:
+        return Stage.NONE
+    current = Stage.NONE
+    for stage, starts in stage_starts(due_at, cal, notify_at=notify_at).items():
+        if starts <= now:
+            current = stage
+    return current
 
 
 def quick_pick(pick: str, now: datetime, cal: BusinessCalendar) -> datetime:

@@ -36,6 +36,8 @@ def db() -> Session:
     """The request's database session, opened on first use and closed after the response."""
     if "db" not in g:
         g.db = runtime().Session()
+        if request.method in ("GET", "HEAD"):
+            g.db.connection(execution_options={"sqlite_begin": "DEFERRED"})
     return g.db
 
 
@@ -80,7 +82,7 @@ def _security_headers(response):
 
 
 def init_app(app: Flask) -> None:
-    from inbox.web import admin, auth, errors, queue, thread
+    from inbox.web import admin, auth, deadlines, errors, queue, thread
 
     app.teardown_appcontext(_close_db)
     csrf.init_app(app)
@@ -98,6 +100,9 @@ def init_app(app: Flask) -> None:
         user = db().get(User, int(user_id))
         return user if user is not None and user.active else None
 
-    for module in (auth, queue, thread, admin):
+    from inbox.web import mentions, outbox, overview, reply, reply_templates, search
+
+    areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
+    for module in areas:
         app.register_blueprint(module.bp)
     errors.init_app(app)

@@ -1,4 +1,4 @@
-"""Administration: users (invite, disable, roles, mailbox access) and the mailbox list."""
+"""Administration: users (invite, disable, roles, mailbox access) and mailboxes (settings, connection test)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import secrets
 from functools import wraps
 from zoneinfo import available_timezones
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,9 +14,11 @@ from wtforms.fields.choices import SelectChoice
 
 from inbox.models import Mailbox, Role, User
 from inbox.services import accounts
+from inbox.services import mailboxes as mailbox_service
 from inbox.services.access import require_role
 from inbox.services.errors import InvalidInput, NotFound
-from inbox.web import db
+from inbox.services.mailbox_check import check_mailbox as run_check
+from inbox.web import db, mailbox_kinds, runtime
 from inbox.web.forms import UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -120,5 +122,87 @@ def edit_user(user_id: int):
 @bp.route("/mailboxes")
 @admin_required
 def mailboxes():
-    rows = db().scalars(select(Mailbox).order_by(Mailbox.name))
-    return render_template("admin/mailboxes.html", mailboxes=list(rows))
+    return render_template(
+        "admin/mailboxes.html",
+        mailboxes=mailbox_service.mailbox_overview(db()),
+        kinds=mailbox_kinds.kinds(),
+    )
+
+
+def _user_choices() -> list[SelectChoice]:
+    users = db().scalars(select(User).where(User.active).order_by(User.name))
+    return [SelectChoice(u.id, f"{u.name} <{u.email}>") for u in users]
+
+
+def _mailbox_page(spec, form, mailbox: Mailbox | None, check=None):
+    has_password = {
+        name: mailbox is not None and mailbox_service.has_secret(mailbox, runtime().secrets, key)
+        for name, key in spec.secrets.items()
+    }
+    page = render_template(
+        "admin/mailbox_form.html",
+        spec=spec, form=form, mailbox=mailbox, check=check, has_password=has_password,
+    )  # fmt: skip
+    return page, 400 if form.errors else 200
+
+
+def _show_error(spec, form, exc: mailbox_service.InvalidSetting) -> None:
+    name = spec.field_for(exc.field)
+    if name is None or name not in form:
+        form.form_errors.append(str(exc))
+    else:
+        form[name].errors = [*form[name].errors, str(exc)]
+
+
+@bp.route("/mailboxes/new", methods=["GET", "POST"])
+@admin_required
+def new_mailbox():
+    spec = mailbox_kinds.get(request.args.get("kind", "imap"))
+    form = spec.form_class()
+    form.members.choices = _user_choices()
+    if form.validate_on_submit():
+        try:
+            mailbox = mailbox_service.create_mailbox(
+                db(), runtime().secrets, kind=spec.kind, **spec.values(form)
+            )
+        except mailbox_service.InvalidSetting as exc:
+            _show_error(spec, form, exc)
+        else:
+            db().commit()
+            flash(_("Mailbox %(name)s created.", name=mailbox.name), "info")
+            return redirect(url_for("admin.edit_mailbox", mailbox_id=mailbox.id))
+    return _mailbox_page(spec, form, None)
+
+
+@bp.route("/mailboxes/<int:mailbox_id>", methods=["GET", "POST"])
+@admin_required
+def edit_mailbox(mailbox_id: int):
+    mailbox = mailbox_service.get_mailbox(db(), id=mailbox_id)
+    spec = mailbox_kinds.get(mailbox.kind)
+    form = spec.form_class()
+    form.members.choices = _user_choices()
+    if not form.is_submitted():
+        spec.fill(form, mailbox)
+    elif form.validate():
+        try:
+            mailbox_service.update_mailbox(db(), runtime().secrets, mailbox, **spec.values(form))
+        except mailbox_service.InvalidSetting as exc:
+            _show_error(spec, form, exc)
+        else:
+            db().commit()
+            flash(_("Mailbox %(name)s saved.", name=mailbox.name), "info")
+            return redirect(url_for("admin.edit_mailbox", mailbox_id=mailbox.id))
+    return _mailbox_page(spec, form, mailbox)
+
+
+@bp.route("/mailboxes/<int:mailbox_id>/check", methods=["POST"])
+@admin_required
+def check_mailbox(mailbox_id: int):
+    """Test the stored settings with the same check as `inbox mailbox check`."""
+    mailbox = mailbox_service.get_mailbox(db(), id=mailbox_id)
+    spec = mailbox_kinds.get(mailbox.kind)
+    result = run_check(mailbox, runtime().secrets)
+    form = spec.form_class(formdata=None)
+    form.members.choices = _user_choices()
+    spec.fill(form, mailbox)
+    return _mailbox_page(spec, form, mailbox, check=result)

@@ -1,14 +1,15 @@
-"""The queue page: the threads of the user's mailboxes, filtered and paged."""
+"""The queue page: views, filters, sort and keyset pages of the user's threads, and bulk changes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from inbox.db import utcnow
 from inbox.models import Status
 from inbox.services import queue as queue_service
-from inbox.services.access import can_see_mailbox, visible_mailboxes
-from inbox.services.errors import InvalidInput, NotFound
+from inbox.services.errors import InvalidInput
 from inbox.web import db, runtime
 
 bp = Blueprint("queue", __name__)
@@ -16,37 +17,47 @@ bp = Blueprint("queue", __name__)
 
 def _filter_from_args() -> queue_service.QueueFilter:
     args = request.args
-    mailbox = args.get("mailbox", type=int)
-    statuses = []
-    for value in args.getlist("status"):
-        try:
-            statuses.append(Status(value))
-        except ValueError as exc:
-            raise InvalidInput(f"Unknown status {value!r}.") from exc
+    try:
+        statuses = tuple(Status(v) for v in args.getlist("status") if v)
+    except ValueError as exc:
+        raise InvalidInput("Unknown status.") from exc
     return queue_service.QueueFilter(
-        mailbox_id=mailbox,
-        statuses=tuple(statuses),
+        view=args.get("view") or "default",
+        mailbox_id=args.get("mailbox", type=int),
+        statuses=statuses,
         assignee=args.get("assignee") or None,
-        tag=args.get("tag") or None,
+        tag=(args.get("tag") or "").strip() or None,
+        deadline=args.get("deadline") or None,
+        sort=args.get("sort") or None,
     )
 
 
 @bp.route("/")
 @login_required
 def index():
-    session = db()
-    user = current_user._get_current_object()
     flt = _filter_from_args()
-    if flt.mailbox_id is not None and not can_see_mailbox(session, user, flt.mailbox_id):
-        raise NotFound("This mailbox does not exist or is not yours.")
-    page = queue_service.list_threads(
-        session, user, flt, after=request.args.get("after"), limit=runtime().settings.page_size
-    )
+    screen = queue_service.queue_screen(
+        db(), current_user._get_current_object(), flt, now=utcnow(),
+        after=request.args.get("after"), limit=runtime().settings.page_size,
+    )  # fmt: skip
     return render_template(
-        "queue/index.html",
-        page=page,
-        flt=flt,
-        mailboxes=visible_mailboxes(session, user),
-        counts=queue_service.status_counts(session, user, flt.mailbox_id),
-        Status=Status,
+        "queue/index.html", screen=screen, flt=flt, Status=Status, views=queue_service.VIEWS
     )
+
+
+@bp.route("/bulk", methods=["POST"])
+@login_required
+def bulk():
+    form = request.form
+    action = form.get("action", "")
+    value = form.get({"assign": "assignee", "status": "status", "add_tag": "tag"}.get(action, ""))
+    ids = [int(i) for i in form.getlist("thread") if i.isdigit()]
+    session = db()
+    done = queue_service.bulk_update(
+        session, current_user._get_current_object(), ids, action, value, now=utcnow()
+    )
+    session.commit()
+    flash(_("%(changed)d changed, %(unchanged)d already so, %(skipped)d skipped.",
+            changed=done.changed, unchanged=done.unchanged, skipped=done.skipped))  # fmt: skip
+    back = form.get("next", "")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for(".index"))

@@ -1,0 +1,318 @@
+"""Storing EC-mall conversations and polling mall channels: one thread per inquiry, each message once.
+
+A conversation from ``inbox.sources.rakuten``/``yahoo`` becomes the thread whose
+``external_ref`` is its inquiry/topic id; each post becomes the message whose
+``source_key`` is the mall's own identity. Our own replies, stored at enqueue with a
+temporary key, are matched to the mall's copy here, so a reply never shows twice.
+The cursor (``SourceCursor`` "mall") moves only with the step that completes a window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from inbox.ingest.poll import SOURCE_POLLERS, Poller, PollError, PollResult, cursor_for
+from inbox.ingest.store import BatchCounts, _update_thread
+from inbox.models import (
+    Attachment,
+    Contact,
+    Direction,
+    Event,
+    Mailbox,
+    MailboxKind,
+    Message,
+    OutboxItem,
+    OutboxStatus,
+    Status,
+    Thread,
+)
+from inbox.sources.mall_http import (
+    CLOCK_SKEW,
+    MallConversation,
+    MallError,
+    MallFile,
+    MallPost,
+    MallSource,
+    connect,
+    env_for,
+    same_body,
+)
+from inbox.storage import BlobStore
+
+if TYPE_CHECKING:
+    from inbox.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CURSOR = "mall"
+PENDING_PREFIX = "out:"  # source_key of our own reply until the mall's copy is seen
+RECHECK_LIMIT = 200  # open threads re-fetched per poll (follow-ups on older inquiries)
+BLOCKING_STATES = ("expired", "invalid", "reconsent")  # credentials_state values that stop polling
+
+
+# -- the channel -----------------------------------------------------------------------------
+
+
+def open_source(runtime: Runtime, mailbox: Mailbox) -> MallSource:
+    """The connector of a mall mailbox, with its secrets opened; rotated tokens are stored sealed."""
+    mailbox_id = mailbox.id
+
+    def store_secrets(changes: dict[str, Any]) -> None:
+        from inbox.services.mailboxes import update_secrets
+
+        with runtime.Session() as session:
+            box = session.get(Mailbox, mailbox_id)
+            update_secrets(box, runtime.secrets, changes)
+            session.commit()
+
+    secrets = runtime.secrets.open(mailbox.secret_encrypted)
+    return connect(mailbox.kind.value, mailbox.settings or {}, secrets, env_for(runtime),
+                   on_secrets=store_secrets)
+
+
+def credentials_blocked(mailbox: Mailbox) -> str | None:
+    """Why polling is stopped for this channel's credentials, or None."""
+    state = (mailbox.settings or {}).get("credentials_state")
+    return state if state in BLOCKING_STATES else None
+
+
+def set_settings(mailbox: Mailbox, **changes: Any) -> None:
+    """Change some settings keys (the JSON column is replaced, so the change is saved)."""
+    settings = dict(mailbox.settings or {})
+    for key, value in changes.items():
+        if value is None:
+            settings.pop(key, None)
+        else:
+            settings[key] = value
+    mailbox.settings = settings
+
+
+# -- storing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class StoreContext:
+    blobs: BlobStore
+    now: datetime
+    fetch_file: Callable[[MallFile], bytes]
+
+
+def store_conversation(session: Session, mailbox: Mailbox, conv: MallConversation, ctx: StoreContext) -> BatchCounts:
+    """Upsert the thread of ``conv`` and add every post not stored yet. Flushes; the caller commits."""
+    counts = BatchCounts()
+    thread = _thread(session, mailbox, conv)
+    for post in sorted(conv.posts, key=lambda p: (p.posted_at, p.key)):
+        existing = session.scalar(
+            select(Message).where(Message.mailbox_id == mailbox.id, Message.source_key == post.key))
+        if existing is not None:
+            if post.deleted and not existing.deleted_by_source:
+                existing.deleted_by_source, existing.text, existing.new_text = True, "", ""
+                session.add(Event(thread_id=thread.id, kind="message_deleted_by_source",
+                                  data={"message": existing.id}))
+            counts.duplicates += 1
+            continue
+        if not post.inbound and _adopt_pending(session, thread, post, ctx.now):
+            counts.duplicates += 1
+            continue
+        if _add_post(session, mailbox, thread, conv, post, ctx):
+            counts.imported += 1
+        else:
+            counts.duplicates += 1
+    return counts
+
+
+def _contact(session: Session, address: str, name: str) -> Contact | None:
+    address = address.strip().lower()[:320]
+    if not address:
+        return None
+    contact = session.scalar(select(Contact).where(Contact.address == address))
+    if contact is None:
+        try:
+            with session.begin_nested():
+                contact = Contact(address=address, name=name[:255])
+                session.add(contact)
+        except IntegrityError:  # another process added the same customer meanwhile
+            contact = session.scalar(select(Contact).where(Contact.address == address))
+    elif name and not contact.name:
+        contact.name = name[:255]
+    return contact
+
+
+def _thread(session: Session, mailbox: Mailbox, conv: MallConversation) -> Thread:
+    def find() -> Thread | None:
+        return session.scalar(select(Thread).where(
+            Thread.mailbox_id == mailbox.id, Thread.external_ref == conv.ref))
+
+    meta = {k: v for k, v in conv.meta.items() if v is not None}
+    if conv.updated_at is not None:
+        meta["last_update"] = conv.updated_at.isoformat()
+    thread = find()
+    if thread is not None:
+        if {**(thread.external_meta or {}), **meta} != (thread.external_meta or {}):
+            thread.external_meta = {**(thread.external_meta or {}), **meta}
+        return thread
+    contact = _contact(session, conv.customer_address, conv.customer_name)
+    first = min(conv.posts, key=lambda p: p.posted_at) if conv.posts else None
+    try:
+        with session.begin_nested():
+            thread = Thread(
+                mailbox_id=mailbox.id, subject=conv.subject, normalized_subject=conv.subject[:255],
+                contact_id=contact.id if contact else None,
+                status=Status.OPEN if first is not None and not first.inbound else Status.NEW,
+                last_activity_at=first.posted_at if first else datetime.now().astimezone(),
+                message_count=0, external_ref=conv.ref, external_meta=meta)
+            session.add(thread)
+    except IntegrityError:  # another scheduler created it meanwhile
+        thread = find()
+        assert thread is not None
+    return thread
+
+
+def _add_post(session: Session, mailbox: Mailbox, thread: Thread, conv: MallConversation,
+              post: MallPost, ctx: StoreContext) -> bool:
+    created = thread.message_count == 0 and not session.scalar(
+        select(Message.id).where(Message.thread_id == thread.id).limit(1))
+    if post.inbound:
+        name, address = conv.customer_name, conv.customer_address
+    else:
+        name, address = mailbox.display_name or mailbox.name, mailbox.address or ""
+    message = Message(
+        thread_id=thread.id, mailbox_id=mailbox.id,
+        direction=Direction.INBOUND if post.inbound else Direction.OUTBOUND,
+        source_key=post.key, subject=thread.subject, from_name=name[:255], from_address=address[:320],
+        sent_at=post.posted_at, received_at=post.posted_at, text=post.body, new_text=post.body,
+        deleted_by_source=post.deleted)
+    for file in post.files:
+        data = ctx.fetch_file(file)
+        digest = ctx.blobs.put(data, hashlib.sha256(data).hexdigest())
+        message.attachments.append(Attachment(
+            filename=file.filename[:512],
+            content_type=mimetypes.guess_type(file.filename)[0] or "application/octet-stream",
+            size=len(data), sha256=digest))
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:  # the same mall message was stored meanwhile
+        return False
+    _update_thread(session, thread, message, created=created, found_by="mall reference")
+    if not post.inbound:
+        _answered(session, thread, message)
+    return True
+
+
+def _answered(session: Session, thread: Thread, message: Message) -> None:
+    """A reply made in the mall's own back office answers the customer: the rule deadline ends."""
+    if thread.due_at is None or thread.due_set_by_hand:
+        return
+    if thread.last_inbound_at is not None and message.received_at < thread.last_inbound_at:
+        return
+    thread.due_at = None
+    session.add(Event(thread_id=thread.id, kind="deadline_cleared",
+                      data={"by": "reply in the mall", "message": message.id}))
+
+
+def _adopt_pending(session: Session, thread: Thread, post: MallPost, now: datetime) -> bool:
+    """Give our own stored reply the mall's key when the mall's copy is ours (same text, after we queued it)."""
+    pending = session.scalars(
+        select(Message).where(Message.thread_id == thread.id, Message.direction == Direction.OUTBOUND,
+                              Message.source_key.like(f"{PENDING_PREFIX}%"))
+        .order_by(Message.created_at, Message.id))
+    for message in pending:
+        item = session.scalar(select(OutboxItem).where(OutboxItem.message_row_id == message.id))
+        posted = (item.payload or {}).get("posted_at") if item is not None else None
+        if not same_body(message.text, post.body):
+            continue
+        if posted and datetime.fromisoformat(posted) != post.posted_at:
+            continue
+        if not posted and post.posted_at < message.created_at - CLOCK_SKEW:
+            continue
+        message.source_key = post.key
+        message.sent_at = post.posted_at
+        if item is not None and item.status != OutboxStatus.SENT:
+            previous = item.status
+            item.status, item.sent_at, item.last_error = OutboxStatus.SENT, now, None
+            item.claimed_by = item.claimed_until = None
+            session.add(Event(thread_id=thread.id, kind="send_reconciled",
+                              data={"outbox": item.id, "from": previous.value, "key": post.key}))
+        return True
+    return False
+
+
+# -- polling ---------------------------------------------------------------------------------
+
+
+def poll_mall(poller: Poller, mailbox_id: int, result: PollResult) -> None:
+    """One poll of a mall channel: the source's windows, then the open threads, each step committed."""
+    from inbox.services import mall_credentials
+
+    runtime = poller.runtime
+    with runtime.Session() as session:
+        mailbox = session.get(Mailbox, mailbox_id)
+        blocked = credentials_blocked(mailbox)
+        if blocked:
+            raise PollError(mailbox.last_error or f"Polling is stopped: credentials {blocked}.")
+        source = open_source(runtime, mailbox)
+        state = dict(cursor_for(session, mailbox_id, CURSOR).state or {})
+        session.commit()
+    ctx = StoreContext(runtime.blobs, poller.now(), source.download)
+    seen: set[str] = set()  # refreshed by this poll already: not re-checked
+    try:
+        with runtime.Session() as session:
+            mailbox = session.get(Mailbox, mailbox_id)
+            if mall_credentials.license_check_due(mailbox, poller.now()):
+                expiry = source.license_expiry()  # type: ignore[attr-defined]
+                mall_credentials.record_license_expiry(session, runtime, mailbox, expiry, poller.now())
+                session.commit()
+        for step in source.sync(state, now=poller.now()):
+            _store_step(poller, mailbox_id, step.conversations, step.state, ctx, result)
+            seen.update(c.ref for c in step.conversations)
+        with runtime.Session() as session:
+            refs = list(session.scalars(
+                select(Thread.external_ref)
+                .where(Thread.mailbox_id == mailbox_id, Thread.status != Status.RESOLVED,
+                       Thread.external_ref.is_not(None))
+                .order_by(Thread.id).limit(RECHECK_LIMIT)))
+        batch: list[MallConversation] = []
+        for conv in source.fetch(r for r in refs if r not in seen):
+            batch.append(conv)
+            if len(batch) >= 10:
+                _store_step(poller, mailbox_id, batch, None, ctx, result)
+                batch = []
+        _store_step(poller, mailbox_id, batch, None, ctx, result)
+    except MallError as exc:
+        if exc.kind not in mall_credentials.STATES:
+            raise PollError(str(exc)) from exc
+        with runtime.Session() as session:
+            mailbox = session.get(Mailbox, mailbox_id)
+            message = mall_credentials.on_credentials_failure(session, runtime, mailbox, exc, poller.now())
+            session.commit()
+        raise PollError(message) from exc
+
+
+def _store_step(poller: Poller, mailbox_id: int, conversations: list[MallConversation],
+                state: dict[str, Any] | None, ctx: StoreContext, result: PollResult) -> None:
+    if not conversations and state is None:
+        return
+    with poller.runtime.Session() as session:
+        poller.renew(session, mailbox_id)
+        mailbox = session.get(Mailbox, mailbox_id)
+        for conv in conversations:
+            result.counts.add(store_conversation(session, mailbox, conv, ctx))
+        if state is not None:
+            cursor = cursor_for(session, mailbox_id, CURSOR)
+            cursor.state, cursor.updated_at = dict(state), poller.now()
+        session.commit()
+
+
+SOURCE_POLLERS[MailboxKind.RAKUTEN] = poll_mall
+SOURCE_POLLERS[MailboxKind.YAHOO] = poll_mall

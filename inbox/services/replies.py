@@ -1,0 +1,537 @@
+"""Replying to a thread: composer defaults, reply channels by mailbox kind, queueing replies, double-reply checks.
+
+A reply is recorded at once as an outbound ``Message`` and queued as an ``OutboxItem``; the
+delivery (SMTP, Sent folder, mall APIs) lives in ``inbox.senders``. Channels are looked up in
+``REPLY_CHANNELS`` by ``Mailbox.kind``; this module registers the mail channel (IMAP, LOCAL),
+mall modules register their own. Knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inbox.config import Settings
+from inbox.ingest.compose import (
+    OutgoingAttachment,
+    attribution_line,
+    build_reply,
+    format_address,
+    parse_addresses,
+    quote,
+    reply_subject,
+    with_ticket_token,
+)
+from inbox.models import (
+    Attachment,
+    Direction,
+    Event,
+    Mailbox,
+    MailboxKind,
+    Message,
+    MessageKind,
+    OutboxItem,
+    OutboxStatus,
+    Thread,
+    User,
+)
+from inbox.services import outbox, presence
+from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound
+from inbox.storage import BlobStore
+
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+
+def _(text: str) -> str:
+    """Marks a problem text for the translation catalogue; the web layer translates it."""
+    return text
+
+
+class Problem(str):
+    """A problem shown next to the composer: the English message id plus its parameters."""
+
+    params: dict[str, str]
+
+    def __new__(cls, msgid: str, **params: str) -> Problem:
+        self = super().__new__(cls, msgid)
+        self.params = params
+        return self
+
+
+class ReplyProblems(InvalidInput):
+    """The reply cannot be sent as it is; ``problems`` are shown next to the composer."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+class ReplyConflict(ConcurrentChange):
+    """Someone replied on the thread after this composer was opened (二重返信の恐れ)."""
+
+    def __init__(self, replies: Sequence[Message]) -> None:
+        super().__init__("Another reply was sent on this thread after you started writing.")
+        self.replies = list(replies)
+
+
+@dataclass(frozen=True)
+class StagedAttachment:
+    """An uploaded file already in the blob store, waiting to go out with a reply."""
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class Draft:
+    """What the composer sends: addresses as typed, text, staged files, and its identity."""
+
+    to: str
+    cc: str
+    bcc: str
+    subject: str
+    text: str
+    reply_key: str  # one per opened composer: a double submit never queues twice
+    opened_at: datetime  # when the composer was opened, for the double-reply check
+    attachments: list[StagedAttachment] = field(default_factory=list)
+    confirm: bool = False  # "send anyway" after a colleague's reply
+
+
+@dataclass
+class OutgoingReply:
+    """One reply handed to a channel: the recorded message row plus what to build from it."""
+
+    message: Message
+    author: User
+    to: list[tuple[str, str]]
+    cc: list[tuple[str, str]]
+    bcc: list[tuple[str, str]]
+    subject: str
+    text: str
+    attachments: list[StagedAttachment]
+    parent: Message | None
+    idempotency_key: str
+    settings: Settings
+    blobs: BlobStore
+
+
+class ReplyChannel(Protocol):
+    """How replies of one mailbox kind are checked and queued."""
+
+    uses_addresses: bool  # True: the composer shows To/Cc/Bcc and they are checked
+
+    def validate(self, text: str, attachments: Sequence[StagedAttachment]) -> list[str]: ...
+
+    def enqueue(
+        self, session: Session, thread: Thread, reply: OutgoingReply, now: datetime
+    ) -> OutboxItem: ...
+
+
+@dataclass
+class Composer:
+    """The composer's starting values for one thread."""
+
+    to: str
+    cc: str
+    bcc: str
+    subject: str
+    text: str
+    parent: Message | None
+    opened_at: datetime
+    reply_key: str
+    available: bool  # a channel exists for this mailbox kind
+    uses_addresses: bool
+
+
+def our_addresses(session: Session) -> set[str]:
+    """Addresses of every mailbox and every active team member, lower-cased."""
+    boxes = session.scalars(select(Mailbox.address).where(Mailbox.address.is_not(None)))
+    users = session.scalars(select(User.email).where(User.active))
+    return {a.lower() for a in [*boxes, *users] if a}
+
+
+# --- the composer ------------------------------------------------------------------------------
+
+
+def customer_message(session: Session, thread: Thread) -> Message | None:
+    """The last ordinary customer message (never an auto-reply, bounce or bulk mail)."""
+    return session.scalar(
+        select(Message)
+        .where(
+            Message.thread_id == thread.id,
+            Message.direction == Direction.INBOUND,
+            Message.kind == MessageKind.NORMAL,
+        )
+        .order_by(Message.received_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+
+
+def composer_defaults(
+    session: Session,
+    thread: Thread,
+    *,
+    settings: Settings,
+    now: datetime,
+    reply_key: str,
+    intro: str | None = None,
+) -> Composer:
+    """To/Cc from the last customer message (Reply-To, else From; its Cc minus our own
+    addresses), ``Re: <subject> [#n]``, and the body: ``intro`` (a filled-in template) or the
+    mailbox signature, then the customer's message quoted under a Japanese header line."""
+    mailbox = thread.mailbox
+    channel = REPLY_CHANNELS.get(mailbox.kind)
+    parent = customer_message(session, thread)
+    ours = our_addresses(session)
+    to: list[tuple[str, str]] = []
+    cc: list[tuple[str, str]] = []
+    if parent is not None:
+        source = parent.reply_to or [{"name": parent.from_name, "address": parent.from_address}]
+        to = [(a.get("name", ""), a["address"]) for a in source if a.get("address")]
+        to = [(n, a) for n, a in to if a.lower() not in ours]
+        taken = {a.lower() for _n, a in to}
+        cc = [
+            (a.get("name", ""), a["address"])
+            for a in parent.cc
+            if a.get("address") and a["address"].lower() not in ours | taken
+        ]
+    elif thread.contact is not None and thread.contact.address.lower() not in ours:
+        to = [(thread.contact.name, thread.contact.address)]
+    token = settings.ticket_token_for(thread.id)
+    subject = reply_subject(
+        thread.subject or (parent.subject if parent else ""), token, settings.ticket_pattern
+    )
+    if intro is not None:
+        text = intro.rstrip()
+    elif mailbox.signature:
+        text = "\n\n" + mailbox.signature.rstrip()
+    else:
+        text = ""
+    if parent is not None:
+        header = attribution_line(
+            parent.sent_at or parent.received_at,
+            parent.from_name or parent.from_address,
+            mailbox.timezone,
+        )
+        text = f"{text}\n\n{quote(parent.text or parent.new_text, header)}"
+    text += "\n"
+    return Composer(
+        to=", ".join(format_address(n, a) for n, a in to),
+        cc=", ".join(format_address(n, a) for n, a in cc),
+        bcc="",
+        subject=subject,
+        text=text,
+        parent=parent,
+        opened_at=now,
+        reply_key=reply_key,
+        available=channel is not None,
+        uses_addresses=bool(channel is not None and channel.uses_addresses),
+    )
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def newer_replies(session: Session, thread: Thread, since: datetime) -> list[Message]:
+    """Outbound messages on the thread recorded after ``since`` (queued replies included)."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(
+                Message.thread_id == thread.id,
+                Message.direction == Direction.OUTBOUND,
+                Message.created_at > since,
+            )
+            .order_by(Message.created_at, Message.id)
+        )
+    )
+
+
+def _idempotency_key(thread: Thread, reply_key: str) -> str:
+    return f"reply:{thread.id}:{reply_key}"
+
+
+def send_reply(
+    session: Session,
+    thread: Thread,
+    author: User,
+    draft: Draft,
+    *,
+    now: datetime,
+    settings: Settings,
+    blobs: BlobStore,
+) -> Message:
+    """Record the reply as an outbound message and queue it; flushes, never commits.
+
+    The same ``draft.reply_key`` twice returns the first reply. Raises ReplyProblems (shown
+    next to the composer) and, unless ``draft.confirm``, ReplyConflict when another reply was
+    recorded on the thread after ``draft.opened_at``. Afterwards the thread takes the
+    mailbox's ``status_after_reply`` and its deadline is cleared or reset.
+    """
+    mailbox = thread.mailbox
+    key = _idempotency_key(thread, draft.reply_key)
+    existing = session.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == key))
+    if existing is not None and existing.message_row_id is not None:
+        return session.get(Message, existing.message_row_id)
+    channel = REPLY_CHANNELS.get(mailbox.kind)
+    if channel is None:
+        raise ReplyProblems([Problem(_("Replies cannot be sent from this kind of mailbox yet."))])
+    text = draft.text.replace("\r\n", "\n").rstrip()
+    problems: list[str] = list(channel.validate(text, draft.attachments))
+    to = cc = bcc = []
+    if channel.uses_addresses:
+        to, bad_to = parse_addresses(draft.to)
+        cc, bad_cc = parse_addresses(draft.cc)
+        bcc, bad_bcc = parse_addresses(draft.bcc)
+        for bad in [*bad_to, *bad_cc, *bad_bcc]:
+            problems.append(Problem(_("Not a valid mail address: %(address)s"), address=bad))
+        if not to and not bad_to:
+            problems.append(Problem(_("Give at least one address in To.")))
+    if problems:
+        raise ReplyProblems(problems)
+    if not draft.confirm:
+        newer = newer_replies(session, thread, draft.opened_at)
+        if newer:
+            raise ReplyConflict(newer)
+
+    message = Message(
+        thread_id=thread.id,
+        mailbox_id=mailbox.id,
+        direction=Direction.OUTBOUND,
+        kind=MessageKind.NORMAL,
+        subject=draft.subject.strip(),
+        from_name=(mailbox.display_name or "")[:255],
+        from_address=mailbox.address or "",
+        to=[{"name": n, "address": a} for n, a in to],
+        cc=[{"name": n, "address": a} for n, a in cc],
+        sent_at=now,
+        received_at=now,
+        text=text,
+        new_text=text,
+        author_id=author.id,
+        created_at=now,
+    )
+    for att in draft.attachments:
+        message.attachments.append(
+            Attachment(
+                filename=att.filename[:512],
+                content_type=att.content_type[:255],
+                size=att.size,
+                sha256=att.sha256,
+            )
+        )
+    session.add(message)
+    session.flush()
+    reply = OutgoingReply(
+        message=message,
+        author=author,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        subject=draft.subject.strip(),
+        text=text,
+        attachments=list(draft.attachments),
+        parent=customer_message(session, thread),
+        idempotency_key=key,
+        settings=settings,
+        blobs=blobs,
+    )
+    item = channel.enqueue(session, thread, reply, now)
+    message.source_key = f"out:{item.id}"
+    _after_reply(session, thread, author, message, item, now)
+    return message
+
+
+def _after_reply(
+    session: Session, thread: Thread, author: User, message: Message, item: OutboxItem, now: datetime
+) -> None:
+    from inbox.services import deadlines
+
+    thread.message_count = (thread.message_count or 0) + 1
+    if now >= thread.last_activity_at:
+        thread.last_activity_at = now
+    session.add(
+        Event(
+            thread_id=thread.id,
+            actor_id=author.id,
+            kind="reply_queued",
+            data={"message": message.id, "outbox": item.id},
+        )
+    )
+    after = thread.mailbox.status_after_reply
+    if after is not None and thread.status != after:
+        session.add(
+            Event(
+                thread_id=thread.id,
+                actor_id=author.id,
+                kind="status_changed",
+                data={"from": thread.status.value, "to": after.value, "by": "reply"},
+            )
+        )
+        thread.status = after
+    deadlines.on_team_reply(session, thread, now)
+    presence.stop_composing(session, thread.id, author.id)
+
+
+# --- states and the failed-sends view ----------------------------------------------------------
+
+
+def reply_items(session: Session, thread: Thread) -> dict[int, OutboxItem]:
+    """Outbox items of the thread's replies, by the id of their message row."""
+    items = session.scalars(
+        select(OutboxItem).where(
+            OutboxItem.thread_id == thread.id, OutboxItem.message_row_id.is_not(None)
+        )
+    )
+    return {i.message_row_id: i for i in items if i.message_row_id is not None}
+
+
+@dataclass
+class FailedReply:
+    item: OutboxItem
+    thread: Thread
+    message: Message
+
+
+def failed_replies(session: Session, mailbox_ids: Sequence[int]) -> list[FailedReply]:
+    """Failed, unknown and rejected replies in the given mailboxes, newest first."""
+    rows = session.execute(
+        select(OutboxItem, Thread, Message)
+        .join(Thread, Thread.id == OutboxItem.thread_id)
+        .join(Message, Message.id == OutboxItem.message_row_id)
+        .where(
+            OutboxItem.status.in_(
+                [OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED]
+            ),
+            OutboxItem.mailbox_id.in_(list(mailbox_ids)),
+        )
+        .order_by(OutboxItem.created_at.desc(), OutboxItem.id.desc())
+    )
+    return [FailedReply(item, thread, message) for item, thread, message in rows]
+
+
+def get_reply_item(session: Session, item_id: int, mailbox_ids: Sequence[int]) -> OutboxItem:
+    """A reply's outbox item in one of ``mailbox_ids``; NotFound otherwise."""
+    item = session.get(OutboxItem, item_id)
+    if item is None or item.message_row_id is None or item.mailbox_id not in set(mailbox_ids):
+        raise NotFound("This send does not exist or is not in your mailboxes.")
+    return item
+
+
+def send_again(session: Session, item: OutboxItem, *, now: datetime, actor_id: int) -> None:
+    """Queue a failed, rejected or unknown reply again (the same bytes, the same Message-ID)."""
+    if item.status not in (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED):
+        raise InvalidInput("Only failed, rejected or unknown sends can be sent again.")
+    outbox.resend(session, item, now=now, actor_id=actor_id)
+
+
+def mark_sent(session: Session, item: OutboxItem, *, now: datetime, actor_id: int) -> None:
+    """A person checked that an ``unknown`` reply did go out: record it as sent."""
+    if item.status != OutboxStatus.UNKNOWN:
+        raise InvalidInput("Only sends whose result is unknown can be marked as sent.")
+    item.status, item.sent_at = OutboxStatus.SENT, now
+    session.add(
+        Event(
+            thread_id=item.thread_id,
+            actor_id=actor_id,
+            kind="send_marked_sent",
+            data={"outbox": item.id},
+        )
+    )
+
+
+# --- the mail channel --------------------------------------------------------------------------
+
+
+class MailChannel:
+    """Replies by mail (IMAP and LOCAL mailboxes): MIME built here, delivered by ``senders.mail_reply``."""
+
+    uses_addresses = True
+    kind = "reply"
+
+    def validate(self, text: str, attachments: Sequence[StagedAttachment]) -> list[str]:
+        problems: list[str] = []
+        if not text.strip():
+            problems.append(Problem(_("Write a message before sending.")))
+        if sum(a.size for a in attachments) > MAX_ATTACHMENT_BYTES:
+            problems.append(Problem(_("The attachments are larger than 20 MB in total.")))
+        return problems
+
+    def enqueue(
+        self, session: Session, thread: Thread, reply: OutgoingReply, now: datetime
+    ) -> OutboxItem:
+        mailbox = thread.mailbox
+        if not mailbox.address or "@" not in mailbox.address:
+            raise ReplyProblems([Problem(_("This mailbox has no sending address."))])
+        settings = reply.settings
+        parent = reply.parent
+        built = build_reply(
+            mailbox=mailbox,
+            thread=thread,
+            parent=parent,
+            to=reply.to,
+            cc=reply.cc,
+            subject=(with_ticket_token if reply.subject else reply_subject)(
+                reply.subject or thread.subject,
+                settings.ticket_token_for(thread.id),
+                settings.ticket_pattern,
+            ),
+            text=reply.text,
+            attachments=[
+                OutgoingAttachment(a.filename, a.content_type, reply.blobs.get(a.sha256))
+                for a in reply.attachments
+            ],
+            now=now,
+            secret=settings.secret_key,
+        )
+        message_id, parent_id, references, subject = (
+            built.message_id, built.in_reply_to, built.references, built.subject
+        )
+        message = reply.message
+        message.message_id = message_id
+        message.in_reply_to = parent_id
+        message.references = references
+        message.subject = subject
+        message.raw_sha256 = reply.blobs.put(built.raw)
+        recipients = [a for _n, a in [*reply.to, *reply.cc, *reply.bcc]]
+        item = outbox.enqueue(
+            session,
+            kind=self.kind,
+            idempotency_key=reply.idempotency_key,
+            now=now,
+            mail_from=mailbox.address,
+            recipients=list(dict.fromkeys(recipients)),
+            raw=built.raw,
+            payload={
+                "charset": built.charset,
+                "charset_note": built.charset_note,
+                "bcc": [a for _n, a in reply.bcc],
+            },
+            mailbox_id=mailbox.id,
+            thread_id=thread.id,
+            message_row_id=message.id,
+        )
+        if built.charset_note:
+            session.add(
+                Event(
+                    thread_id=thread.id,
+                    actor_id=reply.author.id,
+                    kind="reply_charset_fallback",
+                    data={"outbox": item.id, "reason": built.charset_note},
+                )
+            )
+        return item
+
+
+REPLY_CHANNELS: dict[MailboxKind, ReplyChannel] = {
+    MailboxKind.IMAP: MailChannel(),
+    MailboxKind.LOCAL: MailChannel(),
+}
+import inbox.services.mall_replies  # noqa: E402, F401  (registers the Rakuten and Yahoo channels)

@@ -1,0 +1,47 @@
+"""Yahoo!ショッピング 質問 API (externalTalk*) facts in one place: endpoints, limits, formats, error codes.
+
+Each constant says how it is known (see /work/shared/recipes/ec-mall-apis.md §2):
+[V-doc] official page, [V-code] public code that calls the API, [UNVERIFIED] our guess.
+Change an UNVERIFIED fact here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+BASE_URL = "https://circus.shopping.yahooapis.jp/ShoppingWebService/V1/"  # [V-doc]
+TEST_BASE_URL = "https://test.circus.shopping.yahooapis.jp/ShoppingWebService/V1/"  # [V-doc]
+SANDBOX_SELLER_PREFIX = "snbx-"  # sellers on the test host [V-code JSPSystem]
+# [UNVERIFIED here] YConnect v2 token endpoint (refresh_token grant), from YConnect's own docs.
+TOKEN_URL = "https://auth.login.yahoo.co.jp/yconnect/v2/token"
+
+PAGE_SIZE = 20  # externalTalkList "result" max 20 [V-doc]
+# [V-code, measured] list sorted by userPostTime desc; a shop-only reply does not move a topic up.
+LOOKBACK = timedelta(days=14)  # bfaith-portal's normal look-back
+DEEP_SCAN_EVERY = timedelta(days=1)
+DEEP_SCAN_SPAN = timedelta(days=365)  # bfaith-portal's daily deep scan
+OVERLAP = timedelta(hours=1)
+
+# [UNVERIFIED-official] 1 request/second (two implementations sleep 1000-1100 ms).
+MIN_REQUEST_INTERVAL = 1.0
+
+MAX_BODY_CHARS = 2000  # externalTalkAdd body [V-code, bfaith cites the official spec]
+# [UNVERIFIED] the response of externalTalkFileAdd was not captured, so replies carry no files.
+MAX_ATTACHMENTS = 0
+
+# Sender field of messages [V-code, measured]
+FROM_CUSTOMER = "user"
+FROM_SHOP = "seller"
+# externalTalkAdd success carries "messageid" (lowercase); bfaith reads either spelling [V-code].
+MESSAGE_ID_FIELDS = ("messageid", "messageId")
+COMPLETE_NORMAL = 1  # completeConditionId 1 = 通常完了 [V-doc]
+
+# Errors [V-code, measured]: 403 px-04306 = request from an unregistered IP; px-04102 = signature.
+IP_NOT_ALLOWED_CODE = "px-04306"
+SIGNATURE_CODE = "px-04102"
+REFRESH_TOKEN_LIFETIME = timedelta(days=28)  # [V-code, measured] monthly re-consent
+ACCESS_TOKEN_LIFETIME = timedelta(hours=1)  # [UNVERIFIED] used when expires_in is missing
+
+# Back-office links [UNVERIFIED]: guessed ストアクリエイターPro page addresses.
+ORDER_URL = "https://pro.store.yahoo.co.jp/pro.{seller}/order/manage/detail/{order}"
+TOPIC_URL = "https://pro.store.yahoo.co.jp/pro.{seller}/question/detail?topicId={topic}"

@@ -1,0 +1,73 @@
+"""The IMAP mailbox form: server, log-in, folders, after-fetch action, and SMTP for replies."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import NumberRange, Optional
+
+from inbox.models import MailboxKind
+from inbox.web.mailbox_kinds import KindForm, MailboxForm, register
+
+SECURITY_CHOICES = [
+    SelectChoice("ssl", _l("IMAPS (TLS from the start, usually port 993)")),
+    SelectChoice("starttls", _l("STARTTLS (usually port 143)")),
+    SelectChoice("plain", _l("Unencrypted (only for a server on this machine)")),
+]
+SMTP_SECURITY_CHOICES = [
+    SelectChoice("starttls", _l("STARTTLS (usually port 587)")),
+    SelectChoice("ssl", _l("SSL/TLS (usually port 465)")),
+    SelectChoice("plain", _l("Unencrypted (only for a server on this machine)")),
+]
+AFTER_FETCH_CHOICES = [
+    SelectChoice("leave", _l("Leave as it is")),
+    SelectChoice("mark_seen", _l("Mark as read")),
+    SelectChoice("move", _l("Move to a folder")),
+]
+PORT = [Optional(), NumberRange(min=1, max=65535)]
+# The form's field names are the settings keys of inbox.services.mailboxes.
+SETTINGS = (
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_username",
+    "folders",
+    "sent_folder",
+    "after_fetch",
+    "move_to",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+)
+
+
+class ImapForm(MailboxForm):
+    imap_host = StringField(_l("IMAP server"))
+    imap_port = IntegerField(_l("Port"), validators=PORT)
+    imap_security = SelectField(_l("Connection security"), choices=SECURITY_CHOICES)
+    imap_username = StringField(_l("User name"))
+    imap_password = PasswordField(_l("Password"))
+    folders = StringField(_l("Folders to watch (comma-separated)"), default="INBOX")
+    sent_folder = StringField(_l("Sent folder"), default="Sent")
+    after_fetch = SelectField(_l("After fetching"), choices=AFTER_FETCH_CHOICES)
+    move_to = StringField(_l("Move to folder"))
+    smtp_host = StringField(_l("SMTP server"))
+    smtp_port = IntegerField(_l("SMTP port"), validators=PORT)
+    smtp_security = SelectField(_l("SMTP connection security"), choices=SMTP_SECURITY_CHOICES)
+    smtp_username = StringField(_l("SMTP user name"))
+    smtp_password = PasswordField(_l("SMTP password"))
+
+
+register(
+    KindForm(
+        kind=MailboxKind.IMAP,
+        label=_l("IMAP mailbox"),
+        form_class=ImapForm,
+        partial="admin/mailbox_kinds/imap.html",
+        settings={name: name for name in SETTINGS},
+        secrets={"imap_password": "imap_password", "smtp_password": "smtp_password"},
+        lists=frozenset({"folders"}),
+    )
+)

@@ -1,0 +1,24 @@
+"""The local mailbox form: a Maildir, an mbox file or a folder of .eml files on this machine."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+
+from inbox.models import MailboxKind
+from inbox.web.mailbox_kinds import KindForm, MailboxForm, register
+
+
+class LocalForm(MailboxForm):
+    path = StringField(_l("Path of a Maildir, an mbox file or a folder of .eml files"))
+
+
+register(
+    KindForm(
+        kind=MailboxKind.LOCAL,
+        label=_l("Local mail files"),
+        form_class=LocalForm,
+        partial="admin/mailbox_kinds/local.html",
+        settings={"path": "path"},
+    )
+)

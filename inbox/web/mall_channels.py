@@ -1,0 +1,57 @@
+"""Admin forms of the mall channels (Rakuten R-Messe, Yahoo!ショッピング), added to the mailbox-kind registry.
+
+Secrets are written only (the form never shows them back); a new key or token lifts
+a stop on polling (``credentials_state``) so the channel resumes from its cursor.
+Importing this module also registers the mall reply channels and connection checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import PasswordField, StringField
+from wtforms.validators import Length, Optional
+
+import inbox.services.mall_credentials
+import inbox.services.mall_replies  # noqa: F401  (the composer's mall channels)
+from inbox.models import MailboxKind
+from inbox.web.mailbox_kinds import KindForm, MailboxForm, register
+
+# Settings cleared when new credentials are saved: polling resumes, the expiry is read again.
+RESET_ON_NEW_SECRETS = ("credentials_state", "license_expires_at", "license_checked_at")
+
+
+@dataclass(frozen=True)
+class MallKindForm(KindForm):
+    def values(self, form: MailboxForm) -> dict[str, Any]:
+        out = super().values(form)
+        if any(out["secrets"].values()):
+            out["settings"].update(dict.fromkeys(RESET_ON_NEW_SECRETS))
+        return out
+
+
+class RakutenForm(MailboxForm):
+    shop_id = StringField(_l("Shop ID"), validators=[Length(max=20)])
+    service_secret = PasswordField(_l("Service secret"), validators=[Optional(), Length(max=200)])
+    license_key = PasswordField(_l("Licence key"), validators=[Optional(), Length(max=200)])
+
+
+class YahooForm(MailboxForm):
+    seller_id = StringField(_l("Seller ID"), validators=[Length(max=64)])
+    client_id = PasswordField(_l("App client ID"), validators=[Optional(), Length(max=200)])
+    client_secret = PasswordField(_l("App client secret"), validators=[Optional(), Length(max=200)])
+    refresh_token = PasswordField(_l("OAuth refresh token"), validators=[Optional(), Length(max=2000)])
+
+
+register(MallKindForm(
+    kind=MailboxKind.RAKUTEN, label=_l("Rakuten R-Messe inquiries"), form_class=RakutenForm,
+    partial="malls/rakuten_form.html", settings={"shop_id": "shop_id"},
+    secrets={"service_secret": "service_secret", "license_key": "license_key"},
+))
+register(MallKindForm(
+    kind=MailboxKind.YAHOO, label=_l("Yahoo!ショッピング questions"), form_class=YahooForm,
+    partial="malls/yahoo_form.html", settings={"seller_id": "seller_id"},
+    secrets={"client_id": "client_id", "client_secret": "client_secret", "refresh_token": "refresh_token"},
+))

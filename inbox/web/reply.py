@@ -1,0 +1,170 @@
+"""The reply composer on a thread: compose, send (with the double-reply check), and presence heartbeats."""
+
+from __future__ import annotations
+
+import mimetypes
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import OperationalError
+
+from inbox.db import utcnow
+from inbox.models import Thread
+from inbox.services import presence, replies
+from inbox.services import reply_templates as templates_service
+from inbox.services.access import get_thread
+from inbox.services.errors import InvalidInput
+from inbox.web import db, runtime
+
+bp = Blueprint("reply", __name__, url_prefix="/threads")
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(runtime().settings.secret_key, salt="reply-attachment")
+
+
+def _stage_uploads() -> list[replies.StagedAttachment]:
+    """Files of this request into the blob store, plus those staged by an earlier request."""
+    staged = []
+    for token in request.form.getlist("staged"):
+        try:
+            staged.append(replies.StagedAttachment(**_signer().loads(token)))
+        except (BadSignature, TypeError) as exc:
+            raise InvalidInput("An attachment of this form is not valid any more.") from exc
+    for upload in request.files.getlist("attachments"):
+        if not upload or not upload.filename:
+            continue
+        data = upload.read()
+        name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1] or "attachment"
+        ctype = upload.mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        sha = runtime().blobs.put(data)
+        staged.append(replies.StagedAttachment(name, ctype, len(data), sha))
+    return staged
+
+
+def _draft() -> replies.Draft:
+    form = request.form
+    try:
+        opened_at = datetime.fromisoformat(form.get("opened_at", ""))
+    except ValueError as exc:
+        raise InvalidInput("The reply form is incomplete. Reload the page and try again.") from exc
+    if opened_at.tzinfo is None or not form.get("reply_key"):
+        raise InvalidInput("The reply form is incomplete. Reload the page and try again.")
+    return replies.Draft(
+        to=form.get("to", ""),
+        cc=form.get("cc", ""),
+        bcc=form.get("bcc", ""),
+        subject=form.get("subject", ""),
+        text=form.get("body", ""),
+        reply_key=form["reply_key"][:64],
+        opened_at=opened_at,
+        attachments=_stage_uploads(),
+        confirm=form.get("confirm") == "1",
+    )
+
+
+def composer_context(
+    thread: Thread, *, template_id: int | None = None, draft: replies.Draft | None = None,
+    problems: list[str] | None = None,
+) -> dict[str, Any]:
+    """Everything the composer partial needs (used by the thread panel and the compose page)."""
+    session, user, settings = db(), current_user._get_current_object(), runtime().settings
+    customer = replies.customer_message(session, thread)
+    fill = templates_service.fill_for(
+        thread, user, settings.ticket_token_for(thread.id), customer
+    )
+    usable = templates_service.usable_for_thread(session, thread)
+    intro = None
+    if template_id is not None:
+        chosen = templates_service.get_template(session, user, template_id)
+        intro = templates_service.render(chosen.body, fill, add_signature=True)
+    composer = replies.composer_defaults(
+        session, thread, settings=settings, now=utcnow(), reply_key=uuid.uuid4().hex, intro=intro
+    )
+    if draft is not None:
+        composer.to, composer.cc, composer.bcc = draft.to, draft.cc, draft.bcc
+        composer.subject, composer.text = draft.subject, draft.text
+        composer.opened_at, composer.reply_key = draft.opened_at, draft.reply_key
+    return {
+        "composer": composer,
+        "templates": [(t, templates_service.render(t.body, fill)) for t in usable],
+        "template_id": template_id,
+        "problems": [gettext(p, **getattr(p, "params", {})) for p in problems or []],
+        "staged": [
+            (_signer().dumps(asdict(a)), a) for a in (draft.attachments if draft else [])
+        ],
+        "others": presence.others_here(session, thread.id, user_id=user.id, now=utcnow()),
+        "states": replies.reply_items(session, thread),
+        "outbound": [m for m in thread.messages if m.direction.value == "outbound"],
+    }
+
+
+@bp.app_context_processor
+def _panel_helpers() -> dict[str, Any]:
+    def reply_states(thread: Thread) -> dict[int, Any]:
+        """Outbox item per outbound message id, for showing "sending…", "sent" or "failed"."""
+        return replies.reply_items(db(), thread)
+
+    return {"reply_panel": composer_context, "reply_states": reply_states}
+
+
+@bp.route("/<int:thread_id>/reply")
+@login_required
+def compose(thread_id: int):
+    session, user = db(), current_user._get_current_object()
+    thread = get_thread(session, user, thread_id)
+    try:  # best effort: presence must never stop anyone from writing
+        presence.heartbeat(session, thread.id, user.id, composing=True, now=utcnow())
+        session.commit()
+    except OperationalError:
+        session.rollback()
+    ctx = composer_context(thread, template_id=request.args.get("template", type=int))
+    return render_template("reply/compose.html", thread=thread, c=ctx)
+
+
+@bp.route("/<int:thread_id>/reply", methods=["POST"])
+@login_required
+def send(thread_id: int):
+    session, user, rt = db(), current_user._get_current_object(), runtime()
+    thread = get_thread(session, user, thread_id, for_update=True)
+    draft = _draft()
+    try:
+        replies.send_reply(
+            session, thread, user, draft, now=utcnow(), settings=rt.settings, blobs=rt.blobs
+        )
+    except replies.ReplyProblems as exc:
+        session.rollback()
+        ctx = composer_context(thread, draft=draft, problems=exc.problems)
+        return render_template("reply/compose.html", thread=thread, c=ctx), 422
+    except replies.ReplyConflict as exc:
+        session.rollback()
+        staged = [(_signer().dumps(asdict(a)), a) for a in draft.attachments]
+        page = render_template(
+            "reply/confirm.html", thread=thread, draft=draft, replies=exc.replies, staged=staged
+        )
+        return page, 409
+    session.commit()
+    flash(gettext("Your reply is queued and will be sent in a moment."), "success")
+    return redirect(url_for("thread.show", thread_id=thread.id, _anchor="reply-status"))
+
+
+@bp.route("/<int:thread_id>/presence", methods=["GET", "POST"])
+@login_required
+def heartbeat(thread_id: int):
+    session, user = db(), current_user._get_current_object()
+    thread = get_thread(session, user, thread_id)
+    if request.method == "POST":
+        composing = bool((request.get_json(silent=True) or {}).get("composing"))
+        presence.heartbeat(session, thread.id, user.id, composing=composing, now=utcnow())
+        session.commit()
+    others = presence.others_here(session, thread.id, user_id=user.id, now=utcnow())
+    return jsonify(
+        others=[{"name": p.name, "composing": p.composing} for p in others],
+        composing=[p.name for p in others if p.composing],
+    )
