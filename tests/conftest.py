@@ -80,6 +80,23 @@ def _with_db(url: str, name: str) -> str:
     return str(sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 with its production cost takes ~0.1-0.7 s per hash; tests hash hundreds of times.
+
+    Same algorithm and code path, lower cost parameters: verification is still real.
+    """
+    from argon2 import PasswordHasher
+
+    from inbox.services import accounts
+
+    saved = accounts._hasher, accounts._DUMMY_HASH
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    accounts._DUMMY_HASH = accounts._hasher.hash("dummy password")
+    yield
+    accounts._hasher, accounts._DUMMY_HASH = saved
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgresql":

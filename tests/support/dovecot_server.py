@@ -336,8 +336,17 @@ class DovecotServer:
             self.doveadm("expunge", "-u", user, "mailbox", folder, "uid", str(uid))
 
     def kick(self, user: str) -> None:
-        """Disconnect every IMAP session of ``user`` (server side, like a crash or restart)."""
+        """Disconnect every IMAP session of ``user`` (server side, like a crash or restart).
+
+        `doveadm kick` returns once the signal is sent; wait until the sessions are gone so
+        that the caller's next command surely meets a closed connection.
+        """
         self.doveadm("kick", user)
+        deadline = time.monotonic() + 10
+        while user in self.doveadm("who", "-1").stdout.decode(errors="replace"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"dovecot did not end the sessions of {user}")
+            time.sleep(0.05)
 
 
 def seed_maildir(
