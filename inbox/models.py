@@ -205,7 +205,7 @@ class Thread(Base):
     __tablename__ = "threads"
     __table_args__ = (
         Index("ix_threads_queue_deadline", "mailbox_id", "status", "due_at"),
-        Index("ix_threads_assignee_status", "assignee_id", "status"),
+        Index("ix_threads_assignee_status", "assignee_id", "status", "mailbox_id"),
         Index("ix_threads_queue_activity", "mailbox_id", "last_activity_at", "id"),
         Index("ix_threads_open_due", "status", "due_at"),
         Index("ix_threads_match_subject", "mailbox_id", "contact_id", "normalized_subject"),

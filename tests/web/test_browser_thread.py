@@ -62,6 +62,8 @@ def test_agent_takes_the_thread_changes_status_and_mentions_a_colleague(browser,
         log_in(other, live.url, people["colleague"].email)
         assert other.inner_text("[data-testid=mention-badge]") == "1"
         other.click("[data-testid=nav-mentions]")
+        other.wait_for_url("**/mentions")
+        other.wait_for_selector("[data-testid=mention]")
         mention = other.locator("[data-testid=mention]")
         assert mention.count() == 1
         assert mention.get_attribute("data-unseen") == "true"
