@@ -47,7 +47,8 @@ def test_agent_sets_a_past_deadline_sees_overdue_everywhere_then_uses_a_quick_pi
     assert "期限はありません。" in panel.inner_text()
     page.fill("[data-testid=deadline-day]", "2026-01-05")
     page.fill("[data-testid=deadline-time]", "10:30")
-    panel.get_by_role("button", name="期限を設定").click()
+    with page.expect_navigation():  # wait for the new page, not the old one
+        panel.get_by_role("button", name="期限を設定").click()
     page.wait_for_selector(".flash")
     assert "期限を保存しました。" in page.inner_text(".flash")
     badge = panel.locator("[data-testid=deadline]")
@@ -55,12 +56,14 @@ def test_agent_sets_a_past_deadline_sees_overdue_everywhere_then_uses_a_quick_pi
     assert "2026-01-05 10:30" in badge.inner_text() and "期限切れ" in badge.inner_text()
     assert page.get_attribute("[data-testid=badge-overdue]", "data-count") == "1"
 
-    page.click("[data-testid=deadline-counts]")
+    with page.expect_navigation():  # wait for the new page, not the old one
+        page.click("[data-testid=deadline-counts]")
     rows = page.locator("[data-testid=my-deadlines] tbody tr")
     assert rows.count() == 1 and "商品が届きません" in rows.first.inner_text()
 
     page.goto(f"{live.url}/threads/{ids['thread']}")
-    panel.get_by_role("button", name="+5営業日").click()
+    with page.expect_navigation():  # wait for the new page, not the old one
+        panel.get_by_role("button", name="+5営業日").click()
     page.wait_for_selector(".flash")
     with live.runtime.Session() as session:
         thread = session.get(Thread, ids["thread"])
@@ -72,7 +75,8 @@ def test_agent_sets_a_past_deadline_sees_overdue_everywhere_then_uses_a_quick_pi
     assert shown in panel.locator("[data-testid=deadline]").inner_text()
     assert page.get_attribute("[data-testid=badge-overdue]", "data-count") == "0"
 
-    panel.get_by_role("button", name="期限を解除").click()
+    with page.expect_navigation():  # wait for the new page, not the old one
+        panel.get_by_role("button", name="期限を解除").click()
     page.wait_for_selector(".flash")
     assert "期限はありません。" in panel.inner_text()
 
@@ -80,14 +84,17 @@ def test_agent_sets_a_past_deadline_sees_overdue_everywhere_then_uses_a_quick_pi
 def test_lead_edits_business_hours_and_a_bad_value_is_explained(page, site):
     live, ids, people = site
     log_in(page, live.url, people["lead"])
-    page.click("nav >> text=営業時間")
-    page.click("text=support")
+    with page.expect_navigation():  # wait for the new page, not the old one
+        page.click("nav >> text=営業時間")
+    with page.expect_navigation():  # wait for the new page, not the old one
+        page.click("text=support")
     form = page.locator("[data-testid=calendar-form]")
     page.fill("input[name=hours_sat]", "10:00-15:00")
     page.fill("textarea[name=closed]", "2026-12-29..2027-01-03\n2026-08-13")
     page.locator("input[name=rule_amount]").first.fill("4")
     page.locator("select[name=rule_unit]").first.select_option("hours")
-    form.get_by_role("button", name="保存").click()
+    with page.expect_navigation():  # wait for the new page, not the old one
+        form.get_by_role("button", name="保存").click()
     assert "営業時間を保存しました。" in page.inner_text(".flash")
     assert page.input_value("input[name=hours_sat]") == "10:00-15:00"
     with live.runtime.Session() as session:
@@ -95,7 +102,8 @@ def test_lead_edits_business_hours_and_a_bad_value_is_explained(page, site):
         assert box.calendar["closed"] == ["2026-12-29..2027-01-03", "2026-08-13"]
         assert box.deadline_rules == [{"business_hours": 4.0}]
     page.fill("input[name=hours_mon]", "18:00-09:00")
-    form.get_by_role("button", name="保存").click()
+    with page.expect_navigation():  # wait for the new page, not the old one
+        form.get_by_role("button", name="保存").click()
     assert "hours.mon" in page.inner_text(".flash-error")
     assert page.input_value("input[name=hours_mon]") == "18:00-09:00"
 
@@ -116,10 +124,12 @@ def test_admin_sends_a_failed_alert_mail_again(page, site):
         session.commit()
         item_id = item.id
     log_in(page, live.url, people["admin"])
-    page.click("nav >> text=未送信の通知")
+    with page.expect_navigation():  # wait for the new page, not the old one
+        page.click("nav >> text=未送信の通知")
     row = page.locator(f"[data-item-id='{item_id}']")
     assert "550 5.1.1 No such user" in row.inner_text() and "失敗" in row.inner_text()
-    row.get_by_role("button", name="再送").click()
+    with page.expect_navigation():  # wait for the new page, not the old one
+        row.get_by_role("button", name="再送").click()
     assert "再送の待ち行列に入れました" in page.inner_text(".flash")
     assert "期限通知メールはすべて送信済みです。" in page.inner_text("[data-testid=stuck-alerts]")
     with live.runtime.Session() as session:
