@@ -20,9 +20,38 @@ class LiveApp:
     runtime: Runtime
 
 
+class RequestsInFlight:
+    """WSGI middleware counting requests being handled, so shutdown can wait for them.
+
+    The server's request threads are daemons; one still running when the engine is
+    disposed would return its connection to a pool nobody closes any more.
+    """
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.changed:
+            self.count += 1
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            with self.changed:
+                self.count -= 1
+                self.changed.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count == 0, timeout)
+
+
 @contextmanager
 def live_app(db_url: str, tmp_path) -> Iterator[LiveApp]:
     app = create_app(base_config(tmp_path, db_url))
+    in_flight = RequestsInFlight(app.wsgi_app)
+    app.wsgi_app = in_flight
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -31,5 +60,6 @@ def live_app(db_url: str, tmp_path) -> Iterator[LiveApp]:
     finally:
         server.shutdown()
         thread.join(5)
+        assert in_flight.wait_until_idle(10), "a request was still running 10 s after shutdown"
         server.server_close()
         app.extensions["inbox"].engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
 import pytest
 from sqlalchemy import select
 
@@ -114,7 +115,7 @@ def test_a_lead_writes_a_template_and_inserts_it_into_the_composer(page, site):
     page.select_option("[data-testid=template-mailbox]", label="support")
     page.fill("[data-testid=template-body]", "{customer_name} 様\n\n{ticket} の商品を発送しました。担当: {agent_name}\n{signature}")
     page.click("[data-testid=save-template]")
-    assert "発送のご連絡" in page.inner_text("[data-testid=templates]")
+    expect(page.locator("[data-testid=templates]")).to_contain_text("発送のご連絡")
 
     page.goto(f"{live.url}/threads/{ids['thread']}")
     before = page.input_value("[data-testid=reply-body]")

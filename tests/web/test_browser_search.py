@@ -50,7 +50,8 @@ def test_queue_opens_on_unresolved_threads_overdue_first_with_counts(page, site)
     assert page.inner_text("[data-testid=count-default]") == "3"
     assert page.inner_text("[data-testid=count-overdue]") == "1"
     assert page.inner_text("h1") == "未解決"
-    page.click("[data-testid=views] >> text=対応完了")
+    with page.expect_navigation():
+        page.click("[data-testid=views] >> text=対応完了")
     assert subjects(page) == ["完了した件"]
 
 
@@ -88,11 +89,12 @@ def test_search_in_japanese_from_the_nav_box(page, site):
     assert "商品が届きません" in rows.first.inner_text()
     assert "配送が遅れています" in rows.first.inner_text()
     page.fill(".search-form input[name=q]", "見積もり")  # the sales mailbox is not the agent's
-    page.click(".search-form button")
-    page.wait_for_selector("[data-testid=results]")
+    with page.expect_navigation():
+        page.click(".search-form button")
     assert "見つかりませんでした" in page.inner_text("[data-testid=results]")
     page.fill(".search-form input[name=q]", "遅れています")
-    page.click(".search-form button")
+    with page.expect_navigation():
+        page.click(".search-form button")
     page.click("[data-testid=results] >> text=商品が届きません")
     page.wait_for_selector("article.thread")
     assert "配送が遅れています" in page.inner_text("article.thread")

@@ -4,6 +4,7 @@ mentions page), two people changing the same thread (409), and hostile HTML mail
 import logging
 import time
 
+from playwright.sync_api import expect
 import pytest
 
 from inbox.db import utcnow
@@ -44,10 +45,10 @@ def test_agent_takes_the_thread_changes_status_and_mentions_a_colleague(browser,
     page.goto(f"{live.url}/threads/{live.thread_id}")
     assert page.inner_text("[data-testid=assignee]") == "未割り当て"
     page.click("[data-testid=assign-me]")
-    assert page.inner_text("[data-testid=assignee]") == "佐藤"
+    expect(page.locator("[data-testid=assignee]")).to_have_text("佐藤")  # waits for the new page
     page.select_option("[data-testid=status-form] select", "open")
     page.click("[data-testid=status-form] button")
-    assert page.inner_text("[data-testid=status]") == "対応中"
+    expect(page.locator("[data-testid=status]")).to_have_text("対応中")
     page.fill("#note-body", "@suzuki 交換在庫があるか確認をお願いします")
     page.click("[data-testid=note-form] button")
     note = page.locator("section.message-note")
@@ -89,7 +90,7 @@ def test_second_person_changing_a_stale_page_gets_409_with_the_current_state(bro
         second.goto(f"{live.url}/threads/{live.thread_id}")  # both now hold version 1
         page.select_option("[data-testid=status-form] select", "waiting")
         page.click("[data-testid=status-form] button")
-        assert page.inner_text("[data-testid=status]") == "保留"
+        expect(page.locator("[data-testid=status]")).to_have_text("保留")
 
         second.select_option("[data-testid=priority-form] select", "urgent")
         with second.expect_response(lambda r: r.url.endswith("/priority")) as info:
@@ -99,8 +100,9 @@ def test_second_person_changing_a_stale_page_gets_409_with_the_current_state(bro
         assert "あなたの変更は保存されていません" in conflict
         assert second.inner_text("[data-testid=status]") == "保留"  # the current state
         assert second.inner_text("[data-testid=priority]") == "通常"  # the stale change not applied
-        second.click("[data-testid=back-to-thread]")
-        assert second.inner_text("[data-testid=status]") == "保留"
+        with second.expect_navigation():
+            second.click("[data-testid=back-to-thread]")
+        expect(second.locator("[data-testid=status]")).to_have_text("保留")
     finally:
         second.context.close()
 
