@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import expect
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 import inbox.senders  # noqa: F401  (registers the "reply" deliverer)

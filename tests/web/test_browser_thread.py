@@ -4,8 +4,8 @@ mentions page), two people changing the same thread (409), and hostile HTML mail
 import logging
 import time
 
-from playwright.sync_api import expect
 import pytest
+from playwright.sync_api import expect
 
 from inbox.db import utcnow
 from inbox.ingest.store import ingest_message
