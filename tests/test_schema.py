@@ -3,18 +3,24 @@
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.orm import Session
 
 from inbox import create_app
 from inbox.db import Base, make_engine
+from inbox.models import Role
 from inbox.schema import DatabaseNotMigrated, upgrade
+from inbox.services.search import search
 from tests.conftest import base_config
+from tests.factories import make_mailbox, make_thread, make_user
 
-# Search indexes made by migration 0002 that the models cannot express: the SQLite FTS5
-# table (and the shadow tables FTS5 makes for it) and PostgreSQL's pg_trgm GIN indexes.
+# Search indexes made by migrations 0002 and 0005 that the models cannot express: the SQLite
+# FTS5 tables (and the shadow tables FTS5 makes for them) and PostgreSQL's GIN indexes.
 SEARCH_OBJECTS = {
     "messages_fts", "messages_fts_data", "messages_fts_idx", "messages_fts_docsize",
     "messages_fts_config", "ix_messages_text_trgm", "ix_messages_subject_trgm",
-    "ix_messages_from_address_trgm",
+    "ix_messages_from_address_trgm", "messages_bigrams", "messages_bigrams_data",
+    "messages_bigrams_idx", "messages_bigrams_docsize", "messages_bigrams_config",
+    "ix_messages_bigrams",
 }
 
 
@@ -46,3 +52,20 @@ def test_app_starts_once_migrated(fresh_databases, tmp_path):
     app = create_app(base_config(tmp_path, url))
     assert app.test_client().get("/login").status_code == 200
     app.extensions["inbox"].engine.dispose()
+
+
+def test_upgrading_indexes_mail_stored_before_the_bigram_index(fresh_databases):
+    engine = make_engine(fresh_databases.new_url())
+    try:
+        upgrade(engine, "0004")
+        with Session(engine, expire_on_commit=False) as session:
+            box = make_mailbox(session)
+            agent = make_user(session, Role.AGENT, mailboxes=[box])
+            thread = make_thread(session, box, "件名", body="返品をお願いします")
+            session.commit()
+        upgrade(engine)
+        with Session(engine) as session:
+            hits = search(session, session.merge(agent), "返品").hits
+            assert [h.thread.id for h in hits] == [thread.id]
+    finally:
+        engine.dispose()

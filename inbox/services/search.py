@@ -1,12 +1,13 @@
 """Search: threads by ticket number, address, subject and body text (Japanese substrings too), within the user's mailboxes.
 
-The indexes come from migration 0002: on SQLite an FTS5 table with the trigram tokenizer
-(``messages_fts``, kept in sync by triggers on ``messages``); on PostgreSQL ``pg_trgm`` GIN
-indexes on ``messages.text``, ``subject`` and ``from_address``, which serve ``ILIKE '%…%'``.
-Trigrams cannot index terms shorter than three characters (「配送」, 「傘」): those terms
-fall back to a LIKE scan of the messages of the user's mailboxes only, newest first, which
-stops as soon as enough matches are found (a rare two-character term scans those
-mailboxes' messages in full). Knows nothing of the web.
+Every term of two characters or more is looked up in an index. Terms of three or more: the
+trigram indexes of migration 0002 (SQLite: FTS5 table ``messages_fts``; PostgreSQL:
+``pg_trgm`` GIN indexes serving ``ILIKE '%…%'``). Terms of two (「配送」): the bigram index
+of migration 0005 (inbox.search_bigrams), whose candidates are re-checked with LIKE. Only
+one-character terms (「傘」), and two-character terms with ASCII punctuation, fall back to a
+LIKE scan of the messages of the user's mailboxes, newest first, which stops as soon as
+enough matches are found (a rare such term reads those mailboxes' messages in full).
+Knows nothing of the web.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Text, cast, func, literal_column, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session, joinedload
 
 from inbox.models import Message, Thread, User
+from inbox.search_bigrams import has_key
 from inbox.services.access import visible_mailbox_ids
 
 TICKET_RE = re.compile(r"^\s*(#)?\s*(\d{1,18})\s*$")
@@ -41,7 +44,7 @@ class SearchResult:
     ticket: Thread | None = None  # the thread whose number was typed, if the user may see it
     hits: list[SearchHit] = field(default_factory=list)
     more: bool = False  # more matches than shown: refine the query
-    short_terms: bool = False  # some term used the LIKE fallback (no index)
+    short_terms: bool = False  # some term used the LIKE scan (no index can serve it)
 
 
 def parse_terms(query: str) -> list[str]:
@@ -73,7 +76,7 @@ def search(session: Session, user: User, query: str, *, limit: int = 50) -> Sear
         if ticket.group(1):  # "#123" asks for the ticket only
             return result
     result.terms = parse_terms(result.query)
-    result.short_terms = any(len(t) < TRIGRAM for t in result.terms)
+    result.short_terms = any(_scanned(t) for t in result.terms)
     dialect = session.get_bind().dialect.name
     stmt = (
         select(Message.id, Message.thread_id)
@@ -105,21 +108,41 @@ def _like_any_column(term: str, dialect: str) -> ColumnElement[bool]:
     return or_(*(c.like(pattern, escape="\\") for c in cols))  # SQLite LIKE: ASCII case-blind
 
 
+def _scanned(term: str) -> bool:
+    """A term no index serves: one character, or two with ASCII punctuation or space."""
+    return len(term) < TRIGRAM and not has_key(term)
+
+
+def _fts_match(table: str, terms: list[str]) -> ColumnElement[bool]:
+    """Message ids in an FTS5 table matching every term, each as an FTS5 string ("..." with
+    quotes doubled): a substring or key, never query syntax."""
+    match = " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    ids = (
+        select(literal_column("rowid"))
+        .select_from(text(table))
+        .where(text(f"{table} MATCH :{table}_query").bindparams(**{f"{table}_query": match}))
+    )
+    return Message.id.in_(ids.scalar_subquery())
+
+
 def _conditions(terms: list[str], dialect: str) -> list[ColumnElement[bool]]:
-    """One condition per term; on SQLite the long terms share one FTS5 MATCH."""
-    if dialect != "sqlite":
-        return [_like_any_column(t, dialect) for t in terms]
-    conds = [_like_any_column(t, dialect) for t in terms if len(t) < TRIGRAM]
+    """One condition per term, index first: trigram terms through the trigram index,
+    two-character terms through the bigram index plus a LIKE re-check, the rest by LIKE."""
     long_terms = [t for t in terms if len(t) >= TRIGRAM]
-    if long_terms:
-        # Each term as an FTS5 string ("..." with quotes doubled): a substring, never syntax.
-        match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
-        fts = (
-            select(literal_column("rowid"))
-            .select_from(text("messages_fts"))
-            .where(text("messages_fts MATCH :fts_query").bindparams(fts_query=match))
-        )
-        conds.insert(0, Message.id.in_(fts.scalar_subquery()))
+    keyed = [t for t in terms if len(t) < TRIGRAM and has_key(t)]
+    conds: list[ColumnElement[bool]] = []
+    if dialect == "sqlite":
+        if long_terms:
+            conds.append(_fts_match("messages_fts", long_terms))
+        if keyed:
+            conds.append(_fts_match("messages_bigrams", keyed))
+    else:
+        conds += [_like_any_column(t, dialect) for t in long_terms]
+        if keyed:
+            keys = cast(array([func.lower(t) for t in keyed]), ARRAY(Text))
+            bigrams = func.inbox_bigrams(Message.subject, Message.from_address, Message.text)
+            conds.append(bigrams.op("@>")(keys))
+    conds += [_like_any_column(t, dialect) for t in terms if len(t) < TRIGRAM]
     return conds
 
 

@@ -1,7 +1,7 @@
 """Search service: ticket numbers, addresses, Japanese substrings of any length, permissions, index in sync and in use."""
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from inbox.models import Message, Role
 from inbox.services.search import search, snippet
@@ -148,3 +148,54 @@ def test_the_trigram_index_serves_long_queries(session, box, agent):
             text("EXPLAIN SELECT id FROM messages WHERE text ILIKE '%遅れて%'")
         ).scalars().all()
         assert any("ix_messages_text_trgm" in line for line in plan)
+
+
+def test_two_character_terms_match_subject_address_and_body_ignoring_ascii_case(
+    session, box, agent
+):
+    by_subject = make_thread(session, box, "返品について", body="よろしくお願いします")
+    by_body = make_thread(session, box, "件名", body="サイズを交換したい")
+    by_address = make_thread(session, box, "件名", customer="qa@shop.test", body="本文")
+    make_thread(session, box, "返 品", body="交 換")  # split by a space: no match
+
+    assert found(session, agent, "返品") == [by_subject.id]
+    assert found(session, agent, "交換") == [by_body.id]
+    assert found(session, agent, "QA") == [by_address.id]
+    assert found(session, agent, "返品 よろ") == [by_subject.id]
+    assert search(session, agent, "返品").short_terms is False
+    assert search(session, agent, "傘").short_terms is True
+
+
+def test_bigram_index_follows_edits_and_deletes_of_messages(session, box, agent):
+    thread = make_thread(session, box, "件名", body="返品の依頼")
+    message = session.query(Message).filter_by(thread_id=thread.id).one()
+
+    message.text = "交換の依頼"
+    session.flush()
+    assert found(session, agent, "返品") == []
+    assert found(session, agent, "交換") == [thread.id]
+
+    session.delete(message)
+    session.flush()
+    assert found(session, agent, "交換") == []
+
+
+def test_the_bigram_index_serves_two_character_queries(session, box, agent):
+    make_thread(session, box, "件名", body="配送が遅れています")
+    if session.get_bind().dialect.name == "sqlite":
+        statements = []
+        listen = event.listens_for(session.connection(), "before_cursor_execute")
+        listen(lambda conn, cursor, sql, params, context, many: statements.append((sql, params)))
+        found(session, agent, "配送")
+        sql, params = next(s for s in statements if "messages_bigrams" in s[0])
+        explained = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = [row[-1] for row in explained]
+        assert any("messages_bigrams VIRTUAL TABLE INDEX" in line for line in plan), plan
+        assert "SCAN messages" not in plan, plan  # no full read of the messages table
+    else:
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = session.execute(text(
+            "EXPLAIN SELECT id FROM messages "
+            "WHERE inbox_bigrams(subject, from_address, text) @> ARRAY[lower('配送')]"
+        )).scalars().all()  # fmt: skip
+        assert any("ix_messages_bigrams" in line for line in plan), plan
