@@ -143,18 +143,22 @@ def _visible_mentions(session: Session, user: User):
     )
 
 
-def open_mentions(session: Session, user: User, *, now: datetime, limit: int = 100) -> list[MentionItem]:
-    """The user's mentions in threads they can still see, newest first, then marks them seen."""
+def list_mentions(session: Session, user: User, *, limit: int = 100) -> list[MentionItem]:
+    """The user's mentions in threads they can still see, newest first. Reads only."""
     rows = session.execute(
         _visible_mentions(session, user)
         .options(joinedload(Message.author))
         .order_by(Mention.created_at.desc(), Mention.id.desc())
         .limit(limit)
     ).all()
-    items = [
+    return [
         MentionItem(id=m.id, note=msg, thread=t, unseen=m.seen_at is None, at=m.created_at)
         for m, msg, t in rows
     ]
+
+
+def mark_seen(session: Session, items: list[MentionItem], *, now: datetime) -> None:
+    """Mark the unseen ones among ``items`` seen at ``now`` (the user has had them listed)."""
     unseen = [i.id for i in items if i.unseen]
     if unseen:
         session.execute(
@@ -163,7 +167,6 @@ def open_mentions(session: Session, user: User, *, now: datetime, limit: int = 1
             .values(seen_at=now)
             .execution_options(synchronize_session=False)
         )
-    return items
 
 
 def unseen_count(session: Session, user: User) -> int:

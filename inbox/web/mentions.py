@@ -25,6 +25,12 @@ def _unseen_mentions() -> dict:
 @bp.route("")
 @login_required
 def index():
-    items = notes.open_mentions(db(), current_user._get_current_object(), now=utcnow())
-    db().commit()
+    session = db()
+    items = notes.list_mentions(session, current_user._get_current_object())
+    # End the page's read-only transaction first: marking seen then runs in a transaction of
+    # its own that takes the write lock up front (SQLite), so a mail stored meanwhile by the
+    # scheduler cannot make this page fail with "database is locked".
+    session.commit()
+    notes.mark_seen(session, items, now=utcnow())
+    session.commit()
     return render_template("mentions/index.html", items=items)

@@ -77,15 +77,21 @@ def test_empty_note_is_refused_and_foreign_thread_is_not_found(session, world):
         notes.add_note(session, foreign.id, "hello", by=world["author"], now=NOW)
 
 
-def test_open_mentions_lists_newest_first_and_marks_them_seen(session, world):
+def open_mentions(session, user, now):
+    items = notes.list_mentions(session, user)
+    notes.mark_seen(session, items, now=now)
+    return items
+
+
+def test_mentions_are_listed_newest_first_and_marked_seen(session, world):
     t, yamada = world["thread"], world["yamada"]
     first = notes.add_note(session, t.id, "@yamada 1件目", by=world["author"], now=NOW)
     second = notes.add_note(session, t.id, "@yamada 2件目", by=world["author"], now=NOW + timedelta(minutes=1))
     assert notes.unseen_count(session, yamada) == 2
-    items = notes.open_mentions(session, yamada, now=NOW + timedelta(minutes=5))
+    items = open_mentions(session, yamada, now=NOW + timedelta(minutes=5))
     assert [(i.note.id, i.unseen) for i in items] == [(second.id, True), (first.id, True)]
     assert notes.unseen_count(session, yamada) == 0
-    again = notes.open_mentions(session, yamada, now=NOW + timedelta(minutes=6))
+    again = open_mentions(session, yamada, now=NOW + timedelta(minutes=6))
     assert [i.unseen for i in again] == [False, False]
     seen_at = session.scalars(select(Mention.seen_at).where(Mention.user_id == yamada.id)).all()
     assert seen_at == [NOW + timedelta(minutes=5)] * 2
@@ -97,5 +103,5 @@ def test_mentions_in_a_mailbox_the_user_left_are_hidden(session, world):
     notes.add_note(session, world["thread"].id, "@yamada 見て", by=world["author"], now=NOW)
     session.delete(session.get(MailboxMember, {"mailbox_id": world["box"].id, "user_id": world["yamada"].id}))
     session.flush()
-    assert notes.open_mentions(session, world["yamada"], now=NOW) == []
+    assert open_mentions(session, world["yamada"], now=NOW) == []
     assert notes.unseen_count(session, world["yamada"]) == 0
