@@ -6,7 +6,7 @@ Every change is checked against the version the person saw (optimistic locking t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +22,11 @@ from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound, Perm
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 64
+
+# hook(session, thread, now), run after a thread's new status is saved (by hand, in bulk or by a
+# reply); the thread's mailbox kind may act on it. Registered by other modules (mall channels).
+StatusHook = Callable[[Session, Thread, datetime], None]
+STATUS_HOOKS: list[StatusHook] = []
 
 
 def _(message: str) -> str:
@@ -96,6 +101,12 @@ def _apply_status(session: Session, thread: Thread, status: Status, by: User, no
     )
     thread.status = status
     return True
+
+
+def status_changed(session: Session, thread: Thread, now: datetime) -> None:
+    """Tell the ``STATUS_HOOKS`` that ``thread`` now has its status; call it once the change is saved."""
+    for hook in STATUS_HOOKS:
+        hook(session, thread, now)
 
 
 def _apply_priority(
@@ -185,6 +196,7 @@ def set_status(
     thread = _checked(session, thread_id, by, expected_version)
     if _apply_status(session, thread, status, by, now):
         _save(session, thread)
+        status_changed(session, thread, now)
     return thread
 
 
@@ -299,6 +311,8 @@ def bulk_apply(
                 done = _bulk_one(session, thread, action, checked, by, now)
                 if done:
                     _save(session, thread)
+                    if action == "status":
+                        status_changed(session, thread, now)
         except (PermissionDenied, InvalidInput, NotFound, ConcurrentChange):
             skipped += 1
             continue
@@ -307,3 +321,6 @@ def bulk_apply(
         else:
             unchanged += 1
     return BulkCounts(changed=changed, unchanged=unchanged, skipped=skipped)
+
+
+import inbox.services.mall_complete  # noqa: E402, F401  (registers the mall channels' status hook)

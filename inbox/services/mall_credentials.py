@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from inbox.crypto import SecretBox
 from inbox.models import Mailbox, MailboxKind, OutboxItem, Role, User
-from inbox.services import outbox
+from inbox.services import mall_complete, outbox
 from inbox.services.mailbox_check import CheckResult, register_checker
 from inbox.services.mailboxes import InvalidSetting, register_validator, update_secrets
 from inbox.sources import rakuten_facts
@@ -167,11 +167,13 @@ def _validate_rakuten(settings: Mapping[str, Any]) -> None:
     shop = str(settings.get("shop_id") or "").strip()
     if not shop.isdigit():
         raise InvalidSetting("The Rakuten shop ID is a number (店舗ID), e.g. 999999.", "shop_id")
+    mall_complete.check_setting(settings)
 
 
 def _validate_yahoo(settings: Mapping[str, Any]) -> None:
     if not str(settings.get("seller_id") or "").strip():
         raise InvalidSetting("The Yahoo! seller ID (ストアアカウント) is required.", "seller_id")
+    mall_complete.check_setting(settings)
 
 
 def _check(mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from inbox.config import Settings
@@ -352,7 +352,7 @@ def send_reply(
 def _after_reply(
     session: Session, thread: Thread, author: User, message: Message, item: OutboxItem, now: datetime
 ) -> None:
-    from inbox.services import deadlines
+    from inbox.services import assignment, deadlines
 
     thread.message_count = (thread.message_count or 0) + 1
     if now >= thread.last_activity_at:
@@ -376,6 +376,7 @@ def _after_reply(
             )
         )
         thread.status = after
+        assignment.status_changed(session, thread, now)
     deadlines.on_team_reply(session, thread, now)
     presence.stop_composing(session, thread.id, author.id)
 
@@ -393,34 +394,46 @@ def reply_items(session: Session, thread: Thread) -> dict[int, OutboxItem]:
     return {i.message_row_id: i for i in items if i.message_row_id is not None}
 
 
+# Outbox kinds that act on a thread without sending a message (e.g. "mall_complete"), listed
+# with the replies among failed sends: kind -> what the list calls it (a msgid). Registered by
+# their modules.
+THREAD_ACTIONS: dict[str, str] = {}
+
+
 @dataclass
 class FailedReply:
     item: OutboxItem
     thread: Thread
-    message: Message
+    message: Message | None  # None for a thread action (``action`` names it)
+    action: str | None = None
 
 
 def failed_replies(session: Session, mailbox_ids: Sequence[int]) -> list[FailedReply]:
-    """Failed, unknown and rejected replies in the given mailboxes, newest first."""
+    """Failed, unknown and rejected replies and thread actions in the given mailboxes, newest first."""
     rows = session.execute(
         select(OutboxItem, Thread, Message)
         .join(Thread, Thread.id == OutboxItem.thread_id)
-        .join(Message, Message.id == OutboxItem.message_row_id)
+        .outerjoin(Message, Message.id == OutboxItem.message_row_id)
         .where(
             OutboxItem.status.in_(
                 [OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED]
             ),
             OutboxItem.mailbox_id.in_(list(mailbox_ids)),
+            or_(Message.id.is_not(None), OutboxItem.kind.in_(list(THREAD_ACTIONS))),
         )
         .order_by(OutboxItem.created_at.desc(), OutboxItem.id.desc())
     )
-    return [FailedReply(item, thread, message) for item, thread, message in rows]
+    return [
+        FailedReply(item, thread, message, THREAD_ACTIONS.get(item.kind) if message is None else None)
+        for item, thread, message in rows
+    ]
 
 
 def get_reply_item(session: Session, item_id: int, mailbox_ids: Sequence[int]) -> OutboxItem:
-    """A reply's outbox item in one of ``mailbox_ids``; NotFound otherwise."""
+    """A reply's (or thread action's) outbox item in one of ``mailbox_ids``; NotFound otherwise."""
     item = session.get(OutboxItem, item_id)
-    if item is None or item.message_row_id is None or item.mailbox_id not in set(mailbox_ids):
+    listed = item is not None and (item.message_row_id is not None or item.kind in THREAD_ACTIONS)
+    if not listed or item.mailbox_id not in set(mailbox_ids):
         raise NotFound("This send does not exist or is not in your mailboxes.")
     return item
 
@@ -534,4 +547,5 @@ REPLY_CHANNELS: dict[MailboxKind, ReplyChannel] = {
     MailboxKind.IMAP: MailChannel(),
     MailboxKind.LOCAL: MailChannel(),
 }
+import inbox.services.mall_complete  # noqa: E402  (lists failed mall completions)
 import inbox.services.mall_replies  # noqa: E402, F401  (registers the Rakuten and Yahoo channels)

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import Length, Optional
 
 import inbox.services.mall_credentials
 import inbox.services.mall_replies  # noqa: F401  (the composer's mall channels)
 from inbox.models import MailboxKind
+from inbox.services.mall_complete import SETTING as MARK_COMPLETE
 from inbox.web.mailbox_kinds import KindForm, MailboxForm, register
 
 # Settings cleared when new credentials are saved: polling resumes, the expiry is read again.
@@ -27,18 +28,26 @@ RESET_ON_NEW_SECRETS = ("credentials_state", "license_expires_at", "license_chec
 class MallKindForm(KindForm):
     def values(self, form: MailboxForm) -> dict[str, Any]:
         out = super().values(form)
+        out["settings"][MARK_COMPLETE] = form[MARK_COMPLETE].data or None  # off: no key at all
         if any(out["secrets"].values()):
             out["settings"].update(dict.fromkeys(RESET_ON_NEW_SECRETS))
         return out
 
 
-class RakutenForm(MailboxForm):
+class MallForm(MailboxForm):
+    """What both mall channels have besides their credentials."""
+
+    mark_complete_on_resolve = BooleanField(
+        _l("When a thread is resolved, also mark the inquiry complete in the mall"))
+
+
+class RakutenForm(MallForm):
     shop_id = StringField(_l("Shop ID"), validators=[Length(max=20)])
     service_secret = PasswordField(_l("Service secret"), validators=[Optional(), Length(max=200)])
     license_key = PasswordField(_l("Licence key"), validators=[Optional(), Length(max=200)])
 
 
-class YahooForm(MailboxForm):
+class YahooForm(MallForm):
     seller_id = StringField(_l("Seller ID"), validators=[Length(max=64)])
     client_id = PasswordField(_l("App client ID"), validators=[Optional(), Length(max=200)])
     client_secret = PasswordField(_l("App client secret"), validators=[Optional(), Length(max=200)])
@@ -47,11 +56,11 @@ class YahooForm(MailboxForm):
 
 register(MallKindForm(
     kind=MailboxKind.RAKUTEN, label=_l("Rakuten R-Messe inquiries"), form_class=RakutenForm,
-    partial="malls/rakuten_form.html", settings={"shop_id": "shop_id"},
+    partial="malls/rakuten_form.html", settings={"shop_id": "shop_id", MARK_COMPLETE: MARK_COMPLETE},
     secrets={"service_secret": "service_secret", "license_key": "license_key"},
 ))
 register(MallKindForm(
     kind=MailboxKind.YAHOO, label=_l("Yahoo!ショッピング questions"), form_class=YahooForm,
-    partial="malls/yahoo_form.html", settings={"seller_id": "seller_id"},
+    partial="malls/yahoo_form.html", settings={"seller_id": "seller_id", MARK_COMPLETE: MARK_COMPLETE},
     secrets={"client_id": "client_id", "client_secret": "client_secret", "refresh_token": "refresh_token"},
 ))

@@ -385,8 +385,14 @@ class YahooStub(_StubServer):
                 data = self.files.get(req.params.get("key", ""))
                 return (200, {}, data) if data is not None else (404, {}, b"<Error/>")
             if req.method == "PUT" and op in ("externalTalkRead", "externalTalkComplete"):
-                t = self.topics[req.params["topicId"]]["topic"]
-                t["isSellerUnRead" if op.endswith("Read") else "isComplete"] = op.endswith("Complete")
+                entry = self.topics.get(req.params.get("topicId", ""))
+                if entry is None:
+                    return 404, {}, b"<Error><Message>Not Found</Message></Error>"
+                if op == "externalTalkRead":
+                    entry["topic"]["isSellerUnRead"] = False
+                else:
+                    entry["topic"]["isComplete"] = True
+                    entry["topic"]["completeConditionId"] = req.json().get("completeConditionId")
                 return _json(200, {})
         if req.method == "POST" and op == "externalTalkAdd":
             data = req.json()
