@@ -105,9 +105,11 @@ def check_reply(rules: MallRules, text: str, attachments: Sequence[StagedAttachm
 
 
 class MallChannel:
-    """Replies posted through a mall's API; no addresses, the mall knows the customer."""
+    """Replies posted through a mall's API; no addresses, the mall knows the customer, and
+    no quote: the mall shows the customer the conversation, and its length limits are tight."""
 
     uses_addresses = False
+    quotes_history = False
 
     def __init__(self, kind: str, rules: MallRules) -> None:
         self.kind, self.rules = kind, rules

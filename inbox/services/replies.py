@@ -126,6 +126,7 @@ class ReplyChannel(Protocol):
     """How replies of one mailbox kind are checked and queued."""
 
     uses_addresses: bool  # True: the composer shows To/Cc/Bcc and they are checked
+    quotes_history: bool  # True: the composer starts with the customer's message quoted
 
     def validate(self, text: str, attachments: Sequence[StagedAttachment]) -> list[str]: ...
 
@@ -185,7 +186,9 @@ def composer_defaults(
 ) -> Composer:
     """To/Cc from the last customer message (Reply-To, else From; its Cc minus our own
     addresses), ``Re: <subject> [#n]``, and the body: ``intro`` (a filled-in template) or the
-    mailbox signature, then the customer's message quoted under a Japanese header line."""
+    mailbox signature, then the customer's message quoted under a Japanese header line (for
+    channels that quote: the malls show the customer the whole conversation themselves, and a
+    quote would only use up their length limits)."""
     mailbox = thread.mailbox
     channel = REPLY_CHANNELS.get(mailbox.kind)
     parent = customer_message(session, thread)
@@ -214,7 +217,7 @@ def composer_defaults(
         text = "\n\n" + mailbox.signature.rstrip()
     else:
         text = ""
-    if parent is not None:
+    if parent is not None and (channel is None or channel.quotes_history):
         header = attribution_line(
             parent.sent_at or parent.received_at,
             parent.from_name or parent.from_address,
@@ -467,6 +470,7 @@ class MailChannel:
     """Replies by mail (IMAP and LOCAL mailboxes): MIME built here, delivered by ``senders.mail_reply``."""
 
     uses_addresses = True
+    quotes_history = True
     kind = "reply"
 
     def validate(self, text: str, attachments: Sequence[StagedAttachment]) -> list[str]:

@@ -15,6 +15,7 @@ from inbox.ingest.parse import parse_message
 from inbox.models import (
     Direction,
     Event,
+    MailboxKind,
     Message,
     MessageKind,
     OutboxItem,
@@ -89,6 +90,15 @@ def test_composer_quotes_the_customer_under_a_japanese_header_in_the_mailbox_zon
         "> 商品がまだ届きません。\n"
         "> 注文番号は 12345 です。\n"
     )
+
+
+def test_composer_of_a_mall_channel_starts_without_a_quote(session, runtime):
+    for kind in (MailboxKind.RAKUTEN, MailboxKind.YAHOO):
+        mailbox = make_mailbox(session, kind=kind, signature="サンプル商店")
+        thread, _ = customer_thread(session, mailbox)
+        c = composer(session, runtime, thread)
+        assert c.text == "\n\nサンプル商店\n"
+        assert c.parent is not None  # still answering the customer's last message
 
 
 def test_composer_never_addresses_an_auto_reply_or_bounce_sender(session, runtime):
