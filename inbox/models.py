@@ -208,7 +208,13 @@ class Thread(Base):
         Index("ix_threads_assignee_status", "assignee_id", "status", "mailbox_id"),
         Index("ix_threads_queue_activity", "mailbox_id", "last_activity_at", "id"),
         Index("ix_threads_open_due", "status", "due_at"),
-        Index("ix_threads_match_subject", "mailbox_id", "contact_id", "normalized_subject"),
+        Index(
+            "ix_threads_match_subject",
+            "mailbox_id",
+            "contact_id",
+            "normalized_subject",
+            "last_activity_at",
+        ),
         UniqueConstraint("mailbox_id", "external_ref"),
     )
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from inbox.ingest.parse import ParsedMessage, parse_message
@@ -162,17 +162,27 @@ class _Batch:
                 return thread
         if contact.id is None:
             return None
-        return self.session.scalar(
-            select(Thread)
-            .where(
-                Thread.mailbox_id == self.mailbox.id,
-                Thread.contact_id == contact.id,
-                Thread.normalized_subject == subject,
-                Thread.last_activity_at >= since,
-            )
-            .order_by(Thread.last_activity_at.desc())
-            .limit(1)
+        return self.session.scalar(subject_match(self.mailbox.id, contact.id, subject, since))
+
+
+def subject_match(mailbox_id: int, contact_id: int, subject: str, since: datetime) -> Select:
+    """The customer's latest thread with this normalized subject active since ``since``.
+
+    ix_threads_match_subject (mailbox_id, contact_id, normalized_subject, last_activity_at)
+    answers it with one index probe; without last_activity_at in that index SQLite walked the
+    mailbox's activity index instead, reading every thread in the window for each message.
+    """
+    return (
+        select(Thread)
+        .where(
+            Thread.mailbox_id == mailbox_id,
+            Thread.contact_id == contact_id,
+            Thread.normalized_subject == subject,
+            Thread.last_activity_at >= since,
         )
+        .order_by(Thread.last_activity_at.desc())
+        .limit(1)
+    )
 
 
 def _customer(p: _Pending, team: set[str]) -> tuple[str, str]:

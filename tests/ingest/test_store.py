@@ -3,9 +3,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from inbox.ingest.store import IngestOptions, ingest_message, raw_source
+from inbox.ingest.store import IngestOptions, ingest_message, raw_source, subject_match
 from inbox.models import Direction, Message, MessageKind, Status, Thread
 from inbox.storage import BlobStore
 from tests.factories import make_mailbox
@@ -186,3 +186,20 @@ def test_oversized_mail_is_stored_raw_without_reading(session, blobs, mailbox):
     )
     assert result.created and "over the limit" in result.message.parse_warnings[0]
     assert count(session, Thread) == 1
+
+
+def test_matching_by_customer_and_subject_is_one_probe_of_its_index(session, mailbox):
+    """Not a walk over every thread of the window (imports slowed fourfold at 100,000)."""
+    stmt = subject_match(mailbox.id, 1, "配送について", NOW - timedelta(days=14))
+    sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    if session.get_bind().dialect.name == "sqlite":
+        plan = [row[-1] for row in session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
+        assert plan == [
+            "SEARCH threads USING INDEX ix_threads_match_subject "
+            "(mailbox_id=? AND contact_id=? AND normalized_subject=? AND last_activity_at>?)"
+        ], plan
+    else:
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = session.execute(text(f"EXPLAIN {sql}")).scalars().all()
+        assert "ix_threads_match_subject" in plan[1] or "ix_threads_match_subject" in plan[0], plan
+        assert not any("Sort" in line for line in plan), plan
