@@ -13,9 +13,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from inbox.ingest.html_text import sanitize_html
-from inbox.models import Attachment, Message, MessageKind, Priority, Role, Status, Thread, User
+from inbox.models import (
+    Attachment,
+    Mailbox,
+    Message,
+    MessageKind,
+    Priority,
+    Role,
+    Status,
+    Thread,
+    User,
+)
 from inbox.services import history
-from inbox.services.access import get_thread, restrict_threads
+from inbox.services.access import get_thread, restrict_threads, visible_mailbox_ids
 from inbox.services.errors import NotFound
 from inbox.services.notes import mailbox_people
 
@@ -50,12 +60,21 @@ class ShownMessage:
 
 
 @dataclass(frozen=True)
+class SameMailElsewhere:
+    """A thread of another mailbox that holds a mail of this thread (same Message-ID)."""
+
+    thread_id: int
+    mailbox_name: str | None  # None: a mailbox the viewer may not see (named to nobody)
+
+
+@dataclass(frozen=True)
 class ThreadPage:
     thread: Thread
     messages: list[ShownMessage]
     history: list[history.HistoryEntry]
     other_threads: list[Thread]
     assignable: list[User]  # whom the viewer may assign the thread to
+    elsewhere: list[SameMailElsewhere]  # the same mail received by other mailboxes
     statuses: tuple[Status, ...] = tuple(Status)
     priorities: tuple[Priority, ...] = tuple(Priority)
 
@@ -89,6 +108,31 @@ def other_threads(session: Session, user: User, thread: Thread) -> list[Thread]:
     )
 
 
+def same_mail_elsewhere(session: Session, user: User, thread: Thread) -> list[SameMailElsewhere]:
+    """Threads of other mailboxes holding a mail of this thread, by Message-ID.
+
+    A customer who writes to two shared addresses at once (support@ and sales@) makes one
+    thread in each mailbox, each team seeing only its own. Both pages say so, so that two
+    teams do not answer the same mail unknowingly; the other thread is linked and named only
+    for a viewer who may see its mailbox.
+    """
+    ids = [m.message_id for m in thread.messages if m.message_id]
+    if not ids:
+        return []
+    rows = session.execute(
+        select(Message.thread_id, Message.mailbox_id)
+        .where(Message.message_id.in_(ids[:500]), Message.mailbox_id != thread.mailbox_id)
+        .distinct()
+        .order_by(Message.thread_id)
+    ).all()
+    if not rows:
+        return []
+    visible = set(visible_mailbox_ids(session, user))
+    names = dict(session.execute(select(Mailbox.id, Mailbox.name).where(
+        Mailbox.id.in_({mailbox_id for _t, mailbox_id in rows} & visible))).all())  # fmt: skip
+    return [SameMailElsewhere(thread_id=t, mailbox_name=names.get(mb)) for t, mb in rows]
+
+
 def thread_page(session: Session, user: User, thread_id: int) -> ThreadPage:
     """Everything the thread page shows. Raises NotFound when the user may not see the thread."""
     thread = get_thread(session, user, thread_id)
@@ -108,6 +152,7 @@ def thread_page(session: Session, user: User, thread_id: int) -> ThreadPage:
         history=history.thread_history(session, thread.id),
         other_threads=other_threads(session, user, thread),
         assignable=assignable,
+        elsewhere=same_mail_elsewhere(session, user, thread),
     )
 
 

@@ -273,3 +273,33 @@ def test_contact_name_is_shown_in_the_panel(client, session, world):
     session.flush()
     login_as(client, world["agent"])
     assert "<strong>加藤 様</strong>" in client.get(f"/threads/{world['thread'].id}").get_data(as_text=True)
+
+
+def test_the_same_mail_in_another_mailbox_is_pointed_out_and_linked_only_for_its_members(
+    client, session, world
+):
+    t, foreign = world["thread"], world["foreign"]
+    mine = session.scalar(select(Message).where(Message.thread_id == t.id))
+    copy = session.scalar(select(Message).where(Message.thread_id == foreign.id))
+    copy.message_id = mine.message_id  # one mail sent to both shared addresses
+    both = make_user(session, Role.LEAD, mailboxes=[world["box"], world["other"]], email="both@example.test")
+    session.flush()
+
+    login_as(client, world["agent"])
+    html = client.get(f"/threads/{t.id}").get_data(as_text=True)
+    assert 'data-testid="same-mail-elsewhere"' in html
+    assert "閲覧権限のないメールボックス" in html
+    assert f"/threads/{foreign.id}" not in html and "(other)" not in html
+    logout(client)
+
+    login_as(client, both)
+    html = client.get(f"/threads/{foreign.id}").get_data(as_text=True)
+    assert f'href="/threads/{t.id}">#{t.id}</a> (support)' in html
+    html = client.get(f"/threads/{world['thread'].id}").get_data(as_text=True)
+    assert f'href="/threads/{foreign.id}">#{foreign.id}</a> (other)' in html
+
+
+def test_a_thread_without_copies_elsewhere_shows_no_such_notice(client, world):
+    login_as(client, world["agent"])
+    html = client.get(f"/threads/{world['thread'].id}").get_data(as_text=True)
+    assert 'data-testid="same-mail-elsewhere"' not in html
