@@ -156,6 +156,17 @@ class Mailbox(Base):
         back_populates="mailbox", cascade="all, delete-orphan"
     )
 
+    def change_settings(self, **changes: Any) -> None:
+        """Set some ``settings`` keys, removing those given None. The JSON value is replaced,
+        not changed in place, so that the ORM sees the change and saves it."""
+        settings = dict(self.settings or {})
+        for key, value in changes.items():
+            if value is None:
+                settings.pop(key, None)
+            else:
+                settings[key] = value
+        self.settings = settings
+
 
 class MailboxMember(Base):
     """Who may see and work a mailbox's threads."""

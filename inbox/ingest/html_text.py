@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
+from typing import Any
 
 import nh3
 
@@ -347,17 +348,18 @@ def _attribute_filter(cid_map: dict[str, str] | None) -> Callable[[str, str, str
     return keep
 
 
-_CLEANER = nh3.Cleaner(
-    tags=_TAGS,
-    clean_content_tags=_CLEAN_CONTENT,
-    attributes=_ATTRIBUTES,
-    attribute_filter=_attribute_filter(None),
-    url_schemes=_URL_SCHEMES,
-    link_rel="noopener noreferrer",
-    set_tag_attribute_values={"a": {"target": "_blank"}},
-    filter_style_properties=_STYLE_PROPERTIES,
-    strip_comments=True,
-)
+# Everything but the attribute filter, which rewrites cid: images per message.
+_CLEAN_OPTIONS: dict[str, Any] = {
+    "tags": _TAGS,
+    "clean_content_tags": _CLEAN_CONTENT,
+    "attributes": _ATTRIBUTES,
+    "url_schemes": _URL_SCHEMES,
+    "link_rel": "noopener noreferrer",
+    "set_tag_attribute_values": {"a": {"target": "_blank"}},
+    "filter_style_properties": _STYLE_PROPERTIES,
+    "strip_comments": True,
+}
+_CLEANER = nh3.Cleaner(**_CLEAN_OPTIONS, attribute_filter=_attribute_filter(None))
 
 
 def sanitize_html(html: str, *, cid_map: dict[str, str] | None = None) -> str:
@@ -372,15 +374,4 @@ def sanitize_html(html: str, *, cid_map: dict[str, str] | None = None) -> str:
         return ""
     if cid_map is None:
         return _CLEANER.clean(html)
-    return nh3.clean(
-        html,
-        tags=_TAGS,
-        clean_content_tags=_CLEAN_CONTENT,
-        attributes=_ATTRIBUTES,
-        attribute_filter=_attribute_filter(cid_map),
-        url_schemes=_URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        set_tag_attribute_values={"a": {"target": "_blank"}},
-        filter_style_properties=_STYLE_PROPERTIES,
-        strip_comments=True,
-    )
+    return nh3.clean(html, **_CLEAN_OPTIONS, attribute_filter=_attribute_filter(cid_map))

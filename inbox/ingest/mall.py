@@ -86,17 +86,6 @@ def credentials_blocked(mailbox: Mailbox) -> str | None:
     return state if state in BLOCKING_STATES else None
 
 
-def set_settings(mailbox: Mailbox, **changes: Any) -> None:
-    """Change some settings keys (the JSON column is replaced, so the change is saved)."""
-    settings = dict(mailbox.settings or {})
-    for key, value in changes.items():
-        if value is None:
-            settings.pop(key, None)
-        else:
-            settings[key] = value
-    mailbox.settings = settings
-
-
 # -- storing ---------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ next poll matches the mall's copy (``inbox.ingest.mall``) and marks it sent. Rak
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +41,7 @@ def _find(source: MallSource, ref: str, body: str, after: datetime,
         return None
 
 
-def _refused(exc: MallError) -> DeliveryOutcome:
+def refusal(exc: MallError) -> DeliveryOutcome:
     if exc.kind in ("network", "rate_limited"):
         return DeliveryOutcome(OutboxStatus.QUEUED, str(exc))  # nothing reached the mall
     if exc.kind in ("auth_expired", "auth_invalid", "reconsent"):
@@ -48,20 +49,33 @@ def _refused(exc: MallError) -> DeliveryOutcome:
     return DeliveryOutcome(OutboxStatus.REJECTED, str(exc))
 
 
+def open_channel(
+    runtime: Any, item: OutboxItem, *, wait: Callable[[Session, OutboxItem], str | None] | None = None
+) -> MallSource | DeliveryOutcome:
+    """The mall source of the item's channel, or the outcome to record instead: failed without
+    a channel or inquiry, queued while the credentials must be renewed or ``wait`` gives a reason."""
+    with runtime.Session() as session:
+        mailbox = session.get(Mailbox, item.mailbox_id)
+        if mailbox is None or not (item.payload or {}).get("ref"):
+            return DeliveryOutcome(OutboxStatus.FAILED, "The item has no mall channel or inquiry.")
+        if credentials_blocked(mailbox):
+            return DeliveryOutcome(OutboxStatus.QUEUED, mailbox.last_error or "The channel's credentials must be renewed.")
+        reason = wait(session, item) if wait else None
+        if reason:
+            return DeliveryOutcome(OutboxStatus.QUEUED, reason)
+        try:
+            return open_source(runtime, mailbox)
+        except MallError as exc:
+            return DeliveryOutcome(OutboxStatus.FAILED, str(exc))
+
+
 def deliver(item: OutboxItem, runtime: Any) -> DeliveryOutcome:
     """Post the reply once; outcome sent (with the mall's key when known), queued, rejected or unknown."""
     payload = item.payload or {}
     ref, body = payload.get("ref"), payload.get("body") or ""
-    with runtime.Session() as session:
-        mailbox = session.get(Mailbox, item.mailbox_id)
-        if mailbox is None or not ref:
-            return DeliveryOutcome(OutboxStatus.FAILED, "The reply has no mall channel or inquiry.")
-        if credentials_blocked(mailbox):
-            return DeliveryOutcome(OutboxStatus.QUEUED, mailbox.last_error or "The channel's credentials must be renewed.")
-        try:
-            source = open_source(runtime, mailbox)
-        except MallError as exc:
-            return DeliveryOutcome(OutboxStatus.FAILED, str(exc))
+    source = open_channel(runtime, item)
+    if isinstance(source, DeliveryOutcome):
+        return source
     queued_at = item.created_at
     earlier = _find(source, ref, body, queued_at)
     if earlier is not None:
@@ -77,7 +91,7 @@ def deliver(item: OutboxItem, runtime: Any) -> DeliveryOutcome:
             return DeliveryOutcome(OutboxStatus.UNKNOWN, UNCONFIRMED.format(why=f"{exc}"))
         if exc.maybe_done or exc.kind == "contract":
             return DeliveryOutcome(OutboxStatus.UNKNOWN, UNCONFIRMED.format(why=f"{exc}"))
-        return _refused(exc)
+        return refusal(exc)
     key = posted.key or _find(source, ref, body, queued_at, posted.posted_at)
     details = {"key": key, "posted_at": posted.posted_at.isoformat() if posted.posted_at else None}
     if key is None and not posted.confirmed:

@@ -48,16 +48,6 @@ class ConnectionReport:
     message: str
 
 
-def _settings(mailbox: Mailbox, **changes: Any) -> None:
-    settings = dict(mailbox.settings or {})
-    for key, value in changes.items():
-        if value is None:
-            settings.pop(key, None)
-        else:
-            settings[key] = value
-    mailbox.settings = settings
-
-
 def replace_secrets(session: Session, box: SecretBox, mailbox: Mailbox, changes: Mapping[str, Any]) -> bool:
     """An admin entered new secrets: seal them; a changed credential lifts the stop on polling.
 
@@ -72,7 +62,7 @@ def replace_secrets(session: Session, box: SecretBox, mailbox: Mailbox, changes:
         current.pop("access_token", None)
         current.pop("access_token_expires_at", None)
         mailbox.secret_encrypted = box.seal(current)
-    _settings(mailbox, credentials_state=None, license_expires_at=None, license_checked_at=None)
+    mailbox.change_settings(credentials_state=None, license_expires_at=None, license_checked_at=None)
     return True
 
 
@@ -93,7 +83,7 @@ def on_credentials_failure(session: Session, runtime: Runtime, mailbox: Mailbox,
     """Stop polling the channel, say why, and mail the admins once. Returns the banner text."""
     state = STATES[error.kind]
     message = explain(mailbox, error, now) + " Polling has stopped; nothing is lost. It resumes where it stopped once new credentials are entered."
-    _settings(mailbox, credentials_state=state)
+    mailbox.change_settings(credentials_state=state)
     queue_alert(session, runtime, mailbox, stage=state, reason=message, now=now,
                 key_date=now.date().isoformat())
     return message
@@ -120,7 +110,7 @@ def license_check_due(mailbox: Mailbox, now: datetime) -> bool:
 def record_license_expiry(session: Session, runtime: Runtime, mailbox: Mailbox,
                           expiry: datetime, now: datetime) -> OutboxItem | None:
     """Store the key's expiry on the channel and queue the 14- or 3-day warning when it is near."""
-    _settings(mailbox, license_expires_at=expiry.isoformat(), license_checked_at=now.isoformat())
+    mailbox.change_settings(license_expires_at=expiry.isoformat(), license_checked_at=now.isoformat())
     left = expiry - now
     if left <= timedelta(0):
         return None
