@@ -18,6 +18,8 @@ from inbox.services.mailboxes import create_mailbox
 from inbox.sources.mall_http import MallEnv, NoLimit
 from tests.conftest import base_config
 
+INQ = "999999-20240101-0001"  # the Rakuten stub inquiry of tests/malls/conftest.py
+
 
 def fast_env(sleeps: list[float] | None = None, **kw: Any) -> MallEnv:
     """No waiting between requests; backoff sleeps are recorded, not slept."""

@@ -18,11 +18,9 @@ from inbox.services.assignment import bulk_apply, set_status
 from inbox.services.errors import ConcurrentChange
 from inbox.services.replies import Draft, send_reply
 from tests.factories import csrf_token, login_as, make_mailbox, make_thread, make_user
-from tests.malls import add_channel, mall_runtime
+from tests.malls import INQ, add_channel, mall_runtime
 from tests.malls.test_mall_admin import rakuten_form
-from tests.support.mall_stubs import RakutenStub, YahooStub
 
-INQ = "999999-20240101-0001"
 ON = {mall_complete.SETTING: True}
 
 
@@ -32,18 +30,6 @@ def rt(fresh_databases, tmp_path):
         yield runtime
 
 
-@pytest.fixture
-def rakuten():
-    with RakutenStub() as s:
-        s.add_inquiry(INQ, "サイズ交換できますか", utcnow() - timedelta(hours=2))
-        yield s
-
-
-@pytest.fixture
-def yahoo():
-    with YahooStub() as s:
-        s.add_topic("topic-1", "ラッピング", "ギフト包装できますか", utcnow() - timedelta(hours=2))
-        yield s
 
 
 def channel(rt, kind: str, stub, **settings) -> int:

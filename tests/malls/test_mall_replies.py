@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,10 +15,7 @@ from inbox.services import outbox
 from inbox.services.mall_replies import RAKUTEN_RULES, YAHOO_RULES, check_reply
 from inbox.services.replies import Draft, StagedAttachment, send_reply
 from tests.factories import make_user
-from tests.malls import add_channel, fast_env, mall_runtime, threads
-from tests.support.mall_stubs import RakutenStub, YahooStub
-
-INQ = "999999-20240101-0001"
+from tests.malls import INQ, add_channel, fast_env, mall_runtime, threads
 
 
 def png(name: str = "photo.png", size: int = 10) -> StagedAttachment:
@@ -66,18 +62,6 @@ def runtime(fresh_databases, tmp_path):
         yield rt
 
 
-@pytest.fixture
-def rakuten():
-    with RakutenStub() as s:
-        s.add_inquiry(INQ, "サイズ交換できますか", utcnow() - timedelta(hours=2))
-        yield s
-
-
-@pytest.fixture
-def yahoo():
-    with YahooStub() as s:
-        s.add_topic("topic-1", "ラッピング", "ギフト包装できますか", utcnow() - timedelta(hours=2))
-        yield s
 
 
 def reply(runtime, box: int, text: str, attachments=()) -> int:
