@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 from inbox import create_app
 from inbox.runtime import Runtime
 from tests.conftest import base_config
+from tests.factories import PASSWORD
 
 
 @dataclass
@@ -63,3 +64,14 @@ def live_app(db_url: str, tmp_path) -> Iterator[LiveApp]:
         assert in_flight.wait_until_idle(10), "a request was still running 10 s after shutdown"
         server.server_close()
         app.extensions["inbox"].engine.dispose()
+
+
+def log_in(page, base: str, email: str, *, next_path: str | None = None) -> None:
+    """Log in through the login form and wait for the page it leads to (the queue, or
+    ``next_path``) to load."""
+    page.goto(f"{base}/login" + (f"?next={next_path}" if next_path else ""))
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "/login" not in page.url, f"{email} could not log in"

@@ -8,24 +8,15 @@ from sqlalchemy import select
 from inbox.db import utcnow
 from inbox.models import Mailbox, OutboxItem, OutboxStatus, Role, Thread
 from inbox.services import deadlines, outbox
-from tests.factories import PASSWORD, make_mailbox, make_thread, make_user
+from tests.factories import make_mailbox, make_thread, make_user
+from tests.web.live import live_app, log_in
 
 pytestmark = pytest.mark.browser
 JST = ZoneInfo("Asia/Tokyo")
 
 
-def log_in(page, base, email):
-    """Log in and land on "my deadlines" (this area's page, not the queue)."""
-    page.goto(f"{base}/login?next=/deadlines/mine")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid=my-deadlines]")
-
-
 @pytest.fixture
 def site(fresh_databases, tmp_path):
-    from tests.web.live import live_app
 
     with live_app(fresh_databases.migrated_url(), tmp_path) as live:
         with live.runtime.Session() as session:
@@ -41,7 +32,7 @@ def site(fresh_databases, tmp_path):
 
 def test_agent_sets_a_past_deadline_sees_overdue_everywhere_then_uses_a_quick_pick(page, site):
     live, ids, people = site
-    log_in(page, live.url, people["agent"])
+    log_in(page, live.url, people["agent"], next_path="/deadlines/mine")
     page.goto(f"{live.url}/threads/{ids['thread']}")
     panel = page.locator("[data-testid=deadline-panel]")
     assert "期限はありません。" in panel.inner_text()
@@ -83,7 +74,7 @@ def test_agent_sets_a_past_deadline_sees_overdue_everywhere_then_uses_a_quick_pi
 
 def test_lead_edits_business_hours_and_a_bad_value_is_explained(page, site):
     live, ids, people = site
-    log_in(page, live.url, people["lead"])
+    log_in(page, live.url, people["lead"], next_path="/deadlines/mine")
     with page.expect_navigation():  # wait for the new page, not the old one
         page.click("nav >> text=営業時間")
     with page.expect_navigation():  # wait for the new page, not the old one
@@ -123,7 +114,7 @@ def test_admin_sends_a_failed_alert_mail_again(page, site):
         item.status, item.last_error = OutboxStatus.FAILED, "550 5.1.1 No such user"
         session.commit()
         item_id = item.id
-    log_in(page, live.url, people["admin"])
+    log_in(page, live.url, people["admin"], next_path="/deadlines/mine")
     with page.expect_navigation():  # wait for the new page, not the old one
         page.click("nav >> text=未送信の通知")
     row = page.locator(f"[data-item-id='{item_id}']")

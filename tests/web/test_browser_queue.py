@@ -3,8 +3,8 @@
 import pytest
 
 from inbox.models import Role, Status
-from tests.factories import PASSWORD, make_mailbox, make_thread, make_user
-from tests.web.live import live_app
+from tests.factories import make_mailbox, make_thread, make_user
+from tests.web.live import live_app, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -20,13 +20,6 @@ def site(fresh_databases, tmp_path):
             agent = make_user(session, Role.AGENT, mailboxes=[mailbox], email="agent@example.test")
             session.commit()
         yield live, agent
-
-
-def log_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
 
 
 def test_agent_logs_in_and_sees_their_queue_in_japanese(page, site):

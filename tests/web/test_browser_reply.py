@@ -12,8 +12,8 @@ import inbox.senders  # noqa: F401  (registers the "reply" deliverer)
 from inbox.db import utcnow
 from inbox.models import MailboxKind, Message, OutboxItem, OutboxStatus, Role
 from inbox.services import outbox
-from tests.factories import PASSWORD, make_mailbox, make_thread, make_user
-from tests.web.live import live_app
+from tests.factories import make_mailbox, make_thread, make_user
+from tests.web.live import live_app, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -47,15 +47,6 @@ def seed(live, smtp_port, *, imap_port=None):
         }
         session.commit()
     return ids
-
-
-def log_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    assert not page.url.endswith("/login")
 
 
 def deliver(live):

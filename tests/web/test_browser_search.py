@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from inbox.models import Role, Status
-from tests.factories import PASSWORD, make_mailbox, make_thread, make_user
-from tests.web.live import live_app
+from tests.factories import make_mailbox, make_thread, make_user
+from tests.web.live import live_app, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +29,6 @@ def site(fresh_databases, tmp_path):
             session.commit()
             people = {"lead": lead, "agent": agent, "support": support, "sales": sales}
         yield live, people
-
-
-def log_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid=queue]")
 
 
 def subjects(page):

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from inbox.db import utcnow
 from inbox.ingest.store import ingest_message
 from inbox.models import Role
-from tests.factories import PASSWORD, make_mailbox, make_thread, make_user
-from tests.web.live import live_app
+from tests.factories import make_mailbox, make_thread, make_user
+from tests.web.live import live_app, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +29,6 @@ def site(fresh_databases, tmp_path):
             session.commit()
             live.mailbox_id, live.thread_id = mailbox.id, thread.id
         yield live, people
-
-
-def log_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid=current-user]")
 
 
 def test_agent_takes_the_thread_changes_status_and_mentions_a_colleague(browser, page, site):
