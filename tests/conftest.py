@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +20,8 @@ from tests.support.requirements import require_server
 
 pytest_plugins = ["tests.support.fixtures"]
 
+CLOCK_SHIFT_DAYS = int(os.environ.get("INBOX_TEST_CLOCK_SHIFT_DAYS") or 0)
+
 PG_URL = os.environ.get(
     "INBOX_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -26,6 +29,22 @@ ENCRYPTION_KEY = generate_key()
 BACKENDS = ["sqlite", "postgresql"]
 if os.environ.get("INBOX_TEST_BACKENDS"):
     BACKENDS = os.environ["INBOX_TEST_BACKENDS"].split(",")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With INBOX_TEST_CLOCK_SHIFT_DAYS=N the whole run lives N days in the future.
+
+    The clock keeps ticking from there, so the suite sees "today" as a later date; a test
+    that only passes before some calendar date fails under it (tests/test_future_dates.py).
+    """
+    if CLOCK_SHIFT_DAYS:
+        import time_machine
+
+        traveller = time_machine.travel(
+            datetime.now(UTC) + timedelta(days=CLOCK_SHIFT_DAYS), tick=True
+        )
+        traveller.start()
+        config.add_cleanup(traveller.stop)
 
 
 def _postgres_reachable() -> tuple[bool, str]:

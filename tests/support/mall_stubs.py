@@ -128,10 +128,13 @@ class RakutenStub(_StubServer):
     PREFIX = "/es/1.0/inquirymng-api/"
 
     def __init__(self, *, shop_id: str = "999999", service_secret: str = "svc-secret",
-                 license_key: str = "lic-key-1", expiry: str = "2027-03-01T23:59:59") -> None:
+                 license_key: str = "lic-key-1", expiry: str | None = None) -> None:
         super().__init__()
         self.shop_id, self.service_secret, self.license_key = shop_id, service_secret, license_key
-        self.expiry = expiry
+        # A key issued today lasts three months: the stub's expiry moves with the calendar.
+        self.expiry = expiry or (datetime.now(JST) + timedelta(days=90)).strftime(
+            "%Y-%m-%dT23:59:59"
+        )
         self.inquiries: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
         self.posted: list[dict[str, Any]] = []  # accepted reply bodies

@@ -47,8 +47,11 @@ def post_deadline(client, thread_id, **data):
 
 
 def test_a_date_and_time_set_on_the_thread_page_are_read_in_my_timezone(client, session, world):
-    login_as(client, world["agent"])
-    resp = post_deadline(client, world["thread"].id, day="2026-12-01", at="15:00", action="set")
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=True):
+        login_as(client, world["agent"])
+        resp = post_deadline(
+            client, world["thread"].id, day="2026-12-01", at="15:00", action="set"
+        )
     assert resp.status_code == 302 and resp.headers["Location"].endswith(
         f"/threads/{world['thread'].id}"
     )
@@ -104,8 +107,8 @@ def test_setting_a_deadline_without_the_csrf_token_is_refused(client, session, w
 def test_thread_page_shows_the_deadline_in_my_timezone_with_its_badge(client, session, world):
     world["thread"].due_at = jst(2026, 11, 24, 18)
     session.flush()
-    login_as(client, world["agent"])
     with time_machine.travel(jst(2026, 11, 24, 10), tick=True):
+        login_as(client, world["agent"])  # the whole test lives at that time, log-in included
         page = client.get(f"/threads/{world['thread'].id}").get_data(as_text=True)
     assert 'data-stage="due_today"' in page
     assert "2026-11-24 18:00" in page and "本日期限" in page
@@ -121,8 +124,8 @@ def test_header_counts_my_overdue_and_due_today_threads(client, session, world):
         jst(2026, 11, 25, 18),
     ):
         make_thread(session, world["box"], due_at=due, assignee_id=me.id)
-    login_as(client, me)
     with time_machine.travel(jst(2026, 11, 24, 15), tick=True):
+        login_as(client, me)
         page = client.get("/deadlines/mine").get_data(as_text=True)
     assert 'data-testid="badge-overdue" data-count="2"' in page
     assert 'data-testid="badge-due-today" data-count="1"' in page
@@ -139,8 +142,8 @@ def test_my_deadlines_lists_overdue_first(client, session, world):
     make_thread(
         session, world["box"], "他人の件", due_at=jst(2026, 11, 1, 18), assignee_id=world["lead"].id
     )
-    login_as(client, me)
     with time_machine.travel(jst(2026, 11, 24, 15), tick=True):
+        login_as(client, me)
         page = client.get("/deadlines/mine").get_data(as_text=True)
     assert page.index(f'data-thread-id="{late.id}"') < page.index(f'data-thread-id="{later.id}"')
     assert "他人の件" not in page and "期限切れ" in page
