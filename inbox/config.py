@@ -19,6 +19,7 @@ ENV_OVERRIDES = {
     "INBOX_ENCRYPTION_KEY": ("security", "encryption_key"),
     "INBOX_SMTP_PASSWORD": ("alerts", "smtp_password"),
     "INBOX_BLOB_DIR": ("storage", "blob_dir"),
+    "INBOX_METRICS_TOKEN": ("metrics", "token"),
 }
 
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -53,6 +54,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "smtp_username": None,
         "smtp_password": None,
     },
+    "metrics": {"token": None},
 }
 
 
@@ -90,6 +92,7 @@ class Settings:
     alert_notify_at: time = time(9, 0)
     alert_from_address: str = "inbox@localhost"
     alert_smtp: dict[str, Any] = field(default_factory=dict)
+    metrics_token: str | None = None
 
     @property
     def ticket_pattern(self) -> str:
@@ -223,4 +226,5 @@ def load_settings(
             "username": raw["alerts"]["smtp_username"],
             "password": raw["alerts"]["smtp_password"],
         },
+        metrics_token=str(raw["metrics"]["token"]) if raw["metrics"]["token"] else None,
     )

@@ -27,6 +27,10 @@ class CliContext:
     def runtime(self, *, check_schema: bool = True) -> Runtime:
         if self._runtime is None:
             self._runtime = build_runtime(load_settings(path=self.config_path))
+            if self._runtime.engine is not None:  # connections close when the command ends
+                ctx = click.get_current_context(silent=True)
+                if ctx is not None:
+                    ctx.find_root().call_on_close(self._runtime.engine.dispose)
         if check_schema and self._runtime.engine is not None:
             ensure_current(self._runtime.engine)
         return self._runtime

@@ -32,6 +32,34 @@ def db_upgrade(obj: CliContext) -> None:
     click.echo("Database is up to date.")
 
 
+@db.command(
+    "backup",
+    help="Copy the database to PATH while inbox runs (SQLite), with the blob folder beside it "
+    "as PATH.blobs; for PostgreSQL print the pg_dump line to run.",
+)
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_cli
+@friendly_errors
+def db_backup(obj: CliContext, path: str) -> None:
+    from pathlib import Path
+
+    from inbox.backup import backup_sqlite, pg_dump_command
+
+    runtime = obj.runtime()
+    if runtime.engine.dialect.name != "sqlite":
+        click.echo("PostgreSQL: back up with pg_dump (it reads one consistent snapshot):")
+        click.echo("  " + pg_dump_command(runtime.settings.database_url, path))
+        click.echo(f"and copy the blob folder {runtime.settings.blob_dir} beside it.")
+        return
+    try:
+        result = backup_sqlite(runtime.engine, Path(path), blob_dir=runtime.settings.blob_dir)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backed up the database to {result.database} ({result.database_bytes} bytes).")
+    if result.blobs_dir is not None:
+        click.echo(f"Copied {result.blobs_copied} new blob files to {result.blobs_dir}.")
+
+
 @cli.group(help="Manage user accounts.")
 def users() -> None:
     pass

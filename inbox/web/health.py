@@ -1,0 +1,141 @@
+"""Health and metrics endpoints for whoever runs inbox: /healthz, /readyz and /metrics.
+
+/healthz says the process answers (no database); /readyz says the database answers and
+its schema is current (503 otherwise, for a load balancer); /metrics is Prometheus text:
+per mailbox the age of the last successful poll, failing state and mall key days left, the
+outbox by state and its oldest queued age, and request latency by endpoint. Set
+``metrics.token`` in config.toml to require ``Authorization: Bearer <token>`` on /metrics.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Iterator
+
+from flask import Blueprint, Flask, Response, abort, g, jsonify, request
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
+
+from inbox.db import utcnow
+from inbox.runtime import Runtime
+from inbox.services import health
+from inbox.web import runtime
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    rt = runtime()
+    if rt.engine is None:  # bound to a test connection: the database is there by construction
+        return jsonify(status="ok")
+    state = health.readiness(rt.engine)
+    body = {"status": "ok" if state.ok else "unavailable", "database": state.database,
+            "schema_current": state.schema_current}
+    if state.problem:
+        body["problem"] = state.problem
+    return jsonify(body), (200 if state.ok else 503)
+
+
+@bp.get("/metrics")
+def metrics():
+    token = runtime().settings.metrics_token
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            abort(403)
+    registry: CollectorRegistry = _state()["registry"]
+    return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4")
+
+
+class _StateCollector(Collector):
+    """Reads mailbox and outbox state from the database at each scrape."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.runtime = rt
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        now = utcnow()
+        up = GaugeMetricFamily("inbox_database_up", "1 when the database answered this scrape.")
+        try:
+            with self.runtime.Session() as session:
+                boxes = health.mailboxes(session, now=now)
+                out = health.outbox(session, now=now)
+        except SQLAlchemyError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        age = GaugeMetricFamily(
+            "inbox_mailbox_last_success_age_seconds",
+            "Seconds since the mailbox's last successful poll (-1: never).",
+            labels=["mailbox", "kind"],
+        )
+        failing = GaugeMetricFamily(
+            "inbox_mailbox_failing", "1 while the mailbox's last poll failed.", labels=["mailbox", "kind"]
+        )
+        key = GaugeMetricFamily(
+            "inbox_mall_credentials_days_left",
+            "Days until the mall channel's licence key or consent expires.",
+            labels=["mailbox", "kind"],
+        )
+        for box in boxes:
+            if not box.active:
+                continue
+            labels = [box.name, box.kind]
+            age.add_metric(labels, -1 if box.last_success_age is None else box.last_success_age)
+            failing.add_metric(labels, 1 if box.failing else 0)
+            if box.license_days_left is not None:
+                key.add_metric(labels, box.license_days_left)
+        depth = GaugeMetricFamily(
+            "inbox_outbox_items", "Outbox items by state.", labels=["status"]
+        )
+        for status, count in out.by_status.items():
+            depth.add_metric([status], count)
+        oldest = GaugeMetricFamily(
+            "inbox_outbox_oldest_queued_age_seconds", "Age of the oldest queued outbox item."
+        )
+        oldest.add_metric([], out.oldest_queued_age)
+        yield from (age, failing, key, depth, oldest)
+
+
+def _state() -> dict:
+    from flask import current_app
+
+    return current_app.extensions["inbox.metrics"]
+
+
+def _start_timer() -> None:
+    g.request_started = time.perf_counter()
+
+
+def _observe(response: Response) -> Response:
+    started = g.pop("request_started", None)
+    if started is not None:
+        endpoint = request.endpoint or "unmatched"
+        _state()["latency"].labels(endpoint).observe(time.perf_counter() - started)
+    return response
+
+
+def init_app(app: Flask, rt: Runtime) -> None:
+    registry = CollectorRegistry()
+    latency = Histogram(
+        "inbox_http_request_duration_seconds",
+        "Time to answer a request, by endpoint.",
+        ["endpoint"],
+        registry=registry,
+    )
+    registry.register(_StateCollector(rt))
+    app.extensions["inbox.metrics"] = {"registry": registry, "latency": latency}
+    app.before_request(_start_timer)
+    app.after_request(_observe)
+    app.register_blueprint(bp)
