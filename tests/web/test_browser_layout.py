@@ -1,0 +1,119 @@
+"""Every main page fits a 375 px phone and a 1366 px desktop without horizontal scrolling.
+
+Measured in a real Chromium: ``document.documentElement.scrollWidth <= innerWidth`` on each
+page, as an admin (who sees every navigation link) with a thread whose subject, customer
+address and body are long unbroken strings, the usual cause of a page wider than a phone.
+At desktop width, no navigation label wraps onto a second line.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from inbox.models import Role, Status
+from tests.factories import make_mailbox, make_thread, make_user
+from tests.web.live import live_app, log_in
+
+pytestmark = pytest.mark.browser
+
+LONG_WORD = "注文番号SS-2026110512345678901234567890のお問い合わせ" * 3
+LONG_URL = "https://shop.example.jp/orders/" + "a1b2c3d4e5" * 20
+
+
+@pytest.fixture(scope="module")
+def site(fresh_databases, tmp_path_factory):
+    with live_app(fresh_databases.migrated_url(), tmp_path_factory.mktemp("layout")) as live:
+        with live.runtime.Session() as session:
+            box = make_mailbox(session, "support-centre-tokyo-main", address="support@example.test")
+            admin = make_user(session, Role.ADMIN, mailboxes=[box], email="admin@example.test",
+                              name="管理者 花子")
+            thread = make_thread(session, box, LONG_WORD, status=Status.NEW,
+                                 customer="very.long.customer.address.for.testing@example-shop.co.jp",
+                                 body=f"{LONG_URL}\n" + "長い行" * 200, assignee_id=admin.id)
+            for i in range(5):
+                make_thread(session, box, f"配送について {i}", customer=f"c{i}@example.jp")
+            session.commit()
+            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id}
+        yield live, ids
+
+
+def pages(ids: dict[str, int]) -> list[str]:
+    return [
+        "/",
+        "/?view=all",
+        f"/threads/{ids['thread']}",
+        "/search?q=配送",
+        "/overview",
+        "/mentions",
+        "/deadlines/mine",
+        "/deadlines/settings",
+        f"/deadlines/mailboxes/{ids['mailbox']}",
+        "/outbox/failed",
+        "/reply-templates/",
+        "/reply-templates/new",
+        "/settings",
+        "/admin/users",
+        f"/admin/users/{ids['user']}",
+        "/admin/mailboxes",
+        f"/admin/mailboxes/{ids['mailbox']}",
+    ]
+
+
+def overflow(page) -> tuple[int, int]:
+    return page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+
+
+@pytest.mark.parametrize("width, height", [(375, 740), (1366, 800)])
+def test_main_pages_fit_the_screen_without_horizontal_scroll(browser, site, width, height):
+    live, ids = site
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/login")
+        assert overflow(page)[0] <= width, "log-in page"
+        log_in(page, live.url, "admin@example.test")
+        too_wide = {}
+        for path in pages(ids):
+            resp = page.goto(live.url + path)
+            assert resp.status == 200, path
+            scroll, inner = overflow(page)
+            if scroll > inner:
+                too_wide[path] = scroll
+        assert too_wide == {}, f"wider than {width} px"
+    finally:
+        context.close()
+
+
+def test_navigation_labels_stay_on_one_line_at_desktop_width(browser, site):
+    live, ids = site
+    context = browser.new_context(viewport={"width": 1366, "height": 800})
+    try:
+        page = context.new_page()
+        log_in(page, live.url, "admin@example.test")
+        wrapped = page.evaluate(
+            """() => [...document.querySelectorAll('.topbar nav a, .topbar .me a, .topbar .me button')]
+                 .filter(a => a.getClientRects().length > 1 ||
+                              a.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(a).fontSize) + 4)
+                 .map(a => a.textContent.trim())"""
+        )
+        assert wrapped == []
+    finally:
+        context.close()
+
+
+def test_phone_folds_the_queue_sidebar_and_filters_away(browser, site):
+    live, ids = site
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    try:
+        page = context.new_page()
+        log_in(page, live.url, "admin@example.test")
+        assert not page.locator("[data-testid=views] ul").first.is_visible()
+        assert not page.locator("[data-testid=filters] select").first.is_visible()
+        page.click("[data-testid=views] summary")
+        assert page.locator("[data-testid=views] ul").first.is_visible()
+        page.click("[data-testid=filters-fold] summary")
+        assert page.locator("[data-testid=filters] select").first.is_visible()
+        row = page.locator("[data-testid=queue] tbody tr").first
+        assert row.bounding_box()["width"] <= 375
+    finally:
+        context.close()
