@@ -33,13 +33,13 @@ def test_gunicorn_with_two_workers_serves_the_login_page(tmp_path, target):
         INBOX_ENCRYPTION_KEY=generate_key(),
         INBOX_DATABASE_URL=url,
         INBOX_BLOB_DIR=str(tmp_path / "blobs"),
+        INBOX_CONFIG=str(tmp_path / "config.toml"),  # not a config.toml of the checkout
         HOME=str(tmp_path),  # gunicorn keeps a control socket under $HOME
     )
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    # From the checkout, as README says; an empty config file keeps a local config.toml out.
-    (tmp_path / "config.toml").write_text("", encoding="utf-8")
-    env["INBOX_CONFIG"] = str(tmp_path / "config.toml")
+    # Started in the checkout, as README says.
     command = [gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", target]
     with serving(command, url=f"{base}/login", cwd=ROOT, env=env, log=tmp_path / "gunicorn.log"):
         page = httpx.get(f"{base}/login", timeout=30)

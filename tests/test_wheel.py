@@ -8,7 +8,6 @@ log-in page from each server.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +16,13 @@ import httpx
 import pytest
 
 from inbox.crypto import generate_key
+from tests.factories import CSRF_RE
 from tests.support.dovecot_server import free_port
 from tests.support.server_process import clean_env, serving
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def _run(command: list[str | Path], *, cwd: Path, env: dict[str, str], timeout: float = 600) -> str:
@@ -74,11 +73,11 @@ def test_built_wheel_installs_a_program_that_runs_from_an_empty_folder(tmp_path)
         serving(command, url=f"{base}/login", cwd=work, env=env, log=tmp_path / "run.log"),
         httpx.Client(base_url=base, timeout=30) as client,
     ):
-        token = CSRF.search(_check_login_page(client))
+        token = CSRF_RE.search(_check_login_page(client))
         assert token, "no CSRF token on the log-in page"
         answer = client.post(
             "/login",
-            data={"csrf_token": token.group(1), "email": "admin@demo.example", "password": "demo-password"},
+            data={"csrf_token": token.group(1) or token.group(2), "email": "admin@demo.example", "password": "demo-password"},
             follow_redirects=True,
         )
         assert answer.status_code == 200 and answer.url.path != "/login", answer.text[:500]

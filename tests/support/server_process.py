@@ -29,7 +29,7 @@ def log_tail(log: Path, lines: int = 40) -> str:
 
 @contextmanager
 def serving(
-    command: Sequence[str],
+    command: Sequence[str | os.PathLike[str]],
     *,
     url: str,
     cwd: Path,
@@ -52,7 +52,7 @@ def serving(
         while True:
             if proc.poll() is not None:
                 raise ServerDidNotStart(
-                    f"{command[0]} exited with {proc.returncode}:\n{log_tail(log)}"
+                    f"{os.fspath(command[0])} exited with {proc.returncode}:\n{log_tail(log)}"
                 )
             try:
                 if httpx.get(url, timeout=5).status_code == 200:
