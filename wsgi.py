@@ -1,5 +1,5 @@
-"""WSGI entry point for gunicorn: `gunicorn -w 4 wsgi:app` (reads config.toml and INBOX_* variables)."""
+"""WSGI entry point in a checkout: `gunicorn -w 4 wsgi:app`; an installed wheel has `inbox.wsgi:app`."""
 
-from inbox import create_app
+from inbox.wsgi import app
 
-app = create_app()
+__all__ = ["app"]

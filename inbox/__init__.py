@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from inbox.config import load_settings
+from inbox.resources import templates_dir
 from inbox.runtime import build_runtime
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -40,7 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(templates_dir()),
         static_folder="static",
     )
     app.config.update(

@@ -16,6 +16,7 @@ from inbox.demo.malls import load_mall_demo
 from inbox.ingest.poll import chunks, ingest_options
 from inbox.ingest.store import BatchCounts, ingest_items
 from inbox.models import Event, MailboxKind, Role, Status, Thread, User
+from inbox.resources import config_example
 from inbox.runtime import Runtime
 from inbox.services import accounts
 from inbox.services.mailboxes import create_mailbox
@@ -43,8 +44,7 @@ def ensure_demo_config(path: str | None) -> Path:
     target = Path(path or "config.toml")
     if target.exists():
         return target
-    example = Path(__file__).resolve().parent.parent.parent / "config.example.toml"
-    text = example.read_text(encoding="utf-8")
+    text = config_example().read_text(encoding="utf-8")
     text = text.replace('secret_key = ""', f'secret_key = "{generate_key()}"', 1)
     text = text.replace('encryption_key = ""', f'encryption_key = "{generate_key()}"', 1)
     target.write_text(text, encoding="utf-8")

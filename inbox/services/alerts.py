@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +38,7 @@ from inbox.models import (
     Thread,
     User,
 )
+from inbox.resources import templates_dir
 from inbox.services import claims, outbox
 from inbox.services.access import visible_mailbox_ids
 from inbox.services.business_hours import BusinessCalendar, Stage, stage_starts
@@ -54,7 +54,7 @@ KIND = "alert"
 LOOKBACK = timedelta(days=7)
 COMMIT_EVERY = 50
 DIGEST_LIMIT = 30
-EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
+EMAIL_TEMPLATES = templates_dir() / "email"
 _WEEKDAYS_JA = "月火水木金土日"
 
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from inbox.crypto import SecretBox
 from inbox.models import Mailbox, MailboxKind, OutboxItem, Role, User
+from inbox.resources import templates_dir
 from inbox.services import mall_complete, outbox
 from inbox.services.mailbox_check import CheckResult, register_checker
 from inbox.services.mailboxes import InvalidSetting, register_validator, update_secrets
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALERT_KIND = "credential_alert"
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "malls"
+TEMPLATES = templates_dir() / "malls"
 CHECK_EVERY = timedelta(days=1)
 STATES = {"auth_expired": "expired", "auth_invalid": "invalid", "reconsent": "reconsent"}
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=False,
