@@ -51,3 +51,13 @@ def test_invite_form_without_csrf_is_rejected(client, session):
     login_as(client, make_user(session, Role.ADMIN))
     response = client.post("/admin/users/new", data={"email": "x@example.test", "name": "x", "role": "agent"})
     assert response.status_code == 400
+
+
+def test_users_page_names_roles_in_the_readers_language(client, session):
+    login_as(client, make_user(session, Role.ADMIN, name="管理 花子"))
+    make_user(session, Role.LEAD, name="リード 一郎")
+    make_user(session, Role.AGENT, name="担当 次郎")
+    page = client.get("/admin/users").get_data(as_text=True)
+    cells = [c for c in ("<td>管理者</td>", "<td>リーダー</td>", "<td>担当者</td>") if c in page]
+    assert len(cells) == 3
+    assert "<td>admin</td>" not in page and "<td>lead</td>" not in page and "<td>agent</td>" not in page
