@@ -24,7 +24,14 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, bind: Engine | Connection | None = None) -> Runtime:
-    """Build the runtime; ``bind`` (tests) replaces the engine made from the settings' URL."""
+    """Build the runtime; ``bind`` (tests) replaces the engine made from the settings' URL.
+
+    Also wires the app (``inbox.wiring.wire``): every edge that builds a runtime — web app,
+    scheduler, CLI command — sees the same registries.
+    """
+    from inbox.wiring import wire  # here, not at the top: `inbox parse` imports this module
+
+    wire()
     if bind is None:
         url = settings.database_url
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):

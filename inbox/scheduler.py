@@ -66,7 +66,6 @@ class InboxScheduler:
             )
 
     def deliver_outbox(self) -> None:
-        import inbox.senders  # noqa: F401  (registers the deliverers)
         from inbox.services import outbox
 
         counts = outbox.deliver_due(

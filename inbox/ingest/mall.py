@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from inbox.ingest.poll import SOURCE_POLLERS, Poller, PollError, PollResult, cursor_for
+from inbox.ingest.poll import Poller, PollError, PollResult, cursor_for
 from inbox.ingest.store import BatchCounts, _update_thread
 from inbox.models import (
     Attachment,
@@ -29,7 +29,6 @@ from inbox.models import (
     Direction,
     Event,
     Mailbox,
-    MailboxKind,
     Message,
     OutboxItem,
     OutboxStatus,
@@ -302,6 +301,3 @@ def _store_step(poller: Poller, mailbox_id: int, conversations: list[MallConvers
             cursor.state, cursor.updated_at = dict(state), poller.now()
         session.commit()
 
-
-SOURCE_POLLERS[MailboxKind.RAKUTEN] = poll_mall
-SOURCE_POLLERS[MailboxKind.YAHOO] = poll_mall

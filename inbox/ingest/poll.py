@@ -221,10 +221,6 @@ def poll_imap(poller: Poller, mailbox_id: int, result: PollResult) -> None:
     with_retries(run_once)
 
 
-SOURCE_POLLERS: dict[MailboxKind, Callable[[Poller, int, PollResult], None]] = {
-    MailboxKind.LOCAL: poll_local,
-    MailboxKind.IMAP: poll_imap,
-}
-
-import inbox.ingest.mall  # noqa: E402, F401  (registers the mall pollers)
+# Mailbox kind -> how its source is fetched and stored; filled by ``inbox.wiring``.
+SOURCE_POLLERS: dict[MailboxKind, Callable[[Poller, int, PollResult], None]] = {}
 

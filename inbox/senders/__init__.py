@@ -1,10 +1,5 @@
-"""Senders: deliver outbox items to the outside world; importing this package registers every kind.
+"""Senders: deliver outbox items to the outside world (SMTP replies, alert mail, mall API calls).
 
-Each module registers its kinds with ``inbox.services.outbox.register``.
+Each module defines ``deliver`` functions for its outbox kinds; ``inbox.wiring`` registers them
+with ``inbox.services.outbox.register``. Importing this package registers nothing.
 """
-from inbox.senders import (
-    alert_mail,  # noqa: F401
-    mail_reply,  # noqa: F401
-    mall_complete,  # noqa: F401
-    mall_reply,  # noqa: F401
-)

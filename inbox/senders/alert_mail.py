@@ -6,8 +6,6 @@ from typing import Any
 
 from inbox.models import OutboxItem, OutboxStatus
 from inbox.senders.smtp import SmtpSettings, send_raw
-from inbox.services import outbox
-from inbox.services.alerts import KIND
 from inbox.services.outbox import DeliveryOutcome
 
 
@@ -20,5 +18,3 @@ def deliver(item: OutboxItem, runtime: Any) -> DeliveryOutcome:
     settings = SmtpSettings(**runtime.settings.alert_smtp)
     return send_raw(settings, item.mail_from, item.recipients, item.raw)
 
-
-outbox.register(KIND, deliver)

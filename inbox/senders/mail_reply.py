@@ -117,5 +117,3 @@ def after_reply(
     if notes:
         item.last_error = " / ".join(notes)
 
-
-outbox.register(KIND, deliver_reply, after=after_reply)

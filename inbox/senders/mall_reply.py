@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 from inbox.ingest.mall import credentials_blocked, open_source
 from inbox.models import Mailbox, Message, OutboxItem, OutboxStatus
 from inbox.senders.smtp import SmtpSettings, send_raw
-from inbox.services import mall_replies, outbox
-from inbox.services.mall_credentials import ALERT_KIND
+from inbox.services import mall_replies
 from inbox.services.outbox import DeliveryOutcome
 from inbox.sources.mall_http import MallError, MallSource
 
@@ -127,7 +126,3 @@ def deliver_alert(item: OutboxItem, runtime: Any) -> DeliveryOutcome:
         return DeliveryOutcome(OutboxStatus.FAILED, "The alert mail has no content or no recipient.")
     return send_raw(SmtpSettings(**runtime.settings.alert_smtp), item.mail_from, item.recipients, item.raw)
 
-
-for _kind in KINDS:
-    outbox.register(_kind, deliver, after=after_delivery)
-outbox.register(ALERT_KIND, deliver_alert)

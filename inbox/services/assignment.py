@@ -24,7 +24,7 @@ MAX_TAGS = 20
 MAX_TAG_LENGTH = 64
 
 # hook(session, thread, now), run after a thread's new status is saved (by hand, in bulk or by a
-# reply); the thread's mailbox kind may act on it. Registered by other modules (mall channels).
+# reply); the thread's mailbox kind may act on it. Filled by ``inbox.wiring`` (mall channels).
 StatusHook = Callable[[Session, Thread, datetime], None]
 STATUS_HOOKS: list[StatusHook] = []
 
@@ -322,5 +322,3 @@ def bulk_apply(
             unchanged += 1
     return BulkCounts(changed=changed, unchanged=unchanged, skipped=skipped)
 
-
-import inbox.services.mall_complete  # noqa: E402, F401  (registers the mall channels' status hook)

@@ -3,8 +3,8 @@
 When a thread of a Rakuten or Yahoo! channel whose settings hold ``mark_complete_on_resolve``
 moves to RESOLVED (by hand, in bulk or by a reply's next status), one outbox item
 ``mall_complete`` is queued with the inquiry's ref; ``inbox.senders.mall_complete`` delivers it.
-Registers itself as a status hook of ``inbox.services.assignment`` and as a thread action of the
-failed-sends list. Knows nothing of HTTP.
+``inbox.wiring`` makes ``on_status_changed`` a status hook of ``inbox.services.assignment`` and
+lists ``KIND`` as a thread action of the failed-sends list. Knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.models import MailboxKind, OutboxItem, OutboxStatus, Status, Thread
-from inbox.services import assignment, outbox, replies
+from inbox.services import outbox
 from inbox.services.mailboxes import InvalidSetting
 
 KIND = "mall_complete"
@@ -28,6 +28,10 @@ MALL_KINDS = (MailboxKind.RAKUTEN, MailboxKind.YAHOO)
 def _(text: str) -> str:
     """Marks a text for the translation catalogue; the web layer translates it."""
     return text
+
+
+# What the failed-sends list calls a completion that did not go through (a msgid).
+ACTION_LABEL = _("Mark complete in the mall")
 
 
 def check_setting(settings: Mapping[str, Any]) -> None:
@@ -61,6 +65,3 @@ def reply_pending(session: Session, item: OutboxItem) -> bool:
             OutboxItem.status.in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]))
         .limit(1)) is not None
 
-
-assignment.STATUS_HOOKS.append(on_status_changed)
-replies.THREAD_ACTIONS[KIND] = _("Mark complete in the mall")

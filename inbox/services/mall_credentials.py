@@ -24,8 +24,8 @@ from inbox.crypto import SecretBox
 from inbox.models import Mailbox, MailboxKind, OutboxItem, Role, User
 from inbox.resources import templates_dir
 from inbox.services import mall_complete, outbox
-from inbox.services.mailbox_check import CheckResult, register_checker
-from inbox.services.mailboxes import InvalidSetting, register_validator, update_secrets
+from inbox.services.mailbox_check import CheckResult
+from inbox.services.mailboxes import InvalidSetting, update_secrets
 from inbox.sources import rakuten_facts
 from inbox.sources.mall_http import MallEnv, MallError, MallSource, connect
 
@@ -153,20 +153,20 @@ def _jst(value: str) -> str:
 # -- the admin form's validation and "test connection" ------------------------------------------
 
 
-def _validate_rakuten(settings: Mapping[str, Any]) -> None:
+def validate_rakuten(settings: Mapping[str, Any]) -> None:
     shop = str(settings.get("shop_id") or "").strip()
     if not shop.isdigit():
         raise InvalidSetting("The Rakuten shop ID is a number (店舗ID), e.g. 999999.", "shop_id")
     mall_complete.check_setting(settings)
 
 
-def _validate_yahoo(settings: Mapping[str, Any]) -> None:
+def validate_yahoo(settings: Mapping[str, Any]) -> None:
     if not str(settings.get("seller_id") or "").strip():
         raise InvalidSetting("The Yahoo! seller ID (ストアアカウント) is required.", "seller_id")
     mall_complete.check_setting(settings)
 
 
-def _check(mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float) -> None:
+def check(mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float) -> None:
     """The mailbox-check entry: one request or two to the mall, plain words either way."""
     result.target = f"{mailbox.kind.value} {(mailbox.settings or {}).get('shop_id') or (mailbox.settings or {}).get('seller_id') or ''}".strip()
     try:
@@ -182,8 +182,3 @@ def _check(mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float
     else:
         result.problem(mailbox.kind.value, "login", report.message)
 
-
-register_validator(MailboxKind.RAKUTEN, _validate_rakuten)
-register_validator(MailboxKind.YAHOO, _validate_yahoo)
-register_checker(MailboxKind.RAKUTEN, _check)
-register_checker(MailboxKind.YAHOO, _check)

@@ -1,6 +1,6 @@
 """Reply channels for mall mailboxes: the malls' rules checked before sending, replies queued for the mall API.
 
-Registers a Rakuten and a Yahoo! channel in ``inbox.services.replies.REPLY_CHANNELS``.
+Defines a Rakuten and a Yahoo! channel; ``inbox.wiring`` puts them in ``inbox.services.replies.REPLY_CHANNELS``.
 Delivery is ``inbox.senders.mall_reply``; the outbound row made at enqueue keeps the key
 ``out:<outbox id>`` until the mall's copy is matched (after sending, or by the next poll).
 Knows nothing of HTTP.
@@ -17,10 +17,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from inbox.models import MailboxKind, OutboxItem, Thread
+from inbox.models import OutboxItem, Thread
 from inbox.services import outbox
 from inbox.services.replies import (
-    REPLY_CHANNELS,
     OutgoingReply,
     Problem,
     ReplyProblems,
@@ -129,5 +128,3 @@ class MallChannel:
 
 RAKUTEN_CHANNEL = MallChannel("rakuten_reply", RAKUTEN_RULES)
 YAHOO_CHANNEL = MallChannel("yahoo_reply", YAHOO_RULES)
-REPLY_CHANNELS[MailboxKind.RAKUTEN] = RAKUTEN_CHANNEL
-REPLY_CHANNELS[MailboxKind.YAHOO] = YAHOO_CHANNEL

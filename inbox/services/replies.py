@@ -398,8 +398,8 @@ def reply_items(session: Session, thread: Thread) -> dict[int, OutboxItem]:
 
 
 # Outbox kinds that act on a thread without sending a message (e.g. "mall_complete"), listed
-# with the replies among failed sends: kind -> what the list calls it (a msgid). Registered by
-# their modules.
+# with the replies among failed sends: kind -> what the list calls it (a msgid). Filled by
+# ``inbox.wiring``.
 THREAD_ACTIONS: dict[str, str] = {}
 
 
@@ -547,9 +547,5 @@ class MailChannel:
         return item
 
 
-REPLY_CHANNELS: dict[MailboxKind, ReplyChannel] = {
-    MailboxKind.IMAP: MailChannel(),
-    MailboxKind.LOCAL: MailChannel(),
-}
-import inbox.services.mall_complete  # noqa: E402  (lists failed mall completions)
-import inbox.services.mall_replies  # noqa: E402, F401  (registers the Rakuten and Yahoo channels)
+# Mailbox kind -> how a reply is checked and queued; filled by ``inbox.wiring``.
+REPLY_CHANNELS: dict[MailboxKind, ReplyChannel] = {}

@@ -2,13 +2,13 @@
 
 No database and no parsing of any one mall: ``inbox.sources.rakuten`` and
 ``inbox.sources.yahoo`` build on this, and ``inbox.ingest.mall`` stores what they yield.
-A new mall is one new module that calls ``register_connector``; listing it in
-``CONNECTOR_MODULES`` makes it known.
+A new mall is one new module that defines a ``Connector``; ``inbox.wiring`` registers it with
+``register_connector``. Demo channels get their canned answers through ``demo_transport``,
+which the wiring sets: no source imports the demo.
 """
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import logging
 import threading
@@ -22,7 +22,6 @@ import httpx
 
 log = logging.getLogger(__name__)
 
-CONNECTOR_MODULES = ("inbox.sources.rakuten", "inbox.sources.yahoo")
 
 
 # -- what a mall source yields ---------------------------------------------------------------
@@ -363,6 +362,9 @@ class Connector:
 
 
 CONNECTORS: dict[str, Connector] = {}
+# kind -> transport answering from bundled fixtures, for channels whose settings say "demo";
+# set by ``inbox.wiring`` (None: demo channels cannot connect).
+demo_transport: Callable[[str], Any] | None = None
 
 
 def register_connector(connector: Connector) -> None:
@@ -370,8 +372,6 @@ def register_connector(connector: Connector) -> None:
 
 
 def connector(kind: str) -> Connector:
-    for module in CONNECTOR_MODULES:  # each registers itself on first import
-        importlib.import_module(module)
     try:
         return CONNECTORS[str(kind)]
     except KeyError:
@@ -389,8 +389,8 @@ def connect(
     """Build the source of a mall channel. ``on_secrets`` receives rotated tokens to seal and store."""
     if settings.get("demo"):
         # Demo channels answer from bundled fixtures through the same client code.
-        from inbox.demo.malls import demo_transport
-
+        if demo_transport is None:
+            raise MallError("This is a demo channel, and no demo transport is set up.", kind="bad_request")
         env = MallEnv(
             limiter=NoLimit(), sleep=env.sleep, transport=demo_transport(kind), timeout=env.timeout
         )

@@ -32,7 +32,6 @@ from inbox.sources.mall_http import (
     check_base_url,
     json_body,
     offset_time,
-    register_connector,
     require,
     same_body,
 )
@@ -394,8 +393,8 @@ def build(settings: Mapping[str, Any], secrets: Mapping[str, Any], env: MallEnv,
                          max_results=int(settings.get("max_results", F.MAX_RESULTS)))
 
 
-register_connector(Connector(
+CONNECTOR = Connector(
     kind="rakuten", label="Rakuten R-Messe", build=build,
     secret_keys=("service_secret", "license_key"), setting_keys=("shop_id",),
     reply_kind="rakuten_reply",
-))
+)

@@ -28,7 +28,6 @@ from inbox.sources.mall_http import (
     SyncStep,
     check_base_url,
     json_body,
-    register_connector,
     require,
     same_body,
     unix_time,
@@ -323,8 +322,8 @@ def build(settings: Mapping[str, Any], secrets: Mapping[str, Any], env: MallEnv,
         on_secrets=on_secrets))
 
 
-register_connector(Connector(
+CONNECTOR = Connector(
     kind="yahoo", label="Yahoo!ショッピング", build=build,
     secret_keys=("client_secret", "refresh_token", "access_token"),
     setting_keys=("seller_id",), reply_kind="yahoo_reply",
-))
+)

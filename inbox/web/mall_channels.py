@@ -2,7 +2,6 @@
 
 Secrets are written only (the form never shows them back); a new key or token lifts
 a stop on polling (``credentials_state``) so the channel resumes from its cursor.
-Importing this module also registers the mall reply channels and connection checks.
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import Length, Optional
 
-import inbox.services.mall_credentials
-import inbox.services.mall_replies  # noqa: F401  (the composer's mall channels)
 from inbox.models import MailboxKind
 from inbox.services.mall_complete import SETTING as MARK_COMPLETE
 from inbox.web.mailbox_kinds import KindForm, MailboxForm, register

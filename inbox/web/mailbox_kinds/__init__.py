@@ -22,16 +22,15 @@ To add a kind (Rakuten, Yahoo, ...), create a module in this package, e.g.
     ))
 
 plus ``templates/admin/mailbox_kinds/rakuten.html`` rendering those fields (see imap.html).
-Every module of this package is imported on first use of the registry, so nothing else has
-to import it. Validate the settings in the services with
+and add the module to ``KIND_FORMS`` below. Validate the settings in the services with
 ``inbox.services.mailboxes.register_validator`` and add a connection check with
-``inbox.services.mailbox_check.register_checker``; their errors then show on the form.
+``inbox.services.mailbox_check.register_checker``, both called from ``inbox.wiring``; their
+errors then show on the form.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,6 +148,12 @@ class KindForm:
 
 _REGISTRY: dict[MailboxKind, KindForm] = {}
 _loaded = False
+# The form of each mailbox kind, in the order the "new mailbox" page offers them.
+KIND_FORMS = (
+    "inbox.web.mailbox_kinds.imap",
+    "inbox.web.mailbox_kinds.local",
+    "inbox.web.mall_channels",
+)
 
 
 def register(spec: KindForm) -> None:
@@ -156,10 +161,11 @@ def register(spec: KindForm) -> None:
 
 
 def _load() -> None:
+    """Import the form modules listed in ``KIND_FORMS`` (each calls ``register`` once)."""
     global _loaded
     if not _loaded:
-        for module in pkgutil.iter_modules(__path__):
-            importlib.import_module(f"{__name__}.{module.name}")
+        for module in KIND_FORMS:
+            importlib.import_module(module)
         _loaded = True
 
 

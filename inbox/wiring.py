@@ -1,0 +1,89 @@
+"""The one place that connects the app's parts: which source polls a mailbox kind, which channel
+answers it, which sender delivers an outbox kind, which hooks run on a status change.
+
+``wire()`` fills every registry explicitly and is called by ``inbox.runtime.build_runtime``, so
+the web app, the scheduler and every CLI command see the same registries whatever they
+imported. No module registers itself when imported. To add a mailbox kind, a sender or a
+hook, add a line here (and to ``describe()``'s test in tests/test_wiring.py).
+
+The registries stay where their consumers read them (``outbox.DELIVERERS``,
+``replies.REPLY_CHANNELS``, ...); this module only writes them. Web forms per mailbox kind
+are listed likewise in ``inbox.web.mailbox_kinds.KIND_FORMS``.
+"""
+
+from __future__ import annotations
+
+from inbox.demo import malls as demo_malls
+from inbox.ingest import mall as mall_ingest
+from inbox.ingest import poll
+from inbox.models import MailboxKind
+from inbox.senders import alert_mail, mail_reply, mall_reply
+from inbox.senders import mall_complete as mall_complete_sender
+from inbox.services import (
+    alerts,
+    assignment,
+    mailbox_check,
+    mailboxes,
+    mall_complete,
+    mall_credentials,
+    mall_replies,
+    outbox,
+    replies,
+)
+from inbox.sources import mall_http, rakuten, yahoo
+
+
+def wire() -> None:
+    """Fill every registry. Safe to call again: each call writes the same entries."""
+    for connector in (rakuten.CONNECTOR, yahoo.CONNECTOR):
+        mall_http.register_connector(connector)
+    mall_http.demo_transport = demo_malls.demo_transport
+
+    poll.SOURCE_POLLERS.update({
+        MailboxKind.LOCAL: poll.poll_local,
+        MailboxKind.IMAP: poll.poll_imap,
+        MailboxKind.RAKUTEN: mall_ingest.poll_mall,
+        MailboxKind.YAHOO: mall_ingest.poll_mall,
+    })
+
+    mail_channel = replies.MailChannel()
+    replies.REPLY_CHANNELS.update({
+        MailboxKind.IMAP: mail_channel,
+        MailboxKind.LOCAL: mail_channel,
+        MailboxKind.RAKUTEN: mall_replies.RAKUTEN_CHANNEL,
+        MailboxKind.YAHOO: mall_replies.YAHOO_CHANNEL,
+    })
+    replies.THREAD_ACTIONS[mall_complete.KIND] = mall_complete.ACTION_LABEL
+
+    outbox.register(alerts.KIND, alert_mail.deliver)
+    outbox.register(mail_reply.KIND, mail_reply.deliver_reply, after=mail_reply.after_reply)
+    for kind in mall_reply.KINDS:
+        outbox.register(kind, mall_reply.deliver, after=mall_reply.after_delivery)
+    outbox.register(mall_credentials.ALERT_KIND, mall_reply.deliver_alert)
+    outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
+
+    assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed]
+
+    mailboxes.register_validator(MailboxKind.RAKUTEN, mall_credentials.validate_rakuten)
+    mailboxes.register_validator(MailboxKind.YAHOO, mall_credentials.validate_yahoo)
+    for kind in (MailboxKind.RAKUTEN, MailboxKind.YAHOO):
+        mailbox_check.register_checker(kind, mall_credentials.check)
+
+
+def describe() -> dict[str, list[str]]:
+    """What is wired, by registry, as names: for tests and for `inbox doctor`-style output."""
+
+    def name(obj: object) -> str:
+        return f"{getattr(obj, '__module__', type(obj).__module__)}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+
+    return {
+        "source_pollers": sorted(f"{k.value}: {name(v)}" for k, v in poll.SOURCE_POLLERS.items()),
+        "reply_channels": sorted(f"{k.value}: {name(v)}" for k, v in replies.REPLY_CHANNELS.items()),
+        "thread_actions": sorted(replies.THREAD_ACTIONS),
+        "deliverers": sorted(f"{k}: {name(v)}" for k, v in outbox.DELIVERERS.items()),
+        "after_delivery": sorted(f"{k}: {name(v)}" for k, v in outbox.AFTER_DELIVERY.items()),
+        "status_hooks": [name(h) for h in assignment.STATUS_HOOKS],
+        "settings_validators": sorted(f"{k.value}: {name(v)}" for k, v in mailboxes.SETTINGS_VALIDATORS.items()),
+        "mall_connectors": sorted(mall_http.CONNECTORS),
+        "checkers": sorted(f"{k.value}: {name(v)}" for k, v in mailbox_check.CHECKERS.items()),
+    }
