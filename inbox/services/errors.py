@@ -2,7 +2,17 @@
 
 
 class InboxError(Exception):
-    """Base class: the message is plain language, safe to show to the user."""
+    """Base class: the message is plain language, safe to show to the user.
+
+    Raise with a message id and its values apart, ``InvalidInput("Unknown pick %(pick)s.",
+    pick=pick)``, so the web layer can translate it (``inbox.web.errors.translated``);
+    ``str(error)`` is the English text with the values filled in.
+    """
+
+    def __init__(self, message: str = "", /, **params: object) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message % params if params else message)
 
 
 class NotFound(InboxError):

@@ -19,6 +19,7 @@ from inbox.services.access import require_role
 from inbox.services.errors import InvalidInput, NotFound
 from inbox.services.mailbox_check import check_mailbox as run_check
 from inbox.web import db, mailbox_kinds, runtime
+from inbox.web.errors import translated
 from inbox.web.forms import UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -68,7 +69,7 @@ def new_user():
                 mailbox_ids=form.mailboxes.data or [],
             )
         except InvalidInput as exc:
-            form.email.errors.append(str(exc))
+            form.email.errors.append(translated(exc))
             return render_template("admin/user_form.html", form=form, user=None), 400
         user.active = bool(form.active.data)
         session.commit()
@@ -149,9 +150,9 @@ def _mailbox_page(spec, form, mailbox: Mailbox | None, check=None):
 def _show_error(spec, form, exc: mailbox_service.InvalidSetting) -> None:
     name = spec.field_for(exc.field)
     if name is None or name not in form:
-        form.form_errors.append(str(exc))
+        form.form_errors.append(translated(exc))
     else:
-        form[name].errors = [*form[name].errors, str(exc)]
+        form[name].errors = [*form[name].errors, translated(exc)]
 
 
 @bp.route("/mailboxes/new", methods=["GET", "POST"])

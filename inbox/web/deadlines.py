@@ -16,6 +16,7 @@ from inbox.services.access import get_thread, require_role, visible_mailboxes
 from inbox.services.business_hours import WEEKDAYS
 from inbox.services.errors import InvalidInput
 from inbox.web import db, user_zone
+from inbox.web.errors import translated
 
 bp = Blueprint("deadlines", __name__, url_prefix="/deadlines")
 QUICK_PICKS = ("today", "tomorrow", "+2bd", "+3bd", "+5bd")
@@ -84,7 +85,7 @@ def set_thread(thread_id: int):
             )
             deadlines.set_by_hand(session, thread, due, actor_id=me.id, now=_now())
     except InvalidInput as exc:
-        flash(str(exc), "error")
+        flash(translated(exc), "error")
     else:
         session.commit()
         flash(_("Deadline saved."), "info")
@@ -148,7 +149,7 @@ def mailbox(mailbox_id: int):
         try:
             deadlines.save_calendar(session, box, **values, actor_id=me.id, now=_now())
         except InvalidInput as exc:
-            flash(str(exc), "error")
+            flash(translated(exc), "error")
             status = 400
         else:
             session.commit()

@@ -1,28 +1,60 @@
-"""Error pages: domain errors and HTTP errors mapped to responses in one place."""
+"""Error pages: domain errors and HTTP errors mapped to responses in one place.
+
+Every domain error is shown translated (``translated``), and the request's database session is
+rolled back before the page is drawn, so nothing half-done by the failed request is committed
+by a later flush.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
+from flask_babel import LazyString, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
+from inbox.services.errors import (
+    ConcurrentChange,
+    InboxError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
+
+
+def translated(error: InboxError) -> str:
+    """The error's message in the reader's language, with its values filled in."""
+    message = getattr(error, "message", "") or str(error)
+    params = getattr(error, "params", {}) or {}
+    return gettext(message, **params) if params else gettext(message)
+
+
+def _rollback() -> None:
+    session = g.get("db")
+    if session is not None:
+        session.rollback()
 
 
 def _page(status: int, title: str, message: str):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+def _domain(status: int, title: LazyString):
+    def handle(error: InboxError):
+        _rollback()
+        return _page(status, str(title), translated(error))
+
+    return handle
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import gettext as _
 
-    app.register_error_handler(NotFound, lambda e: _page(404, _("Not found"), str(e)))
+    app.register_error_handler(NotFound, _domain(404, _l("Not found")))
+    app.register_error_handler(PermissionDenied, _domain(403, _l("Not allowed")))
+    app.register_error_handler(InvalidInput, _domain(400, _l("Invalid request")))
+    app.register_error_handler(ConcurrentChange, _domain(409, _l("Changed meanwhile")))
     app.register_error_handler(404, lambda e: _page(404, _("Not found"), _("No such page.")))
-    app.register_error_handler(PermissionDenied, lambda e: _page(403, _("Not allowed"), str(e)))
     app.register_error_handler(403, lambda e: _page(403, _("Not allowed"), _("Not allowed.")))
-    app.register_error_handler(InvalidInput, lambda e: _page(400, _("Invalid request"), str(e)))
-    app.register_error_handler(
-        ConcurrentChange, lambda e: _page(409, _("Changed meanwhile"), str(e))
-    )
     app.register_error_handler(
         CSRFError,
         lambda e: _page(

@@ -22,7 +22,7 @@ from inbox.db import utcnow
 from inbox.models import Priority, Status, User
 from inbox.services import assignment, notes, threads_view
 from inbox.services.access import get_thread
-from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
+from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound
 from inbox.web import db, runtime
 
 bp = Blueprint("thread", __name__, url_prefix="/threads")
@@ -95,20 +95,6 @@ def _conflict(exc: ConcurrentChange):
     session.rollback()
     thread = get_thread(session, _me(), request.view_args["thread_id"])
     return render_template("thread/conflict.html", thread=thread), 409
-
-
-@bp.errorhandler(InvalidInput)
-def _invalid(exc: InvalidInput):
-    db().rollback()
-    msg = gettext(str(exc))
-    return render_template("errors/error.html", status=400, title=gettext("Invalid request"), message=msg), 400
-
-
-@bp.errorhandler(PermissionDenied)
-def _denied(exc: PermissionDenied):
-    db().rollback()
-    msg = gettext(str(exc))
-    return render_template("errors/error.html", status=403, title=gettext("Not allowed"), message=msg), 403
 
 
 @bp.route("/<int:thread_id>")
