@@ -69,7 +69,6 @@ int_pk = Annotated[int, mapped_column(BigIntId, primary_key=True)]
 created_at = Annotated[
     datetime, mapped_column(TZDateTime, default=utcnow, server_default=func.now())
 ]
-str_short = Annotated[str, mapped_column(String(255))]
 
 
 class Base(DeclarativeBase):

@@ -329,24 +329,6 @@ def stage_starts(
     return {stage: kept[stage] for stage in Stage if stage in kept}
 
 
-def alert_stage(
-    due_at: datetime | None, now: datetime, cal: BusinessCalendar, *, notify_at: time = time(9, 0)
-) -> Stage:
-    """The latest stage whose alert time (``stage_starts``) has come at ``now``; NONE if none has.
-
-    Unlike ``stage_at`` (what a badge shows), this waits for ``notify_at`` before "due
-    tomorrow", so alert mail goes out at a sensible local hour.
-    """
-    _require_aware(now, "now")
-    if due_at is None:
-        return Stage.NONE
-    current = Stage.NONE
-    for stage, starts in stage_starts(due_at, cal, notify_at=notify_at).items():
-        if starts <= now:
-            current = stage
-    return current
-
-
 def quick_pick(pick: str, now: datetime, cal: BusinessCalendar) -> datetime:
     """Resolve a UI quick pick to a UTC due time (always a close of business).
 

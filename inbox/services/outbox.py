@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -227,14 +227,3 @@ def resend(session: Session, item: OutboxItem, *, now: datetime, actor_id: int |
             data={"outbox": item.id},
         )
     )
-
-
-def failed_items(session: Session, mailbox_ids: Iterable[int] | None = None) -> list[OutboxItem]:
-    stmt = select(OutboxItem).where(
-        OutboxItem.status.in_([OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED])
-    )
-    if mailbox_ids is not None:
-        stmt = stmt.where(
-            or_(OutboxItem.mailbox_id.in_(list(mailbox_ids)), OutboxItem.mailbox_id.is_(None))
-        )
-    return list(session.scalars(stmt.order_by(OutboxItem.created_at.desc())))

@@ -8,6 +8,7 @@ templates (not shared ones), agents edit none. Knows nothing of HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -15,8 +16,6 @@ from sqlalchemy.orm import Session
 from inbox.models import Message, Role, Template, Thread, User
 from inbox.services.access import visible_mailbox_ids
 from inbox.services.errors import InvalidInput, NotFound, PermissionDenied
-
-PLACEHOLDERS = ("{customer_name}", "{ticket}", "{agent_name}", "{signature}")
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def create_template(
 
 def update_template(
     session: Session, user: User, template: Template, *, mailbox_id: int | None, name: str,
-    body: str,
+    body: str, now: datetime,
 ) -> Template:
     """Change a template (the user must be allowed on its old and its new mailbox)."""
     if not can_edit(session, user, template.mailbox_id):
@@ -114,6 +113,7 @@ def update_template(
     _check(session, user, mailbox_id, name, body)
     template.mailbox_id, template.name = mailbox_id, name.strip()
     template.body = body.replace("\r\n", "\n")
+    template.updated_at = now
     return template
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from inbox.db import utcnow
 from inbox.models import Mailbox
 from inbox.services import reply_templates as service
 from inbox.services.errors import InvalidInput, PermissionDenied
@@ -84,7 +85,7 @@ def edit(template_id: int):
     if form.validate_on_submit():
         service.update_template(
             session, user, template, mailbox_id=_mailbox_id(form), name=form.name.data,
-            body=form.body.data,
+            body=form.body.data, now=utcnow(),
         )
         session.commit()
         flash(gettext("Template saved."), "success")

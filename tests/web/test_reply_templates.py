@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from inbox.db import utcnow
 from inbox.models import Role, Template
 from tests.factories import csrf_token, login_as, make_mailbox, make_user
 
@@ -90,3 +93,15 @@ def test_an_admin_creates_a_shared_template(client, session, boxes):
 def test_template_pages_need_a_login(client):
     response = client.get("/reply-templates/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_editing_a_template_records_when_it_changed(client, session, boxes):
+    template = boxes["t_mine"]
+    template.updated_at = utcnow() - timedelta(days=30)
+    session.flush()
+    login_as(client, make_user(session, Role.LEAD, mailboxes=[boxes["mine"]]))
+    token = csrf_token(client, "/reply-templates/")
+    edit = {"csrf_token": token, "name": "お礼", "mailbox": str(boxes["mine"].id), "body": "改訂"}
+    assert client.post(f"/reply-templates/{template.id}/edit", data=edit).status_code == 302
+    session.refresh(template)
+    assert utcnow() - template.updated_at < timedelta(minutes=1)
