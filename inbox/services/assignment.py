@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from inbox.models import Priority, Role, Status, Thread, ThreadTag, User
-from inbox.services import history
+from inbox.services import deadlines, history
 from inbox.services.access import can_see_mailbox, get_thread, restrict_threads
 from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
 
@@ -123,6 +123,7 @@ def _apply_priority(
         now=now,
     )
     thread.priority = priority
+    deadlines.on_classification_changed(session, thread, now)
     return True
 
 
@@ -161,6 +162,7 @@ def _apply_tags(
         return False
     thread.tags = [t for t in thread.tags if t.tag in wanted] + [ThreadTag(tag=t) for t in added]
     history.record(session, thread, "tags_changed", {"added": added, "removed": removed}, by=by, now=now)
+    deadlines.on_classification_changed(session, thread, now)
     return True
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from inbox.models import Event, Mailbox, Priority, Role, Status, Thread, User
+from inbox.models import Direction, Event, Mailbox, Message, Priority, Role, Status, Thread, User
 from inbox.services.access import can_see_mailbox, require_role
 from inbox.services.business_hours import (
     WEEKDAYS,
@@ -74,6 +74,58 @@ def on_customer_message(session: Session, thread: Thread, received_at: datetime)
             thread_id=thread.id, kind="deadline_set", data={"due_at": due.isoformat(), "by": "rule"}
         )
     )
+
+
+def unanswered_since(session: Session, thread: Thread) -> datetime | None:
+    """When the customer's first message that the team has not answered yet arrived (None: none)."""
+    last_reply = (
+        select(func.max(Message.received_at))
+        .where(Message.thread_id == thread.id, Message.direction == Direction.OUTBOUND)
+        .scalar_subquery()
+    )
+    return session.scalar(
+        select(func.min(Message.received_at)).where(
+            Message.thread_id == thread.id,
+            Message.direction == Direction.INBOUND,
+            or_(last_reply.is_(None), Message.received_at > last_reply),
+        )
+    )
+
+
+def on_classification_changed(session: Session, thread: Thread, now: datetime) -> None:
+    """Tags or priority changed: a rule-set deadline follows the rule that applies now.
+
+    The deadline is counted again from the first unanswered customer message under the most
+    specific matching rule (so tagging a thread 返品 gives it the 返品 rule's deadline). A
+    deadline set by hand stays; a thread the team has answered gets none.
+    """
+    if thread.due_set_by_hand or thread.status == Status.RESOLVED:
+        return
+    # The caller holds unsaved changes under a version check: reading must not flush them.
+    with session.no_autoflush:
+        _follow_rule(session, thread, now)
+
+
+def _follow_rule(session: Session, thread: Thread, now: datetime) -> None:
+    start = unanswered_since(session, thread)
+    if start is None:
+        return
+    mailbox = thread.mailbox or session.get(Mailbox, thread.mailbox_id)
+    rule = pick_rule(
+        rules_for(mailbox),
+        tags=[t.tag for t in thread.tags],
+        priority=thread.priority.value if thread.priority else None,
+    )
+    due = due_from_rule(rule, start, calendar_for(mailbox)) if rule is not None else None
+    if due == thread.due_at:
+        return
+    if due is None:
+        kind, data = "deadline_cleared", {"due_at": thread.due_at.isoformat(), "by": "rule"}
+    else:
+        kind, data = "deadline_set", {"due_at": due.isoformat(), "by": "rule"}
+    session.add(Event(thread_id=thread.id, kind=kind, data={**data, "at": now.isoformat(), "reason": "reclassified"}))
+    thread.due_at = due
+    thread.due_set_by_hand = False
 
 
 def on_team_reply(session: Session, thread: Thread, now: datetime) -> None:

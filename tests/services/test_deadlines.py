@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select
 
-from inbox.models import Event, Priority, Role, Status, Thread, ThreadTag
-from inbox.services import deadlines
+from inbox.models import Direction, Event, Message, Priority, Role, Status, Thread, ThreadTag
+from inbox.services import assignment, deadlines
 from inbox.services.business_hours import Stage
 from inbox.services.errors import InvalidInput, NotFound, PermissionDenied
 from tests.factories import make_mailbox, make_thread, make_user
@@ -110,6 +110,56 @@ def test_a_team_reply_keeps_a_deadline_set_by_hand(session, tokyo):
     deadlines.on_team_reply(session, thread, jst(2026, 11, 24, 11))
     assert thread.due_at == jst(2026, 11, 30, 12)
     assert events(session, thread, "deadline_cleared") == []
+
+
+# --- deadlines follow the thread ----------------------------------------------------------
+
+
+@pytest.fixture
+def agent_of(session):
+    def make(box):
+        return make_user(session, Role.LEAD, mailboxes=[box])
+
+    return make
+
+
+def test_tagging_a_new_thread_gives_it_the_tag_rules_deadline(session, tokyo, agent_of):
+    """Ingest sets the deadline before anyone tags the thread; the tag rule must still apply."""
+    thread = make_thread(session, tokyo, at=jst(2026, 11, 20, 16))
+    deadlines.on_customer_message(session, thread, jst(2026, 11, 20, 16))
+    assert thread.due_at == jst(2026, 11, 24, 18)  # default rule: one business day
+    assignment.set_tags(session, thread.id, ["vip"], by=agent_of(tokyo),
+                        expected_version=thread.version, now=jst(2026, 11, 20, 17))
+    assert thread.due_at == jst(2026, 11, 24, 11)  # 4 business hours from the mail
+    [ev] = [e for e in events(session, thread, "deadline_set") if e.data.get("reason") == "reclassified"]
+    assert ev.data["by"] == "rule"
+    assignment.set_tags(session, thread.id, [], by=agent_of(tokyo),
+                        expected_version=thread.version, now=jst(2026, 11, 20, 18))
+    assert thread.due_at == jst(2026, 11, 24, 18)  # back to the default rule
+
+
+def test_raising_the_priority_in_bulk_tightens_the_deadline(session, tokyo, agent_of):
+    thread = make_thread(session, tokyo, at=jst(2026, 11, 24, 17))
+    deadlines.on_customer_message(session, thread, jst(2026, 11, 24, 17))
+    counts = assignment.bulk_apply(session, [thread.id], "priority", "urgent", by=agent_of(tokyo),
+                                   now=jst(2026, 11, 24, 17, 30))
+    assert counts.changed == 1
+    assert thread.due_at == jst(2026, 11, 25, 10)
+
+
+def test_a_deadline_set_by_hand_or_an_answered_thread_is_not_recomputed(session, tokyo, agent_of):
+    by_hand = make_thread(session, tokyo, at=jst(2026, 11, 24, 10))
+    deadlines.set_by_hand(session, by_hand, jst(2026, 11, 30, 12), actor_id=None, now=jst(2026, 11, 24, 10))
+    assignment.set_tags(session, by_hand.id, ["vip"], by=agent_of(tokyo),
+                        expected_version=by_hand.version, now=jst(2026, 11, 24, 11))
+    assert by_hand.due_at == jst(2026, 11, 30, 12)
+    answered = make_thread(session, tokyo, at=jst(2026, 11, 24, 10), status=Status.WAITING)
+    session.add(Message(thread_id=answered.id, mailbox_id=tokyo.id, direction=Direction.OUTBOUND,
+                        source_key=f"out:{answered.id}", received_at=jst(2026, 11, 24, 11), text="ok"))
+    session.flush()
+    assignment.set_tags(session, answered.id, ["vip"], by=agent_of(tokyo),
+                        expected_version=answered.version, now=jst(2026, 11, 24, 12))
+    assert answered.due_at is None
 
 
 # --- by hand ------------------------------------------------------------------------------
