@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from inbox.ingest.columns import storable, ticket_number
 from inbox.ingest.parse import ParsedMessage, parse_message
 from inbox.models import (
     Attachment,
@@ -80,7 +81,7 @@ def _parse(raw: bytes, source_key: str, options: IngestOptions) -> ParsedMessage
             f"The message is {len(raw)} bytes, over the limit; stored raw, not read."
         )
     try:
-        return parse_message(raw, ticket_pattern=options.ticket_pattern)
+        return storable(parse_message(raw, ticket_pattern=options.ticket_pattern))
     except Exception as exc:
         log.exception("parse failed for %s", source_key)
         return _unreadable(f"The message could not be read ({exc.__class__.__name__}); stored raw.")
@@ -208,8 +209,9 @@ def _find_thread(
     )
     if thread is not None:
         return thread, "references"
-    if parsed.ticket_token and parsed.ticket_token.isdigit():
-        thread = batch.session.get(Thread, int(parsed.ticket_token))
+    number = ticket_number(parsed.ticket_token)
+    if number is not None:
+        thread = batch.session.get(Thread, number)
         if thread is not None and thread.mailbox_id == batch.mailbox.id:
             return thread, "ticket token"
     if contact is not None and parsed.normalized_subject and options.subject_match_days > 0:
