@@ -79,3 +79,42 @@ def test_every_poison_in_one_batch(runtime, tmp_path):
     assert any("out of range" in w for w in warned["d"])
     assert any("ticket number" in w for w in warned["[#99999999999999999999] hello"])
     assert any("In-Reply-To" in w for w in warned["j"])
+
+
+@pytest.mark.dovecot
+def test_a_message_the_database_still_refuses_is_stored_raw_and_flagged_and_the_cursor_moves(
+    fresh_databases, tmp_path, dovecot, monkeypatch
+):
+    """Whatever still fails after normalising (here: a refusal injected into storing one
+    message) is isolated by retrying the batch in halves; only that message is stored raw."""
+    from inbox.ingest import store
+    from inbox.models import SourceCursor
+    from tests.ingest.test_poll import USER, imap_mailbox
+
+    settings = load_settings(base_config(tmp_path, fresh_databases.migrated_url()) | {"ingest": {"batch_size": 4}}, environ={})
+    rt = build_runtime(settings)
+    real = store._store_one
+
+    def refusing(batch, blobs, p, **kw):
+        if p.parsed.subject == "在庫の確認 5":
+            raise ValueError("refused by the database")
+        return real(batch, blobs, p, **kw)
+
+    monkeypatch.setattr(store, "_store_one", refusing)
+    try:
+        dovecot.deliver_many(USER, [raw_mail(i) for i in range(10)])
+        box = imap_mailbox(rt, dovecot)
+        result = Poller(rt).poll(box)
+        assert (result.error, result.counts.imported) == (None, 10)
+        with rt.Session() as s:
+            rows = {m.source_key: m for m in s.scalars(select(Message))}
+            flagged = [m for m in rows.values() if m.parse_failed]
+            cursor = s.scalar(select(SourceCursor).where(SourceCursor.name == "INBOX"))
+            assert cursor.last_uid == 10
+        assert len(flagged) == 1
+        assert flagged[0].parse_warnings[0].startswith("Quarantined: ValueError: refused by the database")
+        assert flagged[0].raw_sha256 and flagged[0].subject == ""
+        assert stored_ids(rt) >= {f"m{i}@example.jp" for i in range(10) if i != 5}
+        assert Poller(rt).poll(box).counts.imported == 0
+    finally:
+        rt.engine.dispose()
