@@ -94,6 +94,11 @@ def _parse(
         return _unreadable(f"The message could not be read ({exc.__class__.__name__}); stored raw.")
 
 
+def read_raw(raw: bytes, source_key: str, options: IngestOptions) -> ParsedMessage:
+    """Read raw bytes as ingest does (size limit, parse, column-safe values); never raises."""
+    return _parse(raw, source_key, options)
+
+
 @dataclass
 class _Pending:
     item: RawItem
@@ -229,7 +234,8 @@ def _find_thread(
     return None, "new thread"
 
 
-def _addresses(items: Iterable) -> list[dict[str, str]]:
+def address_dicts(items: Iterable) -> list[dict[str, str]]:
+    """Addresses as stored in the JSON columns to / cc / reply_to."""
     return [{"name": a.name, "address": a.address} for a in items]
 
 
@@ -275,9 +281,9 @@ def _store_one(
         subject=parsed.subject or "",
         from_name=from_name[:255],
         from_address=from_address[:320],
-        to=_addresses(parsed.to),
-        cc=_addresses(parsed.cc),
-        reply_to=_addresses(parsed.reply_to),
+        to=address_dicts(parsed.to),
+        cc=address_dicts(parsed.cc),
+        reply_to=address_dicts(parsed.reply_to),
         sent_at=parsed.date,
         received_at=received_at,
         text=parsed.text,
