@@ -106,13 +106,15 @@ class Poller:
         )
         self.options = ingest_options(runtime)
         self.database_down_since: datetime | None = None
-        self._lost = threading.Event()
+        # Mailboxes whose lease this process lost during the current poll (the scheduler
+        # polls several mailboxes at once with one Poller).
+        self._lost: set[int] = set()
 
     # --- the lease ---------------------------------------------------------------------------
 
     def renew(self, mailbox_id: int) -> None:
         """Renew the lease in its own short transaction; LostClaim if another process has it."""
-        if self._lost.is_set():
+        if mailbox_id in self._lost:
             raise LostClaim(f"Another process took over mailbox {mailbox_id}; stopping this poll.")
         with self.runtime.Session() as session:
             ok = claims.try_claim(
@@ -120,12 +122,12 @@ class Poller:
             )
             session.commit()
         if not ok:
-            self._lost.set()
+            self._lost.add(mailbox_id)
             raise LostClaim(f"Another process took over mailbox {mailbox_id}; stopping this poll.")
 
     def check_holder(self, session: Session, mailbox_id: int) -> None:
         """Inside a batch transaction: still ours? A read, so it locks nothing."""
-        if self._lost.is_set() or not claims.holds(
+        if mailbox_id in self._lost or not claims.holds(
             session, f"poll:{mailbox_id}", self.owner, now=self.now()
         ):
             raise LostClaim(f"Another process took over mailbox {mailbox_id}; stopping this poll.")
@@ -249,7 +251,7 @@ class Poller:
         result = PollResult(mailbox_id, ok)
         if not ok:
             return result
-        self._lost.clear()
+        self._lost.discard(mailbox_id)
         stop = threading.Event()
         beat = threading.Thread(
             target=self._heartbeat, args=(mailbox_id, stop), daemon=True, name="lease-heartbeat"
