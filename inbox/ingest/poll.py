@@ -246,7 +246,7 @@ class Poller:
         except Exception as exc:
             if not transient(exc):
                 raise
-            self._database_down(exc)
+            self._database_trouble(exc)
             return PollResult(mailbox_id, False, error=str(exc).splitlines()[0])
         result = PollResult(mailbox_id, ok)
         if not ok:
@@ -269,7 +269,7 @@ class Poller:
             self._record(mailbox_id, error=None)
         except Exception as exc:  # noqa: BLE001 - recorded on the mailbox for the admin to see
             result.error = (str(exc) or exc.__class__.__name__).splitlines()[0]
-            if transient(exc):
+            if unreachable(exc):
                 self._database_down(exc)
             else:
                 log.warning("poll of mailbox %s failed: %s", mailbox_id, result.error)
@@ -285,6 +285,12 @@ class Poller:
                 if not transient(exc):
                     raise
         return result
+
+    def _database_trouble(self, exc: Exception) -> None:
+        if unreachable(exc):
+            self._database_down(exc)
+        else:
+            log.warning("could not take the lease on a mailbox: %s", str(exc).splitlines()[0])
 
     def _database_down(self, exc: Exception) -> None:
         if self.database_down_since is None:
@@ -312,7 +318,7 @@ class Poller:
         except Exception as exc:
             if not transient(exc):
                 raise
-            self._database_down(exc)
+            self._database_trouble(exc)
 
 
 def transient(exc: BaseException) -> bool:
@@ -320,6 +326,19 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError | InterfaceError | DisconnectionError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
+
+
+_GONE = ("connect", "connection", "server closed", "terminating", "no route", "timeout expired")
+
+
+def unreachable(exc: BaseException) -> bool:
+    """A transient error that means the database cannot be reached (not a lock or a timeout)."""
+    if isinstance(exc, InterfaceError | DisconnectionError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return True
+    text_ = str(exc).lower()
+    return isinstance(exc, OperationalError) and any(word in text_ for word in _GONE)
 
 
 class PollError(Exception):
