@@ -41,7 +41,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "scheduler": {
         "enabled": True,
-        "claim_seconds": 300,
+        "claim_seconds": 30,
+        "heartbeat_seconds": 10,
         "alert_scan_seconds": 60,
         "outbox_seconds": 10,
     },
@@ -86,7 +87,8 @@ class Settings:
     batch_size: int = 200
     max_message_bytes: int = 50 * 1024 * 1024
     scheduler_enabled: bool = True
-    claim_seconds: int = 300
+    claim_seconds: int = 30
+    heartbeat_seconds: int = 10
     alert_scan_seconds: int = 60
     outbox_seconds: int = 10
     alert_notify_at: time = time(9, 0)
@@ -214,7 +216,8 @@ def load_settings(
         batch_size=_int(raw, "ingest", "batch_size", 1),
         max_message_bytes=_int(raw, "ingest", "max_message_bytes", 1024),
         scheduler_enabled=bool(raw["scheduler"]["enabled"]),
-        claim_seconds=_int(raw, "scheduler", "claim_seconds", 10),
+        claim_seconds=_int(raw, "scheduler", "claim_seconds", 3),
+        heartbeat_seconds=_int(raw, "scheduler", "heartbeat_seconds", 1),
         alert_scan_seconds=_int(raw, "scheduler", "alert_scan_seconds", 1),
         outbox_seconds=_int(raw, "scheduler", "outbox_seconds", 1),
         alert_notify_at=time(int(match[1]), int(match[2])),

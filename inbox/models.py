@@ -450,6 +450,22 @@ class ThreadPresence(Base):
     seen_at: Mapped[datetime]
 
 
+class MailboxOutage(Base):
+    """A mailbox whose polls fail in a row: since when, how often, and when the admins were told.
+
+    The row exists only during an outage: the next successful poll deletes it.
+    """
+
+    __tablename__ = "mailbox_outages"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    since: Mapped[datetime]
+    failed_polls: Mapped[int] = mapped_column(default=0, server_default="0")
+    notified_at: Mapped[datetime | None]
+
+
 class JobClaim(Base):
     """A lease on a piece of scheduled work (polling one mailbox, one alert scan), with expiry."""
 

@@ -8,11 +8,19 @@ on SQLite a contentless FTS5 table ``messages_bigrams`` fed by triggers that cal
 PostgreSQL a GIN index on the SQL function ``inbox_bigrams()`` defined by that migration.
 Both are candidate filters: search re-checks every hit with LIKE, so a key that is too
 generous costs time, never correctness.
+
+Only the first ``INDEX_PREFIX`` characters (65,536) of each field are indexed, on both
+backends (PostgreSQL: migration 0007), so that the cost per message is bounded and linear:
+a two-character word is found through this index when it appears within that prefix of
+the subject, sender address or text. Longer words use the trigram indexes, which cover
+the whole text.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+INDEX_PREFIX = 65536  # characters of each field that are indexed; migration 0007 says the same
 
 
 def indexable(char: str) -> bool:
@@ -35,12 +43,13 @@ def has_key(term: str) -> bool:
 def bigram_keys(*parts: str | None) -> str:
     """The distinct two-character keys of ``parts``, separated by spaces (the FTS5 column).
 
-    A key never spans two parts: each part is read on its own.
+    A key never spans two parts: each part is read on its own, up to INDEX_PREFIX characters.
     """
     keys: dict[str, None] = {}
     for part in parts:
         if not part:
             continue
+        part = part[:INDEX_PREFIX]
         for i in range(len(part) - 1):
             pair = part[i : i + 2]
             if indexable(pair[0]) and indexable(pair[1]):

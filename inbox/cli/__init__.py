@@ -72,4 +72,4 @@ def main() -> None:
 
 
 # Each module adds its commands to `cli` when imported.
-from inbox.cli import admin, mail, server  # noqa: E402, F401
+from inbox.cli import admin, flagged, mail, server  # noqa: E402, F401

@@ -291,13 +291,14 @@ def _store_step(poller: Poller, mailbox_id: int, conversations: list[MallConvers
                 state: dict[str, Any] | None, ctx: StoreContext, result: PollResult) -> None:
     if not conversations and state is None:
         return
+    poller.renew(mailbox_id)
     with poller.runtime.Session() as session:
-        poller.renew(session, mailbox_id)
         mailbox = session.get(Mailbox, mailbox_id)
         for conv in conversations:
             result.counts.add(store_conversation(session, mailbox, conv, ctx))
         if state is not None:
             cursor = cursor_for(session, mailbox_id, CURSOR)
             cursor.state, cursor.updated_at = dict(state), poller.now()
+        poller.check_holder(session, mailbox_id)
         session.commit()
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from inbox.ingest.columns import clean, storable, ticket_number
 from inbox.ingest.parse import ParsedMessage, parse_message
 from inbox.models import (
     Attachment,
@@ -74,16 +75,28 @@ def _unreadable(problem: str) -> ParsedMessage:
     )  # fmt: skip
 
 
-def _parse(raw: bytes, source_key: str, options: IngestOptions) -> ParsedMessage:
+QUARANTINED = "Quarantined: "  # the first warning of a message that could not be stored as read
+
+
+def _parse(
+    raw: bytes, source_key: str, options: IngestOptions, unreadable: str | None = None
+) -> ParsedMessage:
+    if unreadable is not None:
+        return _unreadable(unreadable)
     if len(raw) > options.max_message_bytes:
         return _unreadable(
             f"The message is {len(raw)} bytes, over the limit; stored raw, not read."
         )
     try:
-        return parse_message(raw, ticket_pattern=options.ticket_pattern)
+        return storable(parse_message(raw, ticket_pattern=options.ticket_pattern))
     except Exception as exc:
         log.exception("parse failed for %s", source_key)
         return _unreadable(f"The message could not be read ({exc.__class__.__name__}); stored raw.")
+
+
+def read_raw(raw: bytes, source_key: str, options: IngestOptions) -> ParsedMessage:
+    """Read raw bytes as ingest does (size limit, parse, column-safe values); never raises."""
+    return _parse(raw, source_key, options)
 
 
 @dataclass
@@ -208,8 +221,9 @@ def _find_thread(
     )
     if thread is not None:
         return thread, "references"
-    if parsed.ticket_token and parsed.ticket_token.isdigit():
-        thread = batch.session.get(Thread, int(parsed.ticket_token))
+    number = ticket_number(parsed.ticket_token)
+    if number is not None:
+        thread = batch.session.get(Thread, number)
         if thread is not None and thread.mailbox_id == batch.mailbox.id:
             return thread, "ticket token"
     if contact is not None and parsed.normalized_subject and options.subject_match_days > 0:
@@ -220,7 +234,8 @@ def _find_thread(
     return None, "new thread"
 
 
-def _addresses(items: Iterable) -> list[dict[str, str]]:
+def address_dicts(items: Iterable) -> list[dict[str, str]]:
+    """Addresses as stored in the JSON columns to / cc / reply_to."""
     return [{"name": a.name, "address": a.address} for a in items]
 
 
@@ -266,9 +281,9 @@ def _store_one(
         subject=parsed.subject or "",
         from_name=from_name[:255],
         from_address=from_address[:320],
-        to=_addresses(parsed.to),
-        cc=_addresses(parsed.cc),
-        reply_to=_addresses(parsed.reply_to),
+        to=address_dicts(parsed.to),
+        cc=address_dicts(parsed.cc),
+        reply_to=address_dicts(parsed.reply_to),
         sent_at=parsed.date,
         received_at=received_at,
         text=parsed.text,
@@ -332,11 +347,15 @@ def ingest_batch(
     *,
     now: datetime,
     options: IngestOptions = IngestOptions(),
+    unreadable: str | None = None,
+    parsed: Mapping[str, ParsedMessage] | None = None,
 ) -> list[IngestResult]:
     """Ingest raw items into ``mailbox``, one result per item, in order; flushes, never commits.
 
     Never raises for bad input: an unreadable message is stored raw, flagged and threaded
-    on its own. The caller commits (per batch) and only then moves its cursor.
+    on its own. The caller commits (per batch) and only then moves its cursor. With
+    ``unreadable`` the items are not read at all: each is stored raw with that problem.
+    ``parsed`` (by source key, from ``parse_items``) saves parsing inside the transaction.
     """
     items = [
         RawItem(i.source_key, i.raw or b"\r\n", i.received_at, i.from_sent_folder) for i in items
@@ -360,12 +379,13 @@ def ingest_batch(
             results.append(IngestResult(None, None, False, "same source identity"))
             continue
         known.add(item.source_key)
-        parsed = _parse(item.raw, item.source_key, options)
+        ready = parsed.get(item.source_key) if parsed and unreadable is None else None
+        message = ready or _parse(item.raw, item.source_key, options, unreadable)
         sha = hashlib.sha256(item.raw).hexdigest()
         # Without a readable Message-ID the stand-in comes from the bytes, so a re-fetch of an
         # unreadable message (new UIDVALIDITY) is recognised as a repeat too.
-        mid = (parsed.message_id or f"{sha[:32]}@inbox.generated")[:998]
-        pending.append(_Pending(item, item.raw, sha, parsed, mid))
+        mid = (message.message_id or f"{sha[:32]}@inbox.generated")[:998]
+        pending.append(_Pending(item, item.raw, sha, message, mid))
         results.append(None)
     with session.no_autoflush:
         batch = _Batch(session, mailbox, pending)
@@ -384,6 +404,24 @@ def ingest_batch(
     return [r for r in results if r is not None]
 
 
+def known_source_keys(session: Session, mailbox_id: int, keys: Sequence[str]) -> set[str]:
+    """The source keys among ``keys`` already stored in the mailbox."""
+    if not keys:
+        return set()
+    return set(
+        session.scalars(
+            select(Message.source_key).where(
+                Message.mailbox_id == mailbox_id, Message.source_key.in_(list(keys))
+            )
+        )
+    )
+
+
+def parse_items(items: Iterable[RawItem], options: IngestOptions) -> dict[str, ParsedMessage]:
+    """Parse items ahead of their transaction (parsing needs no database), by source key."""
+    return {i.source_key: _parse(i.raw or b"\r\n", i.source_key, options) for i in items}
+
+
 def ingest_items(
     session: Session,
     blobs: BlobStore,
@@ -392,10 +430,12 @@ def ingest_items(
     *,
     now: datetime,
     options: IngestOptions = IngestOptions(),
+    parsed: Mapping[str, ParsedMessage] | None = None,
 ) -> BatchCounts:
     """Ingest a batch and count what happened; the caller commits once for the batch."""
     counts = BatchCounts()
-    for result in ingest_batch(session, blobs, mailbox, items, now=now, options=options):
+    results = ingest_batch(session, blobs, mailbox, items, now=now, options=options, parsed=parsed)
+    for result in results:
         if not result.created:
             counts.duplicates += 1
             continue
@@ -403,6 +443,26 @@ def ingest_items(
         if result.warnings:
             counts.with_warnings += 1
     return counts
+
+
+def ingest_quarantined(
+    session: Session,
+    blobs: BlobStore,
+    mailbox: Mailbox,
+    item: RawItem,
+    *,
+    error: str,
+    now: datetime,
+) -> BatchCounts:
+    """Store one message that could not be stored as read: raw bytes, flagged, with ``error``.
+
+    It gets a thread of its own and a Message-ID made from its bytes, so that a repeat
+    fetch is still recognised. ``reprocess`` reads it again later (after an upgrade).
+    """
+    problem = clean(f"{QUARANTINED}{error}", 1000)
+    results = ingest_batch(session, blobs, mailbox, [item], now=now, unreadable=problem)
+    created = sum(r.created for r in results)
+    return BatchCounts(imported=created, duplicates=len(results) - created, with_warnings=created)
 
 
 def ingest_message(

@@ -35,6 +35,18 @@ def try_claim(session: Session, name: str, owner: str, *, now: datetime, ttl: ti
     return result.rowcount == 1
 
 
+def holds(session: Session, name: str, owner: str, *, now: datetime) -> bool:
+    """Whether ``owner`` holds an unexpired lease ``name``: a plain read, it locks no row.
+
+    A batch transaction asks this just before it commits instead of renewing the lease
+    itself, so that a holder that hangs inside its transaction blocks nobody.
+    """
+    row = session.execute(
+        select(JobClaim.owner, JobClaim.expires_at).where(JobClaim.name == name)
+    ).first()
+    return row is not None and row.owner == owner and (row.expires_at is None or row.expires_at >= now)
+
+
 def release(session: Session, name: str, owner: str) -> None:
     session.execute(
         update(JobClaim)

@@ -100,9 +100,10 @@ def init_app(app: Flask) -> None:
         user = db().get(User, int(user_id))
         return user if user is not None and user.active else None
 
-    from inbox.web import health, mentions, outbox, overview, reply, reply_templates, search
+    from inbox.web import health, mentions, outbox, overview, quarantine, reply, reply_templates, search
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
+    areas += (quarantine,)
     for module in areas:
         app.register_blueprint(module.bp)
     errors.init_app(app)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from inbox.models import Mailbox, Role, User
-from inbox.services import accounts
+from inbox.services import accounts, mailbox_health, quarantine
 from inbox.services import mailboxes as mailbox_service
 from inbox.services.access import require_role
 from inbox.services.errors import InvalidInput, NotFound
@@ -127,6 +127,8 @@ def mailboxes():
         "admin/mailboxes.html",
         mailboxes=mailbox_service.mailbox_overview(db()),
         kinds=mailbox_kinds.kinds(),
+        outages=mailbox_health.outages(db()),
+        flagged=quarantine.count_flagged(db()),
     )
 
 

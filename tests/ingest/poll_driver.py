@@ -61,8 +61,8 @@ def install_hooks(poller: Poller, env: dict[str, str]) -> None:
     real_after = ImapConnection.after_batch
     real_claim, real_release = claims.try_claim, claims.release
 
-    def store_batch(self, session, mailbox, batch):  # after ingest_items, before commit
-        counts = real_store(self, session, mailbox, batch)
+    def store_batch(self, session, mailbox, batch, *args):  # after ingest_items, before commit
+        counts = real_store(self, session, mailbox, batch, *args)
         stored["batches"] += 1
         stored["last"] = counts
         if stored["batches"] == kill_before:
