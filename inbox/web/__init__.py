@@ -100,7 +100,16 @@ def init_app(app: Flask) -> None:
         user = db().get(User, int(user_id))
         return user if user is not None and user.active else None
 
-    from inbox.web import health, mentions, outbox, overview, quarantine, reply, reply_templates, search
+    from inbox.web import (
+        health,
+        mentions,
+        outbox,
+        overview,
+        quarantine,
+        reply,
+        reply_templates,
+        search,
+    )
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
     areas += (quarantine,)

@@ -85,7 +85,7 @@ def test_main_pages_fit_the_screen_without_horizontal_scroll(browser, site, widt
 
 
 def test_navigation_labels_stay_on_one_line_at_desktop_width(browser, site):
-    live, ids = site
+    live, _ids = site
     context = browser.new_context(viewport={"width": 1366, "height": 800})
     try:
         page = context.new_page()
@@ -102,7 +102,7 @@ def test_navigation_labels_stay_on_one_line_at_desktop_width(browser, site):
 
 
 def test_phone_folds_the_queue_sidebar_and_filters_away(browser, site):
-    live, ids = site
+    live, _ids = site
     context = browser.new_context(viewport={"width": 375, "height": 740})
     try:
         page = context.new_page()
