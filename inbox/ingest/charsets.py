@@ -8,8 +8,11 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
+from inbox.ingest.detect import Hints, best_guess, is_clean, japanese_evidence
+
 __all__ = [
     "Decoded",
+    "Hints",
     "b64decode_lenient",
     "decode_bytes",
     "decode_header",
@@ -94,9 +97,69 @@ _ALIASES: dict[str, str] = {
     "x-gbk": "gb18030",
     "gb18030": "gb18030",
     "ks_c_5601-1987": "cp949",
+    "ks_c_5601-1989": "cp949",
+    "ks_c_5601": "cp949",
+    "ksc_5601": "cp949",
+    "ksc5601": "cp949",
+    "korean": "cp949",
     "euc-kr": "cp949",
+    "x-euc-kr": "cp949",
+    "cseuckr": "cp949",
+    "csksc56011987": "cp949",
+    "iso-ir-149": "cp949",
+    "windows-949": "cp949",
+    "x-windows-949": "cp949",
     "cp949": "cp949",
+    "gb_2312-80": "gb18030",
+    "gb_2312": "gb18030",
+    "csgb2312": "gb18030",
+    "x-euc-cn": "gb18030",
+    "euc-cn": "gb18030",
+    "chinese": "gb18030",
+    "cn-gb": "gb18030",
+    "big5": "cp950",
+    "cn-big5": "cp950",
+    "x-x-big5": "cp950",
+    "csbig5": "cp950",
+    "x-mac-roman": "mac-roman",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "x-mac-ukrainian": "mac-cyrillic",
+    "x-mac-ce": "mac-latin2",
+    "x-mac-centraleurope": "mac-latin2",
+    "x-mac-greek": "mac-greek",
+    "x-mac-turkish": "mac-turkish",
+    "x-mac-icelandic": "mac-iceland",
+    "windows-874": "cp874",
+    "dos-874": "cp874",
+    "iso-8859-8-i": "iso8859-8",
+    "iso-8859-8-e": "iso8859-8",
+    "iso-8859-6-i": "iso8859-6",
+    "iso-8859-6-e": "iso8859-6",
+    "logical": "iso8859-8",
+    "visual": "iso8859-8",
+    "koi8-ru": "koi8-u",
+    "koi": "koi8-r",
+    "koi8": "koi8-r",
+    "utf-7": "utf-7",
+    "utf7": "utf-7",
+    "unicode-1-1-utf-7": "utf-7",
+    "csunicode11utf7": "utf-7",
+    "unicode-2-0-utf-7": "utf-7",
+    "x-unicode-2-0-utf-7": "utf-7",
+    "unicode-2-0-utf-8": "utf-8",
+    "x-unicode20utf8": "utf-8",
+    "utf8mb4": "utf-8",
+    "x-iso-2022-jp": _JIS,
+    "iso-2022-cn": "iso2022_jp_2",
+    "hz-gb-2312": "hz",
+    "ucs-2": "utf-16",
+    "iso-10646-ucs-2": "utf-16",
+    "csunicode": "utf-16",
+    "unicodefffe": "utf-16-be",
 }
+# Encodings whose bytes are all 7-bit: an ASCII-only body is not plain ASCII text for them.
+_SEVEN_BIT = {"utf-7", "hz", "iso2022_kr", "iso2022_jp_2", "utf-16", "utf-16-be", "utf-16-le"}
+_WINDOWS = re.compile(r"^(?:x-)?(?:windows|cp|ibm|x-cp|x-ibm|ms)[-_]?(\d{3,5})$")
 
 _SINGLE_BYTE = re.compile(r"^(cp125\d|iso-?8859-\d+|latin-?\d|koi8-[ru]|mac-?roman)$")
 
@@ -110,11 +173,19 @@ def normalize_charset(label: str | None) -> str | None:
         return None
     if key in _ALIASES:
         return _ALIASES[key]
-    try:
-        info = codecs.lookup(key)
-    except (LookupError, ValueError):
-        return None
-    return info.name if getattr(info, "_is_text_encoding", True) else None
+    m = _WINDOWS.match(key)
+    keys = [key, f"cp{m.group(1)}"] if m else [key]
+    if key.startswith("x-"):
+        keys.append(key[2:])
+    for k in keys:
+        if k in _ALIASES:
+            return _ALIASES[k]
+        try:
+            info = codecs.lookup(k)
+        except (LookupError, ValueError):
+            continue
+        return info.name if getattr(info, "_is_text_encoding", True) else None
+    return None
 
 
 # --- ISO-2022-JP with Microsoft/NEC extensions ------------------------------------------------
@@ -281,8 +352,16 @@ def _decode_euc(data: bytes) -> Decoded | None:
     return None
 
 
-def _detect(data: bytes) -> Decoded:
-    """Cheap validity cascade for undeclared or mislabelled 8-bit data."""
+def _euc_text(data: bytes) -> str | None:
+    got = _decode_euc(data)
+    return got.text if got is not None else None
+
+
+_DECODERS = {"cp932": lambda d: _try(d, "cp932"), "euc-jp": _euc_text}
+
+
+def _detect(data: bytes, hints: Hints | None = None) -> Decoded:
+    """Decode undeclared or mislabelled bytes by evidence (see inbox.ingest.detect)."""
     if b"\x1b$" in data or b"\x1b(" in data:
         text, _ = decode_jis(data)
         return Decoded(text, "iso-2022-jp-ms" if _try(data, "iso2022_jp") is None else _JIS)
@@ -291,45 +370,36 @@ def _detect(data: bytes) -> Decoded:
     text = _try(data, "utf-8")
     if text is not None:
         return Decoded(text, "utf-8")
-    candidates: list[Decoded] = []
+    got = best_guess(data, hints, _DECODERS)
+    if got is not None:
+        text, cs = got
+        if cs == _EUC:
+            euc = _decode_euc(data)
+            if euc is not None:
+                return euc
+        return Decoded(text, cs)
+    # Nothing decodes cleanly: Japanese with user-defined characters, else Western, else UTF-8.
     sj = _try(data, "cp932")
-    if sj is not None:
-        candidates.append(Decoded(sj, _SJIS))
-    euc = _decode_euc(data)
-    if euc is not None:
-        candidates.append(euc)
-    if candidates:
-        return max(candidates, key=lambda d: _kana_score(d.text))
+    if sj is not None and japanese_evidence(sj):
+        return Decoded(sj, _SJIS)
     latin = _try(data, "cp1252")
-    if latin is not None and _looks_western(latin):
+    if latin is not None and is_clean(latin):
         return Decoded(latin, "cp1252")
-    try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data).best()
-    except Exception:  # noqa: BLE001 - detection is best-effort
-        best = None
-    if best is not None and best.encoding:
-        name = normalize_charset(best.encoding) or best.encoding
-        try:
-            return Decoded(data.decode(name, "replace"), name)
-        except LookupError:
-            pass
     return Decoded(data.decode("utf-8", "replace"), "utf-8")
 
 
-def decode_bytes(data: bytes, declared: str | None) -> Decoded:
+def decode_bytes(data: bytes, declared: str | None, *, hints: Hints | None = None) -> Decoded:
     """Decode data labelled with charset `declared` (may be None or wrong).
 
     Trusts the label when the bytes are valid for it, repairs otherwise, and says so in
-    `warning`. Never raises.
+    `warning`. Never raises. `hints` (the rest of the message) guide undeclared bytes.
     """
     label = (declared or "").strip().strip("\"'").lower() or None
     cs = normalize_charset(label)
     if not data:
         return Decoded("", cs or "us-ascii")
     try:
-        return _decode_declared(data, label, cs)
+        return _decode_declared(data, label, cs, hints)
     except Exception:  # noqa: BLE001 - decoding must never stop ingest
         return Decoded(
             data.decode("utf-8", "replace"),
@@ -338,23 +408,25 @@ def decode_bytes(data: bytes, declared: str | None) -> Decoded:
         )
 
 
-def _relabelled(data: bytes, label: str | None, why: str) -> Decoded:
-    got = _detect(data)
+def _relabelled(data: bytes, label: str | None, why: str, hints: Hints | None) -> Decoded:
+    got = _detect(data, hints)
     return Decoded(got.text, got.charset, f"{why}; decoded as {got.charset}.")
 
 
-def _decode_declared(data: bytes, label: str | None, cs: str | None) -> Decoded:
+def _decode_declared(
+    data: bytes, label: str | None, cs: str | None, hints: Hints | None
+) -> Decoded:
     eight = _has_8bit(data)
     if label is None:
-        got = _detect(data)
+        got = _detect(data, hints)
         if got.charset in ("us-ascii",):
             return got
         return Decoded(got.text, got.charset, f"No charset was declared; detected {got.charset}.")
     if cs is None:
-        return _relabelled(data, label, f"Unknown charset label {label!r}")
+        return _relabelled(data, label, f"Unknown charset label {label!r}", hints)
     if cs == _JIS:
         if eight:
-            got = _detect(data)
+            got = _detect(data, hints)
             return Decoded(
                 got.text,
                 got.charset,
@@ -364,18 +436,23 @@ def _decode_declared(data: bytes, label: str | None, cs: str | None) -> Decoded:
         used = _JIS if _try(data, "iso2022_jp") is not None else "iso-2022-jp-ms"
         warn = "" if clean else f"Some {label} characters could not be decoded and were replaced."
         return Decoded(text, used, warn)
+    if not eight and cs in _SEVEN_BIT:
+        try:
+            return Decoded(data.decode(cs), cs)
+        except UnicodeDecodeError:
+            return Decoded(data.decode(cs, "replace"), cs, f"Some {label} text was invalid.")
     if not eight:
         if b"\x1b$" in data:  # 7-bit JIS mislabelled as ascii/utf-8/anything
             text, _ = decode_jis(data)
             return Decoded(text, _JIS, f"Declared {label} but was ISO-2022-JP; decoded as {_JIS}.")
         return Decoded(data.decode("ascii"), cs if cs != "us-ascii" else "us-ascii")
     if cs == "us-ascii":
-        return _relabelled(data, label, f"Declared {label} but had 8-bit bytes")
+        return _relabelled(data, label, f"Declared {label} but had 8-bit bytes", hints)
     if cs == "utf-8":
         text = _try(data, "utf-8")
         if text is not None:
             return Decoded(text, "utf-8")
-        return _relabelled(data, label, f"Declared {label} but was not valid UTF-8")
+        return _relabelled(data, label, f"Declared {label} but was not valid UTF-8", hints)
     # A multibyte or single-byte label on bytes that are valid UTF-8: mail vendors mislabel
     # UTF-8 often; the reverse (legacy text that happens to be valid UTF-8) is rare.
     utf = _try(data, "utf-8")
@@ -450,18 +527,21 @@ def _ew_bytes(enc: str, text: str) -> bytes:
     return binascii.a2b_qp(raw, header=True)
 
 
-def decode_header(value: str | bytes | None, *, encoded_words: bool = True) -> Decoded:
+def decode_header(
+    value: str | bytes | None, *, encoded_words: bool = True, hints: Hints | None = None
+) -> Decoded:
     """Decode a header value: RFC 2047 encoded words (also malformed ones) and raw 8-bit bytes.
 
     `value` may be a str carrying raw bytes as surrogate escapes (email compat32 parsing),
     or bytes. With encoded_words=False only raw bytes are decoded (for address lists, whose
     display names are decoded one by one after splitting). Returns the text, the last
     charset used and a repair note phrased to follow a header name ("had raw 8-bit ...").
+    `hints` (the rest of the message) guide the decoding of raw 8-bit bytes.
     """
     if value is None:
         return Decoded("", "us-ascii")
     try:
-        return _decode_header(value, encoded_words)
+        return _decode_header(value, encoded_words, hints)
     except Exception:  # noqa: BLE001 - a bad header must never stop ingest
         text = (
             value.decode("utf-8", "replace")
@@ -471,7 +551,7 @@ def decode_header(value: str | bytes | None, *, encoded_words: bool = True) -> D
         return Decoded(text, "utf-8", "A header could not be decoded cleanly.")
 
 
-def _decode_header(value: str | bytes, encoded_words: bool) -> Decoded:
+def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None) -> Decoded:
     warnings: list[str] = []
     charset = "us-ascii"
     if isinstance(value, str) and (
@@ -481,7 +561,7 @@ def _decode_header(value: str | bytes, encoded_words: bool) -> Decoded:
     if isinstance(value, bytes):
         value = _FOLD.sub("", value.decode("latin-1")).encode("latin-1")
         if not value.isascii() or b"\x1b" in value:
-            got = _detect(value)
+            got = _detect(value, hints)
             charset = got.charset
             kind = "raw 8-bit bytes" if not value.isascii() else "raw ISO-2022-JP"
             warnings.append(f"had {kind}; decoded as {got.charset}")
@@ -502,7 +582,7 @@ def _decode_header(value: str | bytes, encoded_words: bool) -> Decoded:
     def flush() -> None:
         nonlocal pending_cs, charset
         if pending:
-            got = decode_bytes(b"".join(pending), pending_cs)
+            got = decode_bytes(b"".join(pending), pending_cs, hints=hints)
             charset = got.charset
             out.append(got.text)
             if got.warning:
@@ -523,7 +603,11 @@ def _decode_header(value: str | bytes, encoded_words: bool) -> Decoded:
         if m.group(4):
             warnings.append("had an encoded word without its ?= terminator")
         label = cs.split("*", 1)[0].lower()
-        if pending and label != pending_cs:
+        # Adjacent words of one charset are joined before decoding (a character or an escape
+        # sequence may be split between them), also when the label is spelt differently.
+        if pending and (normalize_charset(label) or label) != (
+            normalize_charset(pending_cs) or pending_cs
+        ):
             flush()
         pending_cs = label
         labels.append(label)
@@ -545,7 +629,9 @@ def _header_warning(parts: list[str]) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
-def decode_rfc2231(charset: str | None, pct_value: str) -> Decoded:
+def decode_rfc2231(
+    charset: str | None, pct_value: str, *, hints: Hints | None = None
+) -> Decoded:
     """Decode an RFC 2231 extended parameter value (already joined from its continuations)."""
     raw = urllib.parse.unquote_to_bytes(pct_value.encode("latin-1", "replace"))
-    return decode_bytes(raw, charset or None)
+    return decode_bytes(raw, charset or None, hints=hints)
