@@ -143,6 +143,10 @@ class _Ctx:
         self.plain: list[str] = []
         self.html: list[str] = []
         self.attachments: list[ParsedAttachment] = []
+        # Text kept aside in case the message has no text part: the preambles of multiparts,
+        # and inline text parts that carry a name (ctype, bytes, declared charset).
+        self.preambles: list[str] = []
+        self.named_text: list[tuple[str, bytes, str | None]] = []
 
     def warn(self, text: str) -> None:
         if text and text not in self.warnings:
@@ -254,6 +258,8 @@ def _walk(part: Message, ctx: _Ctx, depth: int, *, guessed: bool = False) -> Non
         ctx.attachments.append(_attachment(f"{ctype.split('/', 1)[1]}.txt", ctype, data, None, ""))
         return
     if isinstance(payload, list):
+        if isinstance(part.preamble, str) and part.preamble.strip():
+            ctx.preambles.append(part.preamble)
         for sub in payload:
             try:
                 _walk(sub, ctx, depth + 1)
@@ -314,9 +320,39 @@ def _leaf(
                     text = _unflow(text, cparams.get("delsp", "").lower() == "yes")
                 ctx.plain.append(text)
             return
+    if ctype in ("text/plain", "text/html") and disp != "attachment" and not _looks_binary(data):
+        ctx.named_text.append((ctype, data, cparams.get("charset")))
     n = len(ctx.attachments) + 1
     name = filename or f"attachment-{n}{_ext_for(ctype)}"
     ctx.attachments.append(_attachment(name, ctype, data, cid, disp))
+
+
+_BOILERPLATE = re.compile(
+    r"^\s*(This is a multi-?part message in MIME format\.?|This is a MIME-encapsulated message\.?"
+    r"|This message is in MIME format\..*)\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _fallback_text(ctx: _Ctx) -> str:
+    """The visible text of a message without a text part: an inline text part that carries a
+    name, else the text a broken mailer wrote before the first MIME boundary."""
+    for ctype, data, declared in ctx.named_text:
+        got = decode_bytes(data, declared, hints=ctx.hints)
+        text = got.text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
+        if ctype == "text/html":
+            text = html_to_text(text)
+        if text:
+            ctx.warn("The message has no text part; showed its inline named text part.")
+            return text
+    for preamble in ctx.preambles:
+        raw = preamble.encode("ascii", "surrogateescape")
+        text = _BOILERPLATE.sub("", decode_bytes(raw, None, hints=ctx.hints).text)
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
+        if text:
+            ctx.warn("The message has no text part; showed the text before its first boundary.")
+            return text
+    return ""
 
 
 def _attachment(
@@ -519,6 +555,8 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
     html_src = "\n".join(ctx.html)
     if not text and html_src:
         text = html_to_text(html_src)
+    if not text:
+        text = _fallback_text(ctx)
     html: str | None = None
     if html_src:
         try:

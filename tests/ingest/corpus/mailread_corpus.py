@@ -108,6 +108,18 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "text": "壊れた部分の後の本文です。",
         "attachments": ["a.pdf"],
     },
+    "body_in_preamble": {
+        "subject": "Text before the boundary",
+        "from": ("Taro Yamada", "taro@example.jp"),
+        "text": "境界の前に書かれた本文です。\nよろしくお願いします。",
+        "attachments": ["a.pdf"],
+    },
+    "body_only_named_inline_part": {
+        "subject": "Named text part",
+        "from": ("Taro Yamada", "taro@example.jp"),
+        "text": "名前付きの本文パートです。",
+        "attachments": ["body.txt", "a.pdf"],
+    },
     "body_nested_boundary_mismatch": {
         "subject": "Nested mismatch",
         "from": ("Taro Yamada", "taro@example.jp"),
@@ -291,6 +303,23 @@ def build(
         b"--b\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
         + base64.b64encode("壊れた部分の後の本文です。\n".encode())
         + b"\n--b--\n",
+    )
+    c["body_in_preamble"] = msg(
+        [
+            *std("Text before the boundary", mid="bad-3"),
+            ("Content-Type", 'multipart/mixed; boundary="b"'),
+        ],
+        b"This is a multi-part message in MIME format.\n"
+        + "境界の前に書かれた本文です。\nよろしくお願いします。\n".encode()
+        + b"--b\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+        b'Content-Disposition: attachment; filename="a.pdf"\n\nJVBERi0xLjQK\n--b--\n',
+    )
+    c["body_only_named_inline_part"] = msg(
+        [*std("Named text part", mid="bad-4"), ("Content-Type", 'multipart/mixed; boundary="b"')],
+        b'--b\nContent-Type: text/plain; charset=iso-2022-jp; name="body.txt"\n\n'
+        + to_jis("名前付きの本文パートです。")
+        + b"\n--b\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+        b'Content-Disposition: attachment; filename="a.pdf"\n\nJVBERi0xLjQK\n--b--\n',
     )
     c["body_nested_boundary_mismatch"] = msg(
         [*std("Nested mismatch", mid="bad-2"), ("Content-Type", 'multipart/mixed; boundary="outer"')],

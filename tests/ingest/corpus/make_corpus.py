@@ -578,7 +578,7 @@ def build() -> dict[str, bytes]:
     return c
 
 
-def _mailread():  # noqa: ANN202 - a module loaded by path, like this one
+def _mailread():  # a module loaded by path, like this one
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("mailread_corpus", HERE / "mailread_corpus.py")
