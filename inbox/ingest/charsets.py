@@ -8,6 +8,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
+from inbox.ingest import emoji
 from inbox.ingest.detect import Hints, best_guess, is_clean, japanese_evidence
 
 __all__ = [
@@ -30,6 +31,7 @@ class Decoded:
     charset: str
     warning: str = ""
     labels: tuple[str, ...] = ()  # charset labels declared in RFC 2047 encoded words
+    notes: tuple[str, ...] = ()  # carrier pictographs mapped to emoji, with their raw codes
 
 
 # --- charset labels --------------------------------------------------------------------------
@@ -140,6 +142,17 @@ _ALIASES: dict[str, str] = {
     "koi8-ru": "koi8-u",
     "koi": "koi8-r",
     "koi8": "koi8-r",
+    **{
+        f"{prefix}-{carrier}": _SJIS
+        for prefix in ("x-sjis", "shift_jis", "sjis", "x-shift_jis")
+        for carrier in ("docomo", "imode", "kddi", "ezweb", "au", "softbank", "vodafone")
+    },
+    **{
+        f"{prefix}-{carrier}": "utf-8"
+        for prefix in ("x-utf8", "utf-8", "x-utf-8")
+        for carrier in ("docomo", "kddi", "softbank")
+    },
+    "x-iso-2022-jp-kddi": _JIS,
     "utf-7": "utf-7",
     "utf7": "utf-7",
     "unicode-1-1-utf-7": "utf-7",
@@ -215,13 +228,14 @@ def _jis_pair_to_sjis(j1: int, j2: int) -> bytes:
     return bytes((s1, s2))
 
 
-def _jis_2byte_to_sjis(seg: bytes) -> bytes:
+def _jis_2byte_to_sjis(seg: bytes, carrier: str | None = None) -> bytes:
     out = bytearray()
     i, n = 0, len(seg)
     while i < n:
         b = seg[i]
         if 0x21 <= b <= 0x7E and i + 1 < n and 0x21 <= seg[i + 1] <= 0x7E:
-            out += _jis_pair_to_sjis(b, seg[i + 1])
+            au = emoji.au_jis_to_sjis(b, seg[i + 1], carrier) if b >= 0x75 else None
+            out += au if au is not None else _jis_pair_to_sjis(b, seg[i + 1])
             i += 2
         else:  # stray byte (line break inside a 2-byte run, truncation): pass through
             out.append(b)
@@ -229,8 +243,11 @@ def _jis_2byte_to_sjis(seg: bytes) -> bytes:
     return bytes(out)
 
 
-def decode_jis(data: bytes) -> tuple[str, bool]:
-    """Decode ISO-2022-JP, including NEC row 13 and IBM extensions (CP50220-style).
+def decode_jis(
+    data: bytes, *, carrier: str | None = None, notes: list[str] | None = None
+) -> tuple[str, bool]:
+    """Decode ISO-2022-JP, including NEC row 13 and IBM extensions (CP50220-style) and au's
+    pictographs (ISO-2022-JP-KDDI), which become emoji with a line added to `notes`.
 
     Returns (text, clean) where clean is False when something could not be decoded.
     Falls back from the fast stdlib codec to a JIS -> Shift_JIS byte transform + cp932.
@@ -239,6 +256,14 @@ def decode_jis(data: bytes) -> tuple[str, bool]:
         return data.decode("iso2022_jp"), True
     except UnicodeDecodeError:
         pass
+    text, clean = _decode_jis_slow(data, carrier)
+    text, mapped = emoji.map_sjis_pua(text, carrier)
+    if notes is not None:
+        notes.extend(mapped)
+    return text, clean
+
+
+def _decode_jis_slow(data: bytes, carrier: str | None) -> tuple[str, bool]:
     parts: list[str] = []
     mode = b"\x1b(B"
     clean = True
@@ -249,7 +274,11 @@ def decode_jis(data: bytes) -> tuple[str, bool]:
         if not chunk:
             continue
         if mode in (b"\x1b$B", b"\x1b$@", b"\x1b$(B"):
-            text = _jis_2byte_to_sjis(chunk).decode("cp932", "replace").translate(_CP932_TO_JIS)
+            text = (
+                _jis_2byte_to_sjis(chunk, carrier)
+                .decode("cp932", "replace")
+                .translate(_CP932_TO_JIS)
+            )
         elif mode == b"\x1b(I":
             text = bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in chunk).decode(
                 "cp932", "replace"
@@ -357,31 +386,73 @@ def _euc_text(data: bytes) -> str | None:
     return got.text if got is not None else None
 
 
-_DECODERS = {"cp932": lambda d: _try(d, "cp932"), "euc-jp": _euc_text}
+def _sjis_decode(
+    data: bytes, carrier: str | None, errors: str = "strict"
+) -> tuple[str | None, list[str]]:
+    """cp932 with carrier pictographs mapped to emoji; (None, []) when the bytes are invalid."""
+    notes: list[str] = []
+    try:
+        if carrier == emoji.SOFTBANK and b"\xfb" in data:
+            parts: list[str] = []
+            start = i = 0
+            while i < len(data) - 1:
+                b = data[i]
+                got = emoji.softbank_fb(b << 8 | data[i + 1]) if b == 0xFB else None
+                if got is not None:
+                    parts += [data[start:i].decode("cp932", errors), got[0]]
+                    notes.append(got[1])
+                    i = start = i + 2
+                else:
+                    i += 2 if 0x81 <= b <= 0x9F or 0xE0 <= b <= 0xFC else 1
+            parts.append(data[start:].decode("cp932", errors))
+            text = "".join(parts)
+        else:
+            text = data.decode("cp932", errors)
+    except UnicodeDecodeError:
+        return None, []
+    text, mapped = emoji.map_sjis_pua(text, carrier)
+    return text, notes + mapped
+
+
+def _utf8_decode(data: bytes, carrier: str | None) -> tuple[str | None, list[str]]:
+    text = _try(data, "utf-8")
+    if text is None:
+        return None, []
+    return emoji.map_unicode_pua(text, carrier)
+
+
+def _carrier(hints: Hints | None) -> str | None:
+    return hints.carrier if hints is not None else None
 
 
 def _detect(data: bytes, hints: Hints | None = None) -> Decoded:
     """Decode undeclared or mislabelled bytes by evidence (see inbox.ingest.detect)."""
+    carrier = _carrier(hints)
     if b"\x1b$" in data or b"\x1b(" in data:
-        text, _ = decode_jis(data)
-        return Decoded(text, "iso-2022-jp-ms" if _try(data, "iso2022_jp") is None else _JIS)
+        notes: list[str] = []
+        text, _ = decode_jis(data, carrier=carrier, notes=notes)
+        used = "iso-2022-jp-ms" if _try(data, "iso2022_jp") is None else _JIS
+        return Decoded(text, used, notes=tuple(notes))
     if not _has_8bit(data):
         return Decoded(data.decode("ascii"), "us-ascii")
-    text = _try(data, "utf-8")
+    text, notes = _utf8_decode(data, carrier)
     if text is not None:
-        return Decoded(text, "utf-8")
-    got = best_guess(data, hints, _DECODERS)
+        return Decoded(text, "utf-8", notes=tuple(notes))
+    decoders = {"cp932": lambda d: _sjis_decode(d, carrier)[0], "euc-jp": _euc_text}
+    got = best_guess(data, hints, decoders)
     if got is not None:
         text, cs = got
         if cs == _EUC:
             euc = _decode_euc(data)
             if euc is not None:
                 return euc
+        if cs == _SJIS:
+            return Decoded(text, cs, notes=tuple(_sjis_decode(data, carrier)[1]))
         return Decoded(text, cs)
     # Nothing decodes cleanly: Japanese with user-defined characters, else Western, else UTF-8.
-    sj = _try(data, "cp932")
+    sj, notes = _sjis_decode(data, carrier)
     if sj is not None and japanese_evidence(sj):
-        return Decoded(sj, _SJIS)
+        return Decoded(sj, _SJIS, notes=tuple(notes))
     latin = _try(data, "cp1252")
     if latin is not None and is_clean(latin):
         return Decoded(latin, "cp1252")
@@ -410,7 +481,12 @@ def decode_bytes(data: bytes, declared: str | None, *, hints: Hints | None = Non
 
 def _relabelled(data: bytes, label: str | None, why: str, hints: Hints | None) -> Decoded:
     got = _detect(data, hints)
-    return Decoded(got.text, got.charset, f"{why}; decoded as {got.charset}.")
+    return Decoded(got.text, got.charset, f"{why}; decoded as {got.charset}.", notes=got.notes)
+
+
+def _label_carrier(label: str, hints: Hints | None) -> str | None:
+    """The carrier named by a carrier-specific label (x-sjis-docomo...), else the hints'."""
+    return emoji.carrier_for(labels=(label,)) or _carrier(hints)
 
 
 def _decode_declared(
@@ -421,7 +497,8 @@ def _decode_declared(
         got = _detect(data, hints)
         if got.charset in ("us-ascii",):
             return got
-        return Decoded(got.text, got.charset, f"No charset was declared; detected {got.charset}.")
+        why = f"No charset was declared; detected {got.charset}."
+        return Decoded(got.text, got.charset, why, notes=got.notes)
     if cs is None:
         return _relabelled(data, label, f"Unknown charset label {label!r}", hints)
     if cs == _JIS:
@@ -431,11 +508,13 @@ def _decode_declared(
                 got.text,
                 got.charset,
                 f"Declared {label} but had 8-bit bytes; decoded as {got.charset}.",
+                notes=got.notes,
             )
-        text, clean = decode_jis(data)
+        notes: list[str] = []
+        text, clean = decode_jis(data, carrier=_label_carrier(label, hints), notes=notes)
         used = _JIS if _try(data, "iso2022_jp") is not None else "iso-2022-jp-ms"
         warn = "" if clean else f"Some {label} characters could not be decoded and were replaced."
-        return Decoded(text, used, warn)
+        return Decoded(text, used, warn, notes=tuple(notes))
     if not eight and cs in _SEVEN_BIT:
         try:
             return Decoded(data.decode(cs), cs)
@@ -449,9 +528,9 @@ def _decode_declared(
     if cs == "us-ascii":
         return _relabelled(data, label, f"Declared {label} but had 8-bit bytes", hints)
     if cs == "utf-8":
-        text = _try(data, "utf-8")
+        text, notes = _utf8_decode(data, _carrier(hints))
         if text is not None:
-            return Decoded(text, "utf-8")
+            return Decoded(text, "utf-8", notes=tuple(notes))
         return _relabelled(data, label, f"Declared {label} but was not valid UTF-8", hints)
     # A multibyte or single-byte label on bytes that are valid UTF-8: mail vendors mislabel
     # UTF-8 often; the reverse (legacy text that happens to be valid UTF-8) is rare.
@@ -459,16 +538,19 @@ def _decode_declared(
     if utf is not None:
         return Decoded(utf, "utf-8", f"Declared {label} but was UTF-8; decoded as utf-8.")
     if cs == _SJIS:
-        text = _try(data, "cp932")
+        carrier = _label_carrier(label, hints)
+        text, notes = _sjis_decode(data, carrier)
         if text is not None:
-            return Decoded(text, _SJIS)
+            return Decoded(text, _SJIS, notes=tuple(notes))
         euc = _decode_euc(data)
         if euc is not None:
             return Decoded(euc.text, euc.charset, f"Declared {label} but was EUC-JP.")
+        text, notes = _sjis_decode(data, carrier, "replace")
         return Decoded(
-            data.decode("cp932", "replace"),
+            text or "",
             _SJIS,
             f"Some {label} bytes were invalid and were replaced.",
+            notes=tuple(notes),
         )
     if cs == _EUC:
         euc = _decode_euc(data)
@@ -553,6 +635,7 @@ def decode_header(
 
 def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None) -> Decoded:
     warnings: list[str] = []
+    notes: list[str] = []
     charset = "us-ascii"
     if isinstance(value, str) and (
         "\x1b" in value or (not value.isascii() and _SURROGATE.search(value))
@@ -562,6 +645,7 @@ def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None)
         value = _FOLD.sub("", value.decode("latin-1")).encode("latin-1")
         if not value.isascii() or b"\x1b" in value:
             got = _detect(value, hints)
+            notes.extend(got.notes)
             charset = got.charset
             kind = "raw 8-bit bytes" if not value.isascii() else "raw ISO-2022-JP"
             warnings.append(f"had {kind}; decoded as {got.charset}")
@@ -571,7 +655,8 @@ def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None)
     else:
         value = _FOLD.sub("", value)
     if not encoded_words or "=?" not in value:
-        return Decoded(value.replace("\x00", ""), charset, _header_warning(warnings))
+        text = value.replace("\x00", "")
+        return Decoded(text, charset, _header_warning(warnings), notes=tuple(notes))
 
     out: list[str] = []
     labels: list[str] = []
@@ -584,6 +669,7 @@ def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None)
         if pending:
             got = decode_bytes(b"".join(pending), pending_cs, hints=hints)
             charset = got.charset
+            notes.extend(got.notes)
             out.append(got.text)
             if got.warning:
                 warnings.append(
@@ -620,6 +706,7 @@ def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None)
         charset,
         _header_warning(warnings),
         tuple(dict.fromkeys(labels)),
+        tuple(notes),
     )
 
 

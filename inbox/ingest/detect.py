@@ -76,6 +76,7 @@ class Hints:
     declared: tuple[str, ...] = ()  # normalized names of the charsets the message declares
     language: str | None = None  # Content-Language, lower case ("ja", "zh-tw")
     sample: bytes = b""  # the lines of the raw message that hold 8-bit bytes
+    carrier: str | None = None  # Japanese mobile carrier of the sender (emoji tables)
     _detected: list[str | None] = field(default_factory=list, repr=False)
 
     def candidates(self) -> list[str]:
@@ -91,12 +92,14 @@ class Hints:
         return self._detected[0]
 
     @classmethod
-    def from_message(cls, raw: bytes, declared: Iterable[str], language: str | None) -> Hints:
+    def from_message(
+        cls, raw: bytes, declared: Iterable[str], language: str | None, carrier: str | None = None
+    ) -> Hints:
         sample = b"\n".join(line for line in raw[:_SCAN_CAP].splitlines() if not line.isascii())
         declared = tuple(dict.fromkeys(declared))
         if language is None and _reads_japanese(raw, declared, sample):
             language = "ja"
-        return cls(declared, language, sample[:_SAMPLE_CAP])
+        return cls(declared, language, sample[:_SAMPLE_CAP], carrier)
 
 
 def _reads_japanese(raw: bytes, declared: tuple[str, ...], sample: bytes) -> bool:

@@ -106,6 +106,7 @@ class ParamText:
     text: str | None
     charsets: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # carrier pictographs read as emoji
 
 
 def param_text(
@@ -117,6 +118,7 @@ def param_text(
         for cs, pct in ext[name]:
             got = charsets.decode_rfc2231(cs, pct, hints=hints)
             out.text = (out.text or "") + got.text
+            out.notes.extend(got.notes)
             if cs:
                 out.charsets.append(cs)
             if got.warning:
@@ -130,9 +132,11 @@ def param_text(
         got = charsets.decode_bytes(value.encode("latin-1", "replace"), None, hints=hints)
         kind = "raw ISO-2022-JP" if value.isascii() else "raw 8-bit bytes"
         out.warnings.append(f"Attachment name had {kind}; decoded as {got.charset}.")
+        out.notes.extend(got.notes)
         value = got.text
     if "=?" in value:
         got = charsets.decode_header(value, hints=hints)
+        out.notes.extend(got.notes)
         if got.warning:
             out.warnings.append(f"Attachment name {got.warning}.")
         value = got.text

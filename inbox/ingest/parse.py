@@ -15,7 +15,7 @@ from email.message import Message
 from email.policy import compat32
 from typing import Any
 
-from inbox.ingest import charsets, params
+from inbox.ingest import charsets, emoji, params
 from inbox.ingest.charsets import b64decode_lenient, decode_bytes, decode_header
 from inbox.ingest.classify import classify
 from inbox.ingest.html_text import html_to_text, sanitize_html
@@ -152,6 +152,10 @@ class _Ctx:
         if text and text not in self.warnings:
             self.warnings.append(text)
 
+    def notes(self, notes: tuple[str, ...] | list[str]) -> None:
+        for note in notes:
+            self.warn(f"A carrier pictograph was read as an emoji: {note}.")
+
     def charset(self, name: str | None) -> None:
         if name:
             name = name.strip().strip("\"'").lower()
@@ -168,6 +172,7 @@ def _param_text(
         ctx.charset(cs)
     for note in got.warnings:
         ctx.warn(note)
+    ctx.notes(got.notes)
     return got.text
 
 
@@ -308,6 +313,7 @@ def _leaf(
         else:
             declared = cparams.get("charset")
             got = decode_bytes(data, declared, hints=ctx.hints)
+            ctx.notes(got.notes)
             ctx.charset(declared)
             ctx.charset(got.charset)
             if got.warning:
@@ -393,12 +399,14 @@ def _addresses(values: list[str], label: str, ctx: _Ctx) -> list[Address]:
     out: list[Address] = []
     for value in values:
         pre = decode_header(value, encoded_words=False, hints=ctx.hints)
+        ctx.notes(pre.notes)
         if pre.warning:
             ctx.warn(f"{label} {pre.warning}.")
             ctx.charset(pre.charset)
         for name, addr in email.utils.getaddresses([params.unfold(pre.text)]):
             if "=?" in name:
                 got = decode_header(name, hints=ctx.hints)
+                ctx.notes(got.notes)
                 if got.warning:
                     ctx.warn(f"{label} {got.warning}.")
                 for declared in got.labels:
@@ -492,10 +500,13 @@ _DECLARED = re.compile(
 _LANGUAGE = re.compile(rb"^Content-Language:[ \t]*([A-Za-z]{2,3}(?:-[A-Za-z]{2})?)", re.I | re.M)
 
 
+_SENDER = re.compile(rb"^From:[^\n]*?([A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)", re.I | re.M)
+
+
 def _hints(raw: bytes) -> charsets.Hints:
     """What the whole message says about its charsets: declared labels, language, 8-bit lines."""
     try:
-        if raw.isascii():
+        if raw.isascii() and b"\x1b$B" not in raw and b"=?" not in raw:
             return charsets.Hints()
         declared = [
             cs
@@ -504,7 +515,10 @@ def _hints(raw: bytes) -> charsets.Hints:
         ]
         lang = _LANGUAGE.search(raw[:100_000])
         language = lang.group(1).decode("ascii").lower() if lang else None
-        return charsets.Hints.from_message(raw, declared, language)
+        sender = _SENDER.search(raw[:100_000])
+        labels = tuple(m.group(1).decode("ascii") for m in _DECLARED.finditer(raw[:100_000]))
+        carrier = emoji.carrier_for(sender.group(1).decode("latin-1") if sender else "", labels)
+        return charsets.Hints.from_message(raw, declared, language, carrier)
     except Exception:  # noqa: BLE001 - hints are optional
         return charsets.Hints()
 
@@ -523,6 +537,7 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
     subject = ""
     if "subject" in headers:
         got = decode_header(first("subject"), hints=ctx.hints)
+        ctx.notes(got.notes)
         subject = _CTRL.sub("", params.unfold(got.text.replace("\t", " ")))
         if got.warning:
             ctx.warn(f"Subject {got.warning}.")

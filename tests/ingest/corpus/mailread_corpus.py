@@ -76,6 +76,34 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "text": "訂單\n\n주문\n\nПривет\n\nCafé",
         "attachments": [],
     },
+    "emoji_docomo_sjis": {
+        "subject": "晴れ☀",
+        "from": ("花子", "hanako@docomo.ne.jp"),
+        "text": "今日は☀、明日は☔です😃",
+        "attachments": [],
+        "codes": ["docomo Shift_JIS F89F → ☀", "docomo Shift_JIS F8A1 → ☔", "docomo Shift_JIS F995 → 😃"],
+    },
+    "emoji_au_iso2022jp": {
+        "subject": "お知らせ⚠",
+        "from": ("太郎", "taro@ezweb.ne.jp"),
+        "text": "今日は☀です。🍂の季節。",
+        "attachments": [],
+        "codes": ["au Shift_JIS F659 → ⚠", "au Shift_JIS F660 → ☀", "au Shift_JIS F340 → 🍂"],
+    },
+    "emoji_softbank_sjis": {
+        "subject": "天気☀",
+        "from": ("次郎", "jiro@softbank.ne.jp"),
+        "text": "こんにちは👦😥😄",
+        "attachments": [],
+        "codes": ["softbank U+E04A → ☀", "softbank Shift_JIS F941 → 👦", "softbank Shift_JIS FB41 → 😥"],
+    },
+    "emoji_docomo_utf8_unknown_sender": {
+        "subject": "UTF-8の絵文字",
+        "from": ("Taro Yamada", "taro@example.jp"),
+        "text": "晴れ☀のち☁",
+        "attachments": [],
+        "codes": ["docomo U+E63E → ☀", "docomo U+E63F → ☁"],
+    },
     "filename_raw_bytes": {
         "subject": "Raw names",
         "from": ("Taro Yamada", "taro@example.jp"),
@@ -218,6 +246,64 @@ def build(
     c["charset_aliases"] = msg(
         [*std("Aliases", mid="alias-1"), ("Content-Type", 'multipart/mixed; boundary="al"')],
         body + b"--al--\n",
+    )
+
+    # --- 3. carrier pictographs ------------------------------------------------------------
+    def sj(text: str, codes: dict[str, bytes]) -> bytes:
+        out = text.encode("cp932")
+        for marker, code in codes.items():
+            out = out.replace(marker.encode("cp932"), code)
+        return out
+
+    docomo = {"＃": b"\xf8\x9f", "＄": b"\xf8\xa1", "％": b"\xf9\x95"}
+    c["emoji_docomo_sjis"] = msg(
+        [
+            *head(
+                f"=?Shift_JIS?B?{base64.b64encode(sj('晴れ＃', docomo)).decode()}?=",
+                f"{ew('花子')} <hanako@docomo.ne.jp>",
+                "docomo-1",
+            ),
+            ("Content-Type", "text/plain; charset=Shift_JIS"),
+            ("Content-Transfer-Encoding", "8bit"),
+        ],
+        sj("今日は＃、明日は＄です％", docomo) + b"\n",
+    )
+
+    def au_jis(text: str, codes: dict[str, bytes]) -> bytes:
+        out = to_jis(text)
+        for marker, code in codes.items():
+            out = out.replace(to_jis(marker)[3:-3], code)
+        return out
+
+    au = {"＃": b"\x75\x41", "＄": b"\x79\x21", "％": b"\x75\x3a"}
+    c["emoji_au_iso2022jp"] = msg(
+        [
+            *head(
+                f"=?ISO-2022-JP?B?{base64.b64encode(au_jis('お知らせ％', au)).decode()}?=",
+                f"{ew('太郎', 'ISO-2022-JP')} <taro@ezweb.ne.jp>",
+                "au-1",
+            ),
+            ("Content-Type", "text/plain; charset=ISO-2022-JP"),
+            ("Content-Transfer-Encoding", "7bit"),
+        ],
+        au_jis("今日は＃です。＄の季節。", au) + b"\n",
+    )
+    softbank = {"＃": b"\xf9\x41", "＄": b"\xfb\x41", "％": b"\xfb\x55"}
+    c["emoji_softbank_sjis"] = msg(
+        [
+            *head(ew("天気\ue04a"), f"{ew('次郎')} <jiro@softbank.ne.jp>", "sb-1"),
+            ("Content-Type", "text/plain; charset=Shift_JIS"),
+            ("Content-Transfer-Encoding", "8bit"),
+        ],
+        sj("こんにちは＃＄％", softbank) + b"\n",
+    )
+    c["emoji_docomo_utf8_unknown_sender"] = msg(
+        [
+            *std(ew("UTF-8の絵文字"), mid="utf8-emoji-1"),
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Transfer-Encoding", "8bit"),
+        ],
+        "晴れ\ue63eのち\ue63f\n".encode(),
     )
 
     # --- 4. attachment names as really sent ---------------------------------------------------
