@@ -1,15 +1,30 @@
-"""Charset decoding for mail bytes and RFC 2047 headers; knows nothing of MIME structure."""
+"""Charset decoding for mail bytes and RFC 2047 / RFC 2231 values: trust a label when the bytes
+fit it, repair it when they do not, and decide undeclared bytes by evidence (detect.py).
+Labels live in charset_names.py, Japanese decoders in japanese.py, carrier emoji in emoji.py.
+Knows nothing of MIME structure."""
 
 from __future__ import annotations
 
 import binascii
-import codecs
 import re
 import urllib.parse
 from dataclasses import dataclass
 
 from inbox.ingest import emoji
+from inbox.ingest.charset_names import EUC as _EUC
+from inbox.ingest.charset_names import JIS as _JIS
+from inbox.ingest.charset_names import SEVEN_BIT as _SEVEN_BIT
+from inbox.ingest.charset_names import SJIS as _SJIS
+from inbox.ingest.charset_names import normalize_charset
 from inbox.ingest.detect import Hints, best_guess, is_clean, japanese_evidence
+from inbox.ingest.japanese import (
+    decode_euc,
+    decode_eucjp_ms,
+    decode_jis,
+    euc_text,
+    kana_score,
+    sjis_decode,
+)
 
 __all__ = [
     "Decoded",
@@ -34,329 +49,11 @@ class Decoded:
     notes: tuple[str, ...] = ()  # carrier pictographs mapped to emoji, with their raw codes
 
 
-# --- charset labels --------------------------------------------------------------------------
-
-_JIS = "iso-2022-jp"
-_SJIS = "cp932"
-_EUC = "euc-jp"
-
-_ALIASES: dict[str, str] = {
-    "iso-2022-jp": _JIS,
-    "iso2022jp": _JIS,
-    "iso-2022-jp-ms": _JIS,
-    "iso-2022-jp-1": _JIS,
-    "iso-2022-jp-2": _JIS,
-    "iso-2022-jp-3": _JIS,
-    "iso-2022-jp-2004": _JIS,
-    "csiso2022jp": _JIS,
-    "iso_2022_jp": _JIS,
-    "iso-2022-jp-kddi": _JIS,
-    "cp50220": _JIS,
-    "cp50221": _JIS,
-    "cp50222": _JIS,
-    "jis": _JIS,
-    "x-windows-iso2022jp": _JIS,
-    "shift_jis": _SJIS,
-    "shift-jis": _SJIS,
-    "x-sjis": _SJIS,
-    "sjis": _SJIS,
-    "s-jis": _SJIS,
-    "ms_kanji": _SJIS,
-    "csshiftjis": _SJIS,
-    "windows-31j": _SJIS,
-    "cp932": _SJIS,
-    "x-ms-cp932": _SJIS,
-    "shift_jis-2004": _SJIS,
-    "shift_jisx0213": _SJIS,
-    "ms932": _SJIS,
-    "euc-jp": _EUC,
-    "eucjp": _EUC,
-    "x-euc-jp": _EUC,
-    "euc_jp": _EUC,
-    "cseucpkdfmtjapanese": _EUC,
-    "euc-jis-2004": _EUC,
-    "euc-jisx0213": _EUC,
-    "cp51932": _EUC,
-    "eucjp-ms": _EUC,
-    "eucjp-win": _EUC,
-    "utf-8": "utf-8",
-    "utf8": "utf-8",
-    "x-utf-8": "utf-8",
-    "unicode-1-1-utf-8": "utf-8",
-    "us-ascii": "us-ascii",
-    "ascii": "us-ascii",
-    "ansi_x3.4-1968": "us-ascii",
-    "646": "us-ascii",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "iso_8859-1": "cp1252",
-    "l1": "cp1252",
-    "windows-1252": "cp1252",
-    "cp1252": "cp1252",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "gb18030": "gb18030",
-    "ks_c_5601-1987": "cp949",
-    "ks_c_5601-1989": "cp949",
-    "ks_c_5601": "cp949",
-    "ksc_5601": "cp949",
-    "ksc5601": "cp949",
-    "korean": "cp949",
-    "euc-kr": "cp949",
-    "x-euc-kr": "cp949",
-    "cseuckr": "cp949",
-    "csksc56011987": "cp949",
-    "iso-ir-149": "cp949",
-    "windows-949": "cp949",
-    "x-windows-949": "cp949",
-    "cp949": "cp949",
-    "gb_2312-80": "gb18030",
-    "gb_2312": "gb18030",
-    "csgb2312": "gb18030",
-    "x-euc-cn": "gb18030",
-    "euc-cn": "gb18030",
-    "chinese": "gb18030",
-    "cn-gb": "gb18030",
-    "big5": "cp950",
-    "cn-big5": "cp950",
-    "x-x-big5": "cp950",
-    "csbig5": "cp950",
-    "x-mac-roman": "mac-roman",
-    "x-mac-cyrillic": "mac-cyrillic",
-    "x-mac-ukrainian": "mac-cyrillic",
-    "x-mac-ce": "mac-latin2",
-    "x-mac-centraleurope": "mac-latin2",
-    "x-mac-greek": "mac-greek",
-    "x-mac-turkish": "mac-turkish",
-    "x-mac-icelandic": "mac-iceland",
-    "windows-874": "cp874",
-    "dos-874": "cp874",
-    "iso-8859-8-i": "iso8859-8",
-    "iso-8859-8-e": "iso8859-8",
-    "iso-8859-6-i": "iso8859-6",
-    "iso-8859-6-e": "iso8859-6",
-    "logical": "iso8859-8",
-    "visual": "iso8859-8",
-    "koi8-ru": "koi8-u",
-    "koi": "koi8-r",
-    "koi8": "koi8-r",
-    **{
-        f"{prefix}-{carrier}": _SJIS
-        for prefix in ("x-sjis", "shift_jis", "sjis", "x-shift_jis")
-        for carrier in ("docomo", "imode", "kddi", "ezweb", "au", "softbank", "vodafone")
-    },
-    **{
-        f"{prefix}-{carrier}": "utf-8"
-        for prefix in ("x-utf8", "utf-8", "x-utf-8")
-        for carrier in ("docomo", "kddi", "softbank")
-    },
-    "x-iso-2022-jp-kddi": _JIS,
-    "utf-7": "utf-7",
-    "utf7": "utf-7",
-    "unicode-1-1-utf-7": "utf-7",
-    "csunicode11utf7": "utf-7",
-    "unicode-2-0-utf-7": "utf-7",
-    "x-unicode-2-0-utf-7": "utf-7",
-    "unicode-2-0-utf-8": "utf-8",
-    "x-unicode20utf8": "utf-8",
-    "utf8mb4": "utf-8",
-    "x-iso-2022-jp": _JIS,
-    "iso-2022-cn": "iso2022_jp_2",
-    "hz-gb-2312": "hz",
-    "ucs-2": "utf-16",
-    "iso-10646-ucs-2": "utf-16",
-    "csunicode": "utf-16",
-    "unicodefffe": "utf-16-be",
-}
-# Encodings whose bytes are all 7-bit: an ASCII-only body is not plain ASCII text for them.
-_SEVEN_BIT = {"utf-7", "hz", "iso2022_kr", "iso2022_jp_2", "utf-16", "utf-16-be", "utf-16-le"}
-_WINDOWS = re.compile(r"^(?:x-)?(?:windows|cp|ibm|x-cp|x-ibm|ms)[-_]?(\d{3,5})$")
-
-_SINGLE_BYTE = re.compile(r"^(cp125\d|iso-?8859-\d+|latin-?\d|koi8-[ru]|mac-?roman)$")
-
-
-def normalize_charset(label: str | None) -> str | None:
-    """Map a declared charset label to the name this module decodes with; None if unusable."""
-    if not label:
-        return None
-    key = label.strip().strip("\"'").split("*", 1)[0].strip().lower()
-    if not key:
-        return None
-    if key in _ALIASES:
-        return _ALIASES[key]
-    m = _WINDOWS.match(key)
-    keys = [key, f"cp{m.group(1)}"] if m else [key]
-    if key.startswith("x-"):
-        keys.append(key[2:])
-    for k in keys:
-        if k in _ALIASES:
-            return _ALIASES[k]
-        try:
-            info = codecs.lookup(k)
-        except (LookupError, ValueError):
-            continue
-        return info.name if getattr(info, "_is_text_encoding", True) else None
-    return None
-
-
-# --- ISO-2022-JP with Microsoft/NEC extensions ------------------------------------------------
-
-_ESC_SPLIT = re.compile(rb"(\x1b(?:\(B|\(J|\(I|\$@|\$B|\$\(D|\$\(O|\$\(Q|\$\(B))")
-# cp932 code points for which plain JIS X 0208 decoders give different characters.
-_CP932_TO_JIS = str.maketrans(
-    {
-        "\uff5e": "\u301c",
-        "\u2225": "\u2016",
-        "\uff0d": "\u2212",
-        "\uffe0": "\u00a2",
-        "\uffe1": "\u00a3",
-        "\uffe2": "\u00ac",
-    }
-)
-
-
-def _jis_pair_to_sjis(j1: int, j2: int) -> bytes:
-    s1 = ((j1 - 0x21) >> 1) + 0x81
-    if s1 > 0x9F:
-        s1 += 0x40
-    if j1 & 1:
-        s2 = j2 + 0x1F + (1 if j2 >= 0x60 else 0)
-    else:
-        s2 = j2 + 0x7E
-    return bytes((s1, s2))
-
-
-def _jis_2byte_to_sjis(seg: bytes, carrier: str | None = None) -> bytes:
-    out = bytearray()
-    i, n = 0, len(seg)
-    while i < n:
-        b = seg[i]
-        if 0x21 <= b <= 0x7E and i + 1 < n and 0x21 <= seg[i + 1] <= 0x7E:
-            au = emoji.au_jis_to_sjis(b, seg[i + 1], carrier) if b >= 0x75 else None
-            out += au if au is not None else _jis_pair_to_sjis(b, seg[i + 1])
-            i += 2
-        else:  # stray byte (line break inside a 2-byte run, truncation): pass through
-            out.append(b)
-            i += 1
-    return bytes(out)
-
-
-def decode_jis(
-    data: bytes, *, carrier: str | None = None, notes: list[str] | None = None
-) -> tuple[str, bool]:
-    """Decode ISO-2022-JP, including NEC row 13 and IBM extensions (CP50220-style) and au's
-    pictographs (ISO-2022-JP-KDDI), which become emoji with a line added to `notes`.
-
-    Returns (text, clean) where clean is False when something could not be decoded.
-    Falls back from the fast stdlib codec to a JIS -> Shift_JIS byte transform + cp932.
-    """
-    try:
-        return data.decode("iso2022_jp"), True
-    except UnicodeDecodeError:
-        pass
-    text, clean = _decode_jis_slow(data, carrier)
-    text, mapped = emoji.map_sjis_pua(text, carrier)
-    if notes is not None:
-        notes.extend(mapped)
-    return text, clean
-
-
-def _decode_jis_slow(data: bytes, carrier: str | None) -> tuple[str, bool]:
-    parts: list[str] = []
-    mode = b"\x1b(B"
-    clean = True
-    for chunk in _ESC_SPLIT.split(data):
-        if chunk.startswith(b"\x1b") and _ESC_SPLIT.fullmatch(chunk):
-            mode = chunk
-            continue
-        if not chunk:
-            continue
-        if mode in (b"\x1b$B", b"\x1b$@", b"\x1b$(B"):
-            text = (
-                _jis_2byte_to_sjis(chunk, carrier)
-                .decode("cp932", "replace")
-                .translate(_CP932_TO_JIS)
-            )
-        elif mode == b"\x1b(I":
-            text = bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in chunk).decode(
-                "cp932", "replace"
-            )
-        elif mode in (b"\x1b$(D", b"\x1b$(O", b"\x1b$(Q"):
-            codec = "iso2022_jp_2" if mode == b"\x1b$(D" else "iso2022_jp_2004"
-            text = (mode + chunk + b"\x1b(B").decode(codec, "replace")
-        else:  # ASCII / JIS-Roman; 8-bit bytes here are most likely Shift_JIS
-            text = chunk.decode("cp932", "replace") if max(chunk) > 0x7F else chunk.decode("ascii")
-        if "\ufffd" in text:
-            clean = False
-        parts.append(text)
-    return "".join(parts), clean
-
-
-def _decode_eucjp_ms(data: bytes) -> tuple[str, bool]:
-    """EUC-JP with NEC/IBM extensions (cp51932-like): EUC -> JIS -> Shift_JIS -> cp932.
-
-    Returns (text, clean); clean is False when bytes were invalid or mapped to private use.
-    """
-    parts: list[str] = []
-    out = bytearray()
-    clean = True
-    i, n = 0, len(data)
-    while i < n:
-        b = data[i]
-        if b < 0x80:
-            out.append(b)
-            i += 1
-        elif b == 0x8E and i + 1 < n and 0xA1 <= data[i + 1] <= 0xDF:  # half-width katakana
-            out.append(data[i + 1])
-            i += 2
-        elif 0xA1 <= b <= 0xFE and i + 1 < n and 0xA1 <= data[i + 1] <= 0xFE:
-            out += _jis_pair_to_sjis(b & 0x7F, data[i + 1] & 0x7F)
-            i += 2
-        elif b == 0x8F and i + 2 < n:  # JIS X 0212 (3 bytes): cp932 has no room for it
-            parts.append(out.decode("cp932", "replace"))
-            out = bytearray()
-            parts.append(data[i : i + 3].decode("euc_jp", "replace"))
-            i += 3
-        else:
-            out += b"?"
-            clean = False
-            i += 1
-    parts.append(out.decode("cp932", "replace"))
-    text = "".join(parts).translate(_CP932_TO_JIS)
-    if clean and ("\ufffd" in text or _PUA.search(text)):
-        clean = False
-    return text, clean
-
-
-_PUA = re.compile("[\ue000-\uf8ff]")
-
-
 # --- detection cascade ------------------------------------------------------------------------
 
 
 def _has_8bit(data: bytes) -> bool:
     return not data.isascii()
-
-
-def _kana_score(text: str) -> int:
-    """Higher for text that looks like real Japanese (kana) and not half-width katakana noise."""
-    score = 0
-    for ch in text:
-        o = ord(ch)
-        if 0x3040 <= o <= 0x30FF or 0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x303F:
-            score += 1
-        elif 0xFF61 <= o <= 0xFF9F or 0xE000 <= o <= 0xF8FF or o == 0xFFFD:
-            score -= 2
-    return score
-
-
-def _looks_western(text: str) -> bool:
-    """Most non-ASCII characters are Latin-1 letters (é, ü, ß...): Western European text."""
-    high = [c for c in text if ord(c) > 0x7F]
-    letters = sum(1 for c in high if 0xC0 <= ord(c) <= 0xFF and ord(c) not in (0xD7, 0xF7))
-    return letters * 10 >= len(high) * 9
 
 
 def _try(data: bytes, codec: str) -> str | None:
@@ -367,51 +64,8 @@ def _try(data: bytes, codec: str) -> str | None:
 
 
 def _decode_euc(data: bytes) -> Decoded | None:
-    """Strict EUC-JP, then the NEC/IBM-extended variant mail systems really send (eucJP-ms,
-    cp51932), then EUC-JIS-2004. None when none of them decodes cleanly."""
-    text = _try(data, "euc_jp")
-    if text is not None:
-        return Decoded(text, _EUC)
-    text, clean = _decode_eucjp_ms(data)
-    if clean:
-        return Decoded(text, "cp51932")
-    text = _try(data, "euc_jis_2004")
-    if text is not None:
-        return Decoded(text, "euc-jis-2004")
-    return None
-
-
-def _euc_text(data: bytes) -> str | None:
-    got = _decode_euc(data)
-    return got.text if got is not None else None
-
-
-def _sjis_decode(
-    data: bytes, carrier: str | None, errors: str = "strict"
-) -> tuple[str | None, list[str]]:
-    """cp932 with carrier pictographs mapped to emoji; (None, []) when the bytes are invalid."""
-    notes: list[str] = []
-    try:
-        if carrier == emoji.SOFTBANK and b"\xfb" in data:
-            parts: list[str] = []
-            start = i = 0
-            while i < len(data) - 1:
-                b = data[i]
-                got = emoji.softbank_fb(b << 8 | data[i + 1]) if b == 0xFB else None
-                if got is not None:
-                    parts += [data[start:i].decode("cp932", errors), got[0]]
-                    notes.append(got[1])
-                    i = start = i + 2
-                else:
-                    i += 2 if 0x81 <= b <= 0x9F or 0xE0 <= b <= 0xFC else 1
-            parts.append(data[start:].decode("cp932", errors))
-            text = "".join(parts)
-        else:
-            text = data.decode("cp932", errors)
-    except UnicodeDecodeError:
-        return None, []
-    text, mapped = emoji.map_sjis_pua(text, carrier)
-    return text, notes + mapped
+    got = decode_euc(data)
+    return Decoded(*got) if got is not None else None
 
 
 def _utf8_decode(data: bytes, carrier: str | None) -> tuple[str | None, list[str]]:
@@ -438,7 +92,7 @@ def _detect(data: bytes, hints: Hints | None = None) -> Decoded:
     text, notes = _utf8_decode(data, carrier)
     if text is not None:
         return Decoded(text, "utf-8", notes=tuple(notes))
-    decoders = {"cp932": lambda d: _sjis_decode(d, carrier)[0], "euc-jp": _euc_text}
+    decoders = {"cp932": lambda d: sjis_decode(d, carrier)[0], "euc-jp": euc_text}
     got = best_guess(data, hints, decoders)
     if got is not None:
         text, cs = got
@@ -447,10 +101,10 @@ def _detect(data: bytes, hints: Hints | None = None) -> Decoded:
             if euc is not None:
                 return euc
         if cs == _SJIS:
-            return Decoded(text, cs, notes=tuple(_sjis_decode(data, carrier)[1]))
+            return Decoded(text, cs, notes=tuple(sjis_decode(data, carrier)[1]))
         return Decoded(text, cs)
     # Nothing decodes cleanly: Japanese with user-defined characters, else Western, else UTF-8.
-    sj, notes = _sjis_decode(data, carrier)
+    sj, notes = sjis_decode(data, carrier)
     if sj is not None and japanese_evidence(sj):
         return Decoded(sj, _SJIS, notes=tuple(notes))
     latin = _try(data, "cp1252")
@@ -539,13 +193,13 @@ def _decode_declared(
         return Decoded(utf, "utf-8", f"Declared {label} but was UTF-8; decoded as utf-8.")
     if cs == _SJIS:
         carrier = _label_carrier(label, hints)
-        text, notes = _sjis_decode(data, carrier)
+        text, notes = sjis_decode(data, carrier)
         if text is not None:
             return Decoded(text, _SJIS, notes=tuple(notes))
         euc = _decode_euc(data)
         if euc is not None:
             return Decoded(euc.text, euc.charset, f"Declared {label} but was EUC-JP.")
-        text, notes = _sjis_decode(data, carrier, "replace")
+        text, notes = sjis_decode(data, carrier, "replace")
         return Decoded(
             text or "",
             _SJIS,
@@ -557,9 +211,9 @@ def _decode_declared(
         if euc is not None:
             return euc
         text = _try(data, "cp932")
-        if text is not None and _kana_score(text) > 0:
+        if text is not None and kana_score(text) > 0:
             return Decoded(text, _SJIS, f"Declared {label} but was Shift_JIS; decoded as cp932.")
-        return Decoded(_decode_eucjp_ms(data)[0], "cp51932", f"Some {label} bytes were invalid.")
+        return Decoded(decode_eucjp_ms(data)[0], "cp51932", f"Some {label} bytes were invalid.")
     try:
         return Decoded(data.decode(cs), cs)
     except UnicodeDecodeError:
