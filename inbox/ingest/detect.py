@@ -95,7 +95,10 @@ class Hints:
     def from_message(
         cls, raw: bytes, declared: Iterable[str], language: str | None, carrier: str | None = None
     ) -> Hints:
-        sample = b"\n".join(line for line in raw[:_SCAN_CAP].splitlines() if not line.isascii())
+        head = raw[:_SCAN_CAP]
+        sample = b"" if head.isascii() else b"\n".join(
+            line for line in head.splitlines() if not line.isascii()
+        )
         declared = tuple(dict.fromkeys(declared))
         if language is None and _reads_japanese(raw, declared, sample):
             language = "ja"

@@ -26,6 +26,7 @@ _DOMAINS = {
     SOFTBANK: ("softbank.ne.jp", "i.softbank.jp", "disney.ne.jp", "vodafone.ne.jp"),
 }
 _LABEL_WORDS = {DOCOMO: ("docomo", "imode"), AU: ("kddi", "ezweb"), SOFTBANK: ("softbank", "vodafone")}
+_LABEL_WORD = re.compile("|".join(w for words in _LABEL_WORDS.values() for w in words))
 
 # Shift_JIS code ranges -> carrier private-use code points (first SJIS, last SJIS, first PUA).
 _SJIS_RANGES = {
@@ -47,13 +48,15 @@ _PUA = re.compile("[\ue000-\uf8ff]")
 
 def carrier_for(address: str = "", labels: tuple[str, ...] = ()) -> str | None:
     """The carrier a message comes from: its sender's domain, else a carrier charset label."""
-    domain = address.rpartition("@")[2].strip().strip(">").lower()
-    for carrier, domains in _DOMAINS.items():
-        if any(domain == d or domain.endswith("." + d) for d in domains):
-            return carrier
-    for carrier, words in _LABEL_WORDS.items():
-        if any(w in label.lower() for label in labels for w in words):
-            return carrier
+    if address:
+        domain = address.rpartition("@")[2].strip().strip(">").lower()
+        for carrier, domains in _DOMAINS.items():
+            if any(domain == d or domain.endswith("." + d) for d in domains):
+                return carrier
+    for label in labels:
+        m = _LABEL_WORD.search(label.lower())
+        if m:
+            return next(c for c, words in _LABEL_WORDS.items() if m.group(0) in words)
     return None
 
 

@@ -494,30 +494,36 @@ def parse_message(raw: bytes, *, ticket_pattern: str = r"\[#(\d+)\]") -> ParsedM
         )
 
 
-_DECLARED = re.compile(
-    rb"""(?:charset\*?\s*=\s*["']?|=\?)([A-Za-z0-9_.:+-]{2,40})(?:['"?;\s*]|$)""", re.IGNORECASE
-)
-_LANGUAGE = re.compile(rb"^Content-Language:[ \t]*([A-Za-z]{2,3}(?:-[A-Za-z]{2})?)", re.I | re.M)
+# Scanned in a lower-cased copy of the message; each pattern opens with a literal so the
+# search is fast over long base64 bodies.
+_CHARSET_PARAM = re.compile(rb"""charset\*?\s*=\s*["']?([a-z0-9_.:+-]{2,40})""")
+_WORD_LABEL = re.compile(rb"=\?([a-z0-9_.:+-]{2,40})(?:\*[^?]*)?\?[bq]\?")
+_LANGUAGE = re.compile(rb"[ \t]*([a-z]{2,3}(?:-[a-z]{2})?)")
+_SENDER = re.compile(rb"[^\n]*?([a-z0-9._+-]+@[a-z0-9.-]+)")
+_SCAN = 1_000_000
 
 
-_SENDER = re.compile(rb"^From:[^\n]*?([A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)", re.I | re.M)
+def _after(low: bytes, name: bytes, pattern: re.Pattern[bytes]) -> bytes | None:
+    """The first group of `pattern` matched right after the first header line `name`."""
+    at = low.find(name)
+    m = pattern.match(low, at + len(name)) if at >= 0 else None
+    return m.group(1) if m else None
 
 
 def _hints(raw: bytes) -> charsets.Hints:
-    """What the whole message says about its charsets: declared labels, language, 8-bit lines."""
+    """What the whole message says about its charsets: declared labels, language, 8-bit lines,
+    the sender's mobile carrier."""
     try:
         if raw.isascii() and b"\x1b$B" not in raw and b"=?" not in raw:
             return charsets.Hints()
-        declared = [
-            cs
-            for m in _DECLARED.finditer(raw[:1_000_000])
-            if (cs := charsets.normalize_charset(m.group(1).decode("ascii")))
-        ]
-        lang = _LANGUAGE.search(raw[:100_000])
-        language = lang.group(1).decode("ascii").lower() if lang else None
-        sender = _SENDER.search(raw[:100_000])
-        labels = tuple(m.group(1).decode("ascii") for m in _DECLARED.finditer(raw[:100_000]))
-        carrier = emoji.carrier_for(sender.group(1).decode("latin-1") if sender else "", labels)
+        low = b"\n" + raw[:_SCAN].lower()
+        labels = [m.group(1).decode("ascii") for m in _CHARSET_PARAM.finditer(low)]
+        labels += [m.group(1).decode("ascii") for m in _WORD_LABEL.finditer(low)]
+        declared = [cs for label in labels if (cs := charsets.normalize_charset(label))]
+        lang = _after(low, b"\ncontent-language:", _LANGUAGE)
+        language = lang.decode("ascii") if lang else None
+        address = (_after(low, b"\nfrom:", _SENDER) or b"").decode("latin-1")
+        carrier = emoji.carrier_for(address, tuple(labels))
         return charsets.Hints.from_message(raw, declared, language, carrier)
     except Exception:  # noqa: BLE001 - hints are optional
         return charsets.Hints()
