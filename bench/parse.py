@@ -3,6 +3,10 @@ and the cold start of the `inbox parse` command.
 
 Run: .venv/bin/python bench/parse.py [--count 2000] [--repeat 3]
      .venv/bin/python bench/parse.py --cold-start 20 [--tree PATH]
+     .venv/bin/python bench/parse.py --cpu 40
+
+--cpu N prints the CPU time of parse_message alone per message kind (best of 5 rounds of N
+parses), steadier than wall time on a busy machine; compare trees with PYTHONPATH=PATH.
 
 --cold-start N runs `python -m inbox.cli parse FILE` N times in fresh processes and prints the
 wall and CPU time (min/median/max), then one process over N files; --tree measures another
@@ -185,13 +189,32 @@ def cold_start(n: int, tree: str | None) -> None:
             print(f"inbox parse with {n} files in one run: not supported ({str(exc)[:80]})")
 
 
+def cpu(n: int) -> None:
+    import inbox
+
+    print(f"inbox from: {inbox.__file__}")
+    for name, make in KINDS.items():
+        raw = make(1)
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.process_time()
+            for _ in range(n):
+                parse_message(raw)
+            best = min(best, (time.process_time() - t0) / n)
+        print(f"{name:<22}{best * 1000:>8.3f} ms CPU per message")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cold-start", type=int, metavar="N", help="time N cold starts instead")
     ap.add_argument("--tree", help="with --cold-start: the checkout to measure")
+    ap.add_argument("--cpu", type=int, metavar="N", help="CPU time of N parses per kind instead")
     args = ap.parse_args()
+    if args.cpu:
+        cpu(args.cpu)
+        return
     if args.cold_start:
         cold_start(args.cold_start, args.tree)
         return
