@@ -577,7 +577,10 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
     if not text and html_src:
         text = html_to_text(html_src)
     if not text:
-        text = _fallback_text(ctx)
+        try:
+            text = _fallback_text(ctx)
+        except Exception:  # noqa: BLE001 - a fallback must not lose the rest of the message
+            text = ""
     html: str | None = None
     if html_src:
         try:
