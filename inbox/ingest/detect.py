@@ -4,7 +4,8 @@ The evidence is the bytes themselves (does the charset decode them, and does the
 like text of that script), the charsets the same message declares elsewhere, its
 Content-Language, and a detector (charset-normalizer) run once over the 8-bit bytes of the
 whole message. A result holding private-use characters, C1 controls or U+FFFD is a failed
-guess. Knows nothing of MIME, headers or Japanese ISO-2022 escapes (charsets.py does).
+guess. Hints.for_message gathers that evidence from the raw message with a few byte scans;
+the MIME structure and the decoding of declared text belong to parse.py and charsets.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from inbox.ingest import emoji
+from inbox.ingest.charset_names import normalize_charset
 
 __all__ = ["Hints", "best_guess", "is_clean", "japanese_evidence", "plausibility"]
 
@@ -90,6 +94,13 @@ class Hints:
         if not self._detected:
             self._detected.append(_run_detector(self.sample) if len(self.sample) >= 24 else None)
         return self._detected[0]
+
+    @classmethod
+    def for_message(cls, raw: bytes) -> Hints:
+        """What a whole raw message says about its charsets: the labels it declares (charset
+        parameters, encoded words), its Content-Language, its 8-bit lines and the sender's
+        mobile carrier. Never raises."""
+        return _for_message(raw)
 
     @classmethod
     def from_message(
@@ -231,3 +242,35 @@ def best_guess(
         return None
     score, _, text, cs = max(scored)
     return (text, cs) if score > 0 else None
+
+
+# Scanned in a lower-cased copy of the message; each pattern opens with a literal so the
+# search is fast over long base64 bodies.
+_CHARSET_PARAM = re.compile(rb"""charset\*?\s*=\s*["']?([a-z0-9_.:+-]{2,40})""")
+_WORD_LABEL = re.compile(rb"=\?([a-z0-9_.:+-]{2,40})(?:\*[^?]*)?\?[bq]\?")
+_LANGUAGE = re.compile(rb"[ \t]*([a-z]{2,3}(?:-[a-z]{2})?)")
+_SENDER = re.compile(rb"[^\n]*?([a-z0-9._+-]+@[a-z0-9.-]+)")
+
+
+def _after(low: bytes, name: bytes, pattern: re.Pattern[bytes]) -> bytes | None:
+    """The first group of `pattern` matched right after the first header line `name`."""
+    at = low.find(name)
+    m = pattern.match(low, at + len(name)) if at >= 0 else None
+    return m.group(1) if m else None
+
+
+def _for_message(raw: bytes) -> Hints:
+    try:
+        if raw.isascii() and b"\x1b$B" not in raw and b"=?" not in raw:
+            return Hints()
+        low = b"\n" + raw[:_SCAN_CAP].lower()
+        labels = [m.group(1).decode("ascii") for m in _CHARSET_PARAM.finditer(low)]
+        labels += [m.group(1).decode("ascii") for m in _WORD_LABEL.finditer(low)]
+        declared = [cs for label in labels if (cs := normalize_charset(label))]
+        lang = _after(low, b"\ncontent-language:", _LANGUAGE)
+        language = lang.decode("ascii") if lang else None
+        address = (_after(low, b"\nfrom:", _SENDER) or b"").decode("latin-1")
+        carrier = emoji.carrier_for(address, tuple(labels))
+        return Hints.from_message(raw, declared, language, carrier)
+    except Exception:  # noqa: BLE001 - hints are optional
+        return Hints()

@@ -15,7 +15,7 @@ from email.message import Message
 from email.policy import compat32
 from typing import Any
 
-from inbox.ingest import charsets, emoji, params
+from inbox.ingest import charsets, params
 from inbox.ingest.charsets import b64decode_lenient, decode_bytes, decode_header
 from inbox.ingest.classify import classify
 from inbox.ingest.html_text import html_to_text, sanitize_html
@@ -454,7 +454,7 @@ def parse_message(raw: bytes, *, ticket_pattern: str = r"\[#(\d+)\]") -> ParsedM
     entry in `warnings` and parsing continues. Raises ValueError("empty message") for b""."""
     if not raw:
         raise ValueError("empty message")
-    ctx = _Ctx(_hints(bytes(raw)))
+    ctx = _Ctx(charsets.Hints.for_message(bytes(raw)))
     try:
         return _parse(bytes(raw), ticket_pattern, ctx)
     except Exception as e:  # noqa: BLE001 - last resort: a poison message must not stop ingest
@@ -492,41 +492,6 @@ def parse_message(raw: bytes, *, ticket_pattern: str = r"\[#(\d+)\]") -> ParsedM
             warnings=ctx.warnings,
             raw_headers=[],
         )
-
-
-# Scanned in a lower-cased copy of the message; each pattern opens with a literal so the
-# search is fast over long base64 bodies.
-_CHARSET_PARAM = re.compile(rb"""charset\*?\s*=\s*["']?([a-z0-9_.:+-]{2,40})""")
-_WORD_LABEL = re.compile(rb"=\?([a-z0-9_.:+-]{2,40})(?:\*[^?]*)?\?[bq]\?")
-_LANGUAGE = re.compile(rb"[ \t]*([a-z]{2,3}(?:-[a-z]{2})?)")
-_SENDER = re.compile(rb"[^\n]*?([a-z0-9._+-]+@[a-z0-9.-]+)")
-_SCAN = 1_000_000
-
-
-def _after(low: bytes, name: bytes, pattern: re.Pattern[bytes]) -> bytes | None:
-    """The first group of `pattern` matched right after the first header line `name`."""
-    at = low.find(name)
-    m = pattern.match(low, at + len(name)) if at >= 0 else None
-    return m.group(1) if m else None
-
-
-def _hints(raw: bytes) -> charsets.Hints:
-    """What the whole message says about its charsets: declared labels, language, 8-bit lines,
-    the sender's mobile carrier."""
-    try:
-        if raw.isascii() and b"\x1b$B" not in raw and b"=?" not in raw:
-            return charsets.Hints()
-        low = b"\n" + raw[:_SCAN].lower()
-        labels = [m.group(1).decode("ascii") for m in _CHARSET_PARAM.finditer(low)]
-        labels += [m.group(1).decode("ascii") for m in _WORD_LABEL.finditer(low)]
-        declared = [cs for label in labels if (cs := charsets.normalize_charset(label))]
-        lang = _after(low, b"\ncontent-language:", _LANGUAGE)
-        language = lang.decode("ascii") if lang else None
-        address = (_after(low, b"\nfrom:", _SENDER) or b"").decode("latin-1")
-        carrier = emoji.carrier_for(address, tuple(labels))
-        return charsets.Hints.from_message(raw, declared, language, carrier)
-    except Exception:  # noqa: BLE001 - hints are optional
-        return charsets.Hints()
 
 
 def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
