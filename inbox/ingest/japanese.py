@@ -38,13 +38,19 @@ def _jis_pair_to_sjis(j1: int, j2: int) -> bytes:
     return bytes((s1, s2))
 
 
-def _jis_2byte_to_sjis(seg: bytes, carrier: str | None = None) -> bytes:
+def _jis_2byte_to_sjis(
+    seg: bytes, carrier: str | None = None, au_codes: dict[str, str] | None = None
+) -> bytes:
+    """JIS X 0208 pairs -> Shift_JIS bytes; au pictograph pairs -> au's Shift_JIS code, noted
+    in `au_codes` (Shift_JIS hex -> JIS hex) so the warning can name the code as sent."""
     out = bytearray()
     i, n = 0, len(seg)
     while i < n:
         b = seg[i]
         if 0x21 <= b <= 0x7E and i + 1 < n and 0x21 <= seg[i + 1] <= 0x7E:
             au = emoji.au_jis_to_sjis(b, seg[i + 1], carrier) if b >= 0x75 else None
+            if au is not None and au_codes is not None:
+                au_codes[au.hex().upper()] = seg[i : i + 2].hex().upper()
             out += au if au is not None else _jis_pair_to_sjis(b, seg[i + 1])
             i += 2
         else:  # stray byte (line break inside a 2-byte run, truncation): pass through
@@ -66,14 +72,23 @@ def decode_jis(
         return data.decode("iso2022_jp"), True
     except UnicodeDecodeError:
         pass
-    text, clean = _decode_jis_slow(data, carrier)
+    au_codes: dict[str, str] = {}
+    text, clean = _decode_jis_slow(data, carrier, au_codes)
     text, mapped = emoji.map_sjis_pua(text, carrier)
     if notes is not None:
-        notes.extend(mapped)
+        for note in mapped:
+            code = note.split(" ")[2] if note.startswith("au Shift_JIS ") else ""
+            notes.append(
+                f"au ISO-2022-JP {au_codes[code]}{note[len('au Shift_JIS ') + 4 :]}"
+                if code in au_codes
+                else note
+            )
     return text, clean
 
 
-def _decode_jis_slow(data: bytes, carrier: str | None) -> tuple[str, bool]:
+def _decode_jis_slow(
+    data: bytes, carrier: str | None, au_codes: dict[str, str]
+) -> tuple[str, bool]:
     parts: list[str] = []
     mode = b"\x1b(B"
     clean = True
@@ -85,7 +100,7 @@ def _decode_jis_slow(data: bytes, carrier: str | None) -> tuple[str, bool]:
             continue
         if mode in (b"\x1b$B", b"\x1b$@", b"\x1b$(B"):
             text = (
-                _jis_2byte_to_sjis(chunk, carrier)
+                _jis_2byte_to_sjis(chunk, carrier, au_codes)
                 .decode("cp932", "replace")
                 .translate(_CP932_TO_JIS)
             )

@@ -110,7 +110,7 @@ def test_au_rows_0x79_to_0x7b_are_pictographs_only_from_au():
     assert decode_jis(data)[0] == "纊"
     notes: list[str] = []
     assert decode_jis(data, carrier=emoji.AU, notes=notes)[0] == "🍂"
-    assert notes == ["au Shift_JIS F340 → 🍂"]
+    assert notes == ["au ISO-2022-JP 7921 → 🍂"]
     assert decode_jis(b"\x1b$BuA\x1b(B")[0] == "☀"  # rows 0x75-0x78 are au's from anyone
 
 

@@ -88,7 +88,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "from": ("太郎", "taro@ezweb.ne.jp"),
         "text": "今日は☀です。🍂の季節。",
         "attachments": [],
-        "codes": ["au Shift_JIS F659 → ⚠", "au Shift_JIS F660 → ☀", "au Shift_JIS F340 → 🍂"],
+        "codes": ["au ISO-2022-JP 753A → ⚠", "au ISO-2022-JP 7541 → ☀", "au ISO-2022-JP 7921 → 🍂"],
     },
     "emoji_softbank_sjis": {
         "subject": "天気☀",
