@@ -16,7 +16,7 @@ _FOLD = re.compile(r"\r?\n[ \t]*")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PARAM = re.compile(r';\s*([^\s=;"]+)\s*=\s*(""[^"]*""|"(?:[^"\\]|\\.)*"?|[^;]*)')
 _RFC2231_PART = re.compile(r"^(.+?)\*(\d+)?(\*)?$")
-_CHARSET_PREFIX = re.compile(r"^([A-Za-z0-9_.:+-]+)'[A-Za-z0-9-]*'")
+_CHARSET_PREFIX = re.compile(r"^([A-Za-z0-9_.:+-]*)'[A-Za-z0-9-]*'")
 
 # A parameter's RFC 2231 value: runs of (charset, percent-encoded bytes), in order.
 Runs = list[tuple[str | None, str]]
