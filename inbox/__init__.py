@@ -1,15 +1,16 @@
-"""inbox: shared-inbox email ticketing for support teams. This module holds the application factory."""
+"""inbox: shared-inbox email ticketing for support teams. This module holds the application factory.
+
+Importing the package costs nothing: Flask, SQLAlchemy and the settings are imported inside
+`create_app`, so command-line tools that only read mail (`inbox parse`) start fast.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from inbox.config import load_settings
-from inbox.resources import templates_dir
-from inbox.runtime import build_runtime
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -21,6 +22,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     (default True: refuse to start on a database that is not migrated).
     Raises ConfigError or DatabaseNotMigrated; nothing is started before both pass.
     """
+    from flask import Flask
+
+    from inbox.config import load_settings
+    from inbox.resources import templates_dir
+    from inbox.runtime import build_runtime
+
     config = dict(config or {})
     bind = config.pop("bind", None)
     check_schema = config.pop("check_schema", True)

@@ -1,17 +1,22 @@
-"""The `inbox` command line: one click group; each module adds the commands of one area."""
+"""The `inbox` command line: one click group; each module adds the commands of one area.
+
+The area modules are imported only when one of their commands runs (or for `--help`), so a
+light command such as `inbox parse` never loads the database, the web app or the scheduler.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from inbox.config import ConfigError, Settings, load_settings
-from inbox.runtime import Runtime, build_runtime
-from inbox.schema import DatabaseNotMigrated, ensure_current
+if TYPE_CHECKING:
+    from inbox.config import Settings
+    from inbox.runtime import Runtime
 
 
 class CliContext:
@@ -25,6 +30,10 @@ class CliContext:
         return self.runtime().settings
 
     def runtime(self, *, check_schema: bool = True) -> Runtime:
+        from inbox.config import load_settings
+        from inbox.runtime import build_runtime
+        from inbox.schema import ensure_current
+
         if self._runtime is None:
             self._runtime = build_runtime(load_settings(path=self.config_path))
             if self._runtime.engine is not None:  # connections close when the command ends
@@ -46,14 +55,47 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, DatabaseNotMigrated) as exc:
+        except Exception as exc:
+            from inbox.config import ConfigError
+            from inbox.schema import DatabaseNotMigrated
+
+            if not isinstance(exc, ConfigError | DatabaseNotMigrated):
+                raise
             click.echo(f"inbox: {exc}", err=True)
             sys.exit(2)
 
     return wrapper
 
 
-@click.group(help="inbox: shared-inbox email ticketing for support teams.")
+# Commands that live in a module of their own and need nothing else loaded.
+_LIGHT_COMMANDS = {"parse": "inbox.cli.parse"}
+# Modules that add the other commands to `cli` when imported.
+_AREA_MODULES = (
+    "inbox.cli.admin", "inbox.cli.flagged", "inbox.cli.mail", "inbox.cli.server", "inbox.cli.parse",
+)
+
+
+class _LazyGroup(click.Group):
+    """A group that imports a command's module only when the command is asked for."""
+
+    def _load_all(self) -> None:
+        for module in _AREA_MODULES:
+            importlib.import_module(module)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            if cmd_name in _LIGHT_COMMANDS:
+                importlib.import_module(_LIGHT_COMMANDS[cmd_name])
+            else:
+                self._load_all()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_all()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_LazyGroup, help="inbox: shared-inbox email ticketing for support teams.")
 @click.option(
     "--config",
     "config_path",
@@ -70,6 +112,3 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 def main() -> None:
     cli(prog_name="inbox")
 
-
-# Each module adds its commands to `cli` when imported.
-from inbox.cli import admin, flagged, mail, server  # noqa: E402, F401

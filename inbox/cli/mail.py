@@ -1,8 +1,7 @@
-"""Mail commands: see how a message is read, import history, add, list, check and poll mailboxes."""
+"""Mail commands: import history, add, list, check and poll mailboxes (`inbox parse` is in parse.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -17,7 +16,7 @@ import click
 
 from inbox.cli import CliContext, cli, friendly_errors, pass_cli
 from inbox.db import utcnow
-from inbox.ingest.store import BatchCounts, IngestOptions
+from inbox.ingest.store import BatchCounts
 from inbox.models import Mailbox
 from inbox.runtime import Runtime
 from inbox.services.errors import InboxError
@@ -51,38 +50,6 @@ def _runtime(obj: CliContext) -> Runtime:
 def _fail(message: str) -> None:
     click.echo(f"inbox: {message}", err=True)
     sys.exit(EXIT_PROBLEM)
-
-
-# --- inbox parse ---------------------------------------------------------------------------
-
-
-def _ticket_pattern() -> str:
-    """The configured ticket token when a configuration loads; the default otherwise."""
-    from inbox.config import ConfigError, load_settings
-
-    try:
-        return load_settings().ticket_pattern
-    except (ConfigError, OSError):
-        return IngestOptions().ticket_pattern
-
-
-@cli.command("parse", help="Print as JSON how the ingest path reads one message (FILE, or - for stdin).")
-@click.argument("file", metavar="FILE")
-@click.option("--raw-headers", is_flag=True, help="Add the headers as they are, undecoded.")
-def parse_command(file: str, raw_headers: bool) -> None:
-    from inbox.ingest.parse import parse_message
-
-    try:
-        raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror or exc}.")
-    if not raw.strip():
-        _fail(f"{'standard input' if file == '-' else file} is empty: there is no message to read.")
-    parsed = parse_message(raw, ticket_pattern=_ticket_pattern())
-    text = json.dumps(parsed.to_json_dict(raw_headers=raw_headers), ensure_ascii=False, indent=2)
-    out = sys.stdout.buffer
-    out.write(text.encode("utf-8", "replace") + b"\n")
-    out.flush()
 
 
 # --- inbox import --------------------------------------------------------------------------

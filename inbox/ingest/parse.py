@@ -15,7 +15,7 @@ from email.message import Message
 from email.policy import compat32
 from typing import Any
 
-from inbox.ingest import charsets
+from inbox.ingest import charsets, params
 from inbox.ingest.charsets import b64decode_lenient, decode_bytes, decode_header
 from inbox.ingest.classify import classify
 from inbox.ingest.html_text import html_to_text, sanitize_html
@@ -110,10 +110,7 @@ class ParsedMessage:
 # --- helpers -----------------------------------------------------------------------------------
 
 _MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
-_FOLD = re.compile(r"\r?\n[ \t]*")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_PARAM = re.compile(r';\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)')
-_RFC2231_PART = re.compile(r"^(.+?)\*(\d+)?(\*)?$")
 _BINARY_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x1B)) + bytes(range(0x1C, 0x20))
 _MAX_DEPTH = 40
 _DEFECTS = {
@@ -134,41 +131,30 @@ _EXT_OVERRIDES = {
 }
 
 
-def _to_latin1(value: str) -> str:
-    """compat32 keeps raw 8-bit header bytes as surrogate escapes; show them as latin-1."""
-    if value.isascii():
-        return value
-    try:
-        return value.encode("ascii", "surrogateescape").decode("latin-1")
-    except UnicodeEncodeError:
-        return value
-
-
-def _unfold(value: str) -> str:
-    return _FOLD.sub(" ", value).strip()
-
-
 def _ext_for(ctype: str) -> str:
     return _EXT_OVERRIDES.get(ctype) or mimetypes.guess_extension(ctype) or ".bin"
 
 
-def _clean_filename(name: str) -> str:
-    name = _CTRL.sub("", name).replace("\r", "").replace("\n", "").strip()
-    name = re.split(r"[/\\]", name)[-1].strip()
-    return "" if name in (".", "..") else name
-
-
 class _Ctx:
-    def __init__(self) -> None:
+    def __init__(self, hints: charsets.Hints | None = None) -> None:
+        self.hints = hints
         self.warnings: list[str] = []
         self.charsets: list[str] = []
         self.plain: list[str] = []
         self.html: list[str] = []
         self.attachments: list[ParsedAttachment] = []
+        # Text kept aside in case the message has no text part: the preambles of multiparts,
+        # and inline text parts that carry a name (ctype, bytes, declared charset).
+        self.preambles: list[str] = []
+        self.named_text: list[tuple[str, bytes, str | None]] = []
 
     def warn(self, text: str) -> None:
         if text and text not in self.warnings:
             self.warnings.append(text)
+
+    def notes(self, notes: tuple[str, ...] | list[str]) -> None:
+        for note in notes:
+            self.warn(f"A carrier pictograph was read as an emoji: {note}.")
 
     def charset(self, name: str | None) -> None:
         if name:
@@ -177,71 +163,17 @@ class _Ctx:
                 self.charsets.append(name)
 
 
-def _params(value: str | None) -> tuple[str, dict[str, str], dict[str, tuple[str | None, str]]]:
-    """Split a Content-Type/Disposition value into (token, plain params, RFC 2231 params).
-
-    RFC 2231 values come back as (charset, percent-encoded value) with continuations joined.
-    """
-    if not value:
-        return "", {}, {}
-    value = _to_latin1(_unfold(value))
-    token = value.split(";", 1)[0].strip().strip("\"'").lower()
-    plain: dict[str, str] = {}
-    pieces: dict[str, list[tuple[int, bool, str]]] = {}
-    for m in _PARAM.finditer(value):
-        name, raw = m.group(1).lower(), m.group(2).strip()
-        if raw.startswith('"'):
-            raw = re.sub(
-                r"\\(.)", r"\1", raw[1:-1] if raw.endswith('"') and len(raw) > 1 else raw[1:]
-            )
-        star = _RFC2231_PART.match(name)
-        if star and (star.group(2) is not None or star.group(3) or name.endswith("*")):
-            base = star.group(1)
-            idx = int(star.group(2)) if star.group(2) is not None else 0
-            extended = bool(star.group(3)) or (star.group(2) is None and name.endswith("*"))
-            pieces.setdefault(base, []).append((idx, extended, raw))
-        else:
-            plain.setdefault(name, raw)
-    ext: dict[str, tuple[str | None, str]] = {}
-    for base, segs in pieces.items():
-        segs.sort(key=lambda s: s[0])
-        cs: str | None = None
-        out: list[str] = []
-        for n, (_, extended, raw) in enumerate(segs):
-            if n == 0 and extended and raw.count("'") >= 2:
-                cs, _lang, raw = raw.split("'", 2)
-            if extended:
-                out.append(raw)
-            else:  # literal segment: percent-encode so the whole value decodes uniformly
-                out.append("".join(f"%{b:02X}" for b in raw.encode("latin-1", "replace")))
-        ext[base] = (cs or None, "".join(out))
-    return token, plain, ext
-
-
 def _param_text(
-    name: str, plain: dict[str, str], ext: dict[str, tuple[str | None, str]], ctx: _Ctx
+    name: str, plain: dict[str, str], ext: dict[str, params.Runs], ctx: _Ctx
 ) -> str | None:
-    """Decoded text of one parameter (RFC 2231, RFC 2047-in-quotes, or raw 8-bit)."""
-    if name in ext:
-        cs, pct = ext[name]
-        got = charsets.decode_rfc2231(cs, pct)
+    """Decoded text of one parameter, its charsets and repair notes recorded in ctx."""
+    got = params.param_text(name, plain, ext, ctx.hints)
+    for cs in got.charsets:
         ctx.charset(cs)
-        if got.warning:
-            ctx.warn(f"Attachment name: {got.warning}")
-        return got.text
-    if name not in plain:
-        return None
-    value = plain[name]
-    if not value.isascii():
-        got = decode_bytes(value.encode("latin-1", "replace"), None)
-        ctx.warn(f"Attachment name had raw 8-bit bytes; decoded as {got.charset}.")
-        value = got.text
-    if "=?" in value:
-        got = decode_header(value)
-        if got.warning:
-            ctx.warn(f"Attachment name {got.warning}.")
-        value = got.text
-    return value
+    for note in got.warnings:
+        ctx.warn(note)
+    ctx.notes(got.notes)
+    return got.text
 
 
 def _decode_cte(data: bytes, cte: str, ctx: _Ctx, what: str) -> bytes:
@@ -315,7 +247,7 @@ def _walk(part: Message, ctx: _Ctx, depth: int, *, guessed: bool = False) -> Non
     if depth > _MAX_DEPTH:
         ctx.warn("MIME nesting is too deep; deeper parts were skipped.")
         return
-    ctype, cparams, cext = _params(_first(part, "content-type"))
+    ctype, cparams, cext = params.split_params(_first(part, "content-type"))
     if "/" not in ctype:
         ctype = "text/plain"
     # compat32 keeps the raw body as str with surrogate escapes; get_payload() would decode it
@@ -331,6 +263,8 @@ def _walk(part: Message, ctx: _Ctx, depth: int, *, guessed: bool = False) -> Non
         ctx.attachments.append(_attachment(f"{ctype.split('/', 1)[1]}.txt", ctype, data, None, ""))
         return
     if isinstance(payload, list):
+        if isinstance(part.preamble, str) and part.preamble.strip():
+            ctx.preambles.append(part.preamble)
         for sub in payload:
             try:
                 _walk(sub, ctx, depth + 1)
@@ -358,19 +292,19 @@ def _leaf(
     part: Message,
     ctype: str,
     cparams: dict[str, str],
-    cext: dict[str, tuple[str | None, str]],
+    cext: dict[str, params.Runs],
     raw: bytes,
     ctx: _Ctx,
 ) -> None:
     cte = (_first(part, "content-transfer-encoding") or "").strip().strip("\"'").lower()
     data = _decode_cte(raw, cte.split(";")[0].strip(), ctx, f"a {ctype} part")
-    disp, dparams, dext = _params(_first(part, "content-disposition"))
+    disp, dparams, dext = params.split_params(_first(part, "content-disposition"))
     filename = _param_text("filename", dparams, dext, ctx) or _param_text(
         "name", cparams, cext, ctx
     )
-    filename = _clean_filename(filename) if filename else ""
+    filename = params.clean_filename(filename) if filename else ""
     cid_raw = _first(part, "content-id")
-    cid = _unfold(_to_latin1(cid_raw)).strip().strip("<>").strip() or None if cid_raw else None
+    cid = params.unfold(params.to_latin1(cid_raw)).strip().strip("<>").strip() or None if cid_raw else None
 
     if ctype in ("text/plain", "text/html") and disp != "attachment" and not filename:
         if _looks_binary(data):
@@ -378,7 +312,8 @@ def _leaf(
             ctype = "application/octet-stream"
         else:
             declared = cparams.get("charset")
-            got = decode_bytes(data, declared)
+            got = decode_bytes(data, declared, hints=ctx.hints)
+            ctx.notes(got.notes)
             ctx.charset(declared)
             ctx.charset(got.charset)
             if got.warning:
@@ -391,9 +326,39 @@ def _leaf(
                     text = _unflow(text, cparams.get("delsp", "").lower() == "yes")
                 ctx.plain.append(text)
             return
+    if ctype in ("text/plain", "text/html") and disp != "attachment" and not _looks_binary(data):
+        ctx.named_text.append((ctype, data, cparams.get("charset")))
     n = len(ctx.attachments) + 1
     name = filename or f"attachment-{n}{_ext_for(ctype)}"
     ctx.attachments.append(_attachment(name, ctype, data, cid, disp))
+
+
+_BOILERPLATE = re.compile(
+    r"^\s*(This is a multi-?part message in MIME format\.?|This is a MIME-encapsulated message\.?"
+    r"|This message is in MIME format\..*)\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _fallback_text(ctx: _Ctx) -> str:
+    """The visible text of a message without a text part: an inline text part that carries a
+    name, else the text a broken mailer wrote before the first MIME boundary."""
+    for ctype, data, declared in ctx.named_text:
+        got = decode_bytes(data, declared, hints=ctx.hints)
+        text = got.text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
+        if ctype == "text/html":
+            text = html_to_text(text)
+        if text:
+            ctx.warn("The message has no text part; showed its inline named text part.")
+            return text
+    for preamble in ctx.preambles:
+        raw = preamble.encode("ascii", "surrogateescape")
+        text = _BOILERPLATE.sub("", decode_bytes(raw, None, hints=ctx.hints).text)
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
+        if text:
+            ctx.warn("The message has no text part; showed the text before its first boundary.")
+            return text
+    return ""
 
 
 def _attachment(
@@ -417,13 +382,13 @@ def _attach_message(part: Message, payload: list[Message], ctx: _Ctx) -> None:
     except Exception:  # noqa: BLE001
         data = b""
         ctx.warn("An attached message could not be re-serialized; stored it empty.")
-    _, dparams, dext = _params(_first(part, "content-disposition"))
+    _, dparams, dext = params.split_params(_first(part, "content-disposition"))
     filename = _param_text("filename", dparams, dext, ctx)
     if not filename:
-        subj = decode_header(_first(inner, "subject") or "").text
-        filename = f"{_unfold(subj)[:120]}.eml" if subj.strip() else ""
+        subj = decode_header(_first(inner, "subject") or "", hints=ctx.hints).text
+        filename = f"{params.unfold(subj)[:120]}.eml" if subj.strip() else ""
     n = len(ctx.attachments) + 1
-    name = _clean_filename(filename or "") or f"attachment-{n}.eml"
+    name = params.clean_filename(filename or "") or f"attachment-{n}.eml"
     ctx.attachments.append(_attachment(name, "message/rfc822", data, None, "attachment"))
 
 
@@ -433,13 +398,15 @@ def _attach_message(part: Message, payload: list[Message], ctx: _Ctx) -> None:
 def _addresses(values: list[str], label: str, ctx: _Ctx) -> list[Address]:
     out: list[Address] = []
     for value in values:
-        pre = decode_header(value, encoded_words=False)
+        pre = decode_header(value, encoded_words=False, hints=ctx.hints)
+        ctx.notes(pre.notes)
         if pre.warning:
             ctx.warn(f"{label} {pre.warning}.")
             ctx.charset(pre.charset)
-        for name, addr in email.utils.getaddresses([_unfold(pre.text)]):
+        for name, addr in email.utils.getaddresses([params.unfold(pre.text)]):
             if "=?" in name:
-                got = decode_header(name)
+                got = decode_header(name, hints=ctx.hints)
+                ctx.notes(got.notes)
                 if got.warning:
                     ctx.warn(f"{label} {got.warning}.")
                 for declared in got.labels:
@@ -459,7 +426,7 @@ def _msgids(value: str | None) -> list[str]:
         return []
     ids = _MSGID.findall(value)
     if not ids:
-        ids = [t for t in _unfold(value).split() if "@" in t]
+        ids = [t for t in params.unfold(value).split() if "@" in t]
     return list(dict.fromkeys(ids))
 
 
@@ -467,12 +434,12 @@ def _date(value: str | None, ctx: _Ctx) -> datetime | None:
     if value is None:
         ctx.warn("The message has no Date header.")
         return None
-    text = _unfold(_to_latin1(value))
+    text = params.unfold(params.to_latin1(value))
     try:
         dt = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
-        shown = decode_header(value, encoded_words=False).text
-        ctx.warn(f"The Date header {_CTRL.sub('', _unfold(shown))[:60]!r} could not be parsed.")
+        shown = decode_header(value, encoded_words=False, hints=ctx.hints).text
+        ctx.warn(f"The Date header {_CTRL.sub('', params.unfold(shown))[:60]!r} could not be parsed.")
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
@@ -487,7 +454,7 @@ def parse_message(raw: bytes, *, ticket_pattern: str = r"\[#(\d+)\]") -> ParsedM
     entry in `warnings` and parsing continues. Raises ValueError("empty message") for b""."""
     if not raw:
         raise ValueError("empty message")
-    ctx = _Ctx()
+    ctx = _Ctx(charsets.Hints.for_message(bytes(raw)))
     try:
         return _parse(bytes(raw), ticket_pattern, ctx)
     except Exception as e:  # noqa: BLE001 - last resort: a poison message must not stop ingest
@@ -529,7 +496,7 @@ def parse_message(raw: bytes, *, ticket_pattern: str = r"\[#(\d+)\]") -> ParsedM
 
 def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
     msg = email.message_from_bytes(raw, policy=compat32)
-    raw_headers = [(str(k), _to_latin1(str(v))) for k, v in msg.raw_items()]
+    raw_headers = [(str(k), params.to_latin1(str(v))) for k, v in msg.raw_items()]
     headers: dict[str, list[str]] = {}
     for k, v in msg.raw_items():
         headers.setdefault(k.lower(), []).append(str(v))
@@ -540,8 +507,9 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
 
     subject = ""
     if "subject" in headers:
-        got = decode_header(first("subject"))
-        subject = _CTRL.sub("", _unfold(got.text.replace("\t", " ")))
+        got = decode_header(first("subject"), hints=ctx.hints)
+        ctx.notes(got.notes)
+        subject = _CTRL.sub("", params.unfold(got.text.replace("\t", " ")))
         if got.warning:
             ctx.warn(f"Subject {got.warning}.")
         for label in got.labels:
@@ -560,7 +528,7 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
     to, cc, reply_to = addrs("to", "To"), addrs("cc", "Cc"), addrs("reply-to", "Reply-To")
     date = _date(first("date"), ctx)
     mid = _msgids(first("message-id"))
-    message_id = mid[0] if mid else (_unfold(first("message-id") or "").strip("<> ") or None)
+    message_id = mid[0] if mid else (params.unfold(first("message-id") or "").strip("<> ") or None)
     irt = _msgids(first("in-reply-to"))
     references = _msgids(" ".join(headers.get("references", [])))
 
@@ -573,6 +541,11 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
     html_src = "\n".join(ctx.html)
     if not text and html_src:
         text = html_to_text(html_src)
+    if not text:
+        try:
+            text = _fallback_text(ctx)
+        except Exception:  # noqa: BLE001 - a fallback must not lose the rest of the message
+            text = ""
     html: str | None = None
     if html_src:
         try:

@@ -16,9 +16,20 @@ from inbox.models import LoginThrottle, MailboxMember, Role, User
 from inbox.services.errors import InvalidCredentials, InvalidInput, LoginThrottled
 
 _hasher = PasswordHasher()
-# Verified against when the address is unknown, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD_LENGTH = 10
+
+
+# Verified against when the address is unknown, so both paths take the same time. Computed on
+# first use: an Argon2 hash costs tens of milliseconds, too much to pay at import time in every
+# command that merely imports this module.
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,7 @@ def authenticate(
     ok = False
     try:
         ok = _hasher.verify(
-            user.password_hash if user and user.password_hash else _DUMMY_HASH, password
+            user.password_hash if user and user.password_hash else _dummy_hash(), password
         )
     except (VerificationError, InvalidHashError):
         ok = False

@@ -194,3 +194,60 @@ def test_a_directory_is_not_a_message(tmp_path):
     proc = run("parse", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stderr.decode().count("\n") == 1 and "Is a directory" in proc.stderr.decode()
+
+
+def test_several_files_print_one_json_object_per_line_in_order(tmp_path):
+    names = ["euc_jp", "iso2022jp_plain", "shift_jis_8bit", "euc_jp"]
+    proc = run("parse", *(str(CORPUS / f"{n}.eml") for n in names), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode("utf-8").splitlines()
+    assert len(lines) == 4
+    objs = [json.loads(line) for line in lines]
+    assert [o["file"] for o in objs] == [str(CORPUS / f"{n}.eml") for n in names]
+    assert [o["subject"] for o in objs] == [
+        "EUCの件名", "お問い合わせ：配送について", "シフトJISの件名①", "EUCの件名"
+    ]
+
+
+def test_several_files_with_stdin_and_a_missing_one_keep_their_places(tmp_path):
+    proc = run(
+        "parse", str(CORPUS / "euc_jp.eml"), str(tmp_path / "nope.eml"), "-",
+        stdin=(CORPUS / "iso2022jp_plain.eml").read_bytes(), cwd=tmp_path,
+    )
+    assert proc.returncode == 1
+    objs = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert [o["file"] for o in objs] == [str(CORPUS / "euc_jp.eml"), str(tmp_path / "nope.eml"), "-"]
+    assert objs[0]["subject"] == "EUCの件名"
+    assert "No such file or directory" in objs[1]["error"] and "subject" not in objs[1]
+    assert objs[2]["subject"] == "お問い合わせ：配送について"
+    assert proc.stderr.decode().count("\n") == 1 and "nope.eml" in proc.stderr.decode()
+
+
+HEAVY = ("flask", "inbox.web", "sqlalchemy", "alembic", "argon2", "apscheduler", "inbox.services")
+
+
+def loaded_after(code: str, tmp_path) -> list[str]:
+    """Modules from HEAVY that are loaded after running `code` in a fresh interpreter."""
+    probe = code + (
+        "\nimport sys, json\n"
+        f"print(json.dumps(sorted({{m.split('.')[0] if m.split('.')[0] != 'inbox' else "
+        f"'.'.join(m.split('.')[:2]) for m in sys.modules}} & set({HEAVY!r}))))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.decode().splitlines()[-1])
+
+
+def test_the_parse_command_loads_neither_the_web_app_nor_the_database(tmp_path):
+    assert loaded_after("import inbox.cli.parse", tmp_path) == []
+    run_it = (
+        "import io, sys\n"
+        "from inbox.cli import cli\n"
+        "sys.stdout = io.TextIOWrapper(io.BytesIO())\n"
+        f"cli(['parse', {str(CORPUS / 'shift_jis_8bit.eml')!r}], standalone_mode=False)\n"
+        "sys.stdout = sys.__stdout__\n"
+    )
+    assert loaded_after(run_it, tmp_path) == []
+    # the probe itself can see them: the full command set does load the web app and database
+    assert "sqlalchemy" in loaded_after("from inbox.cli import cli\ncli.list_commands(None)", tmp_path)

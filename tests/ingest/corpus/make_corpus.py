@@ -574,7 +574,17 @@ def build() -> dict[str, bytes]:
         + original.replace(b"\r\n", b"\n")
         + b"--f--\n",
     )
+    c.update(_mailread().build(msg=msg, ew=ew, to_jis=to_jis, std=std))
     return c
+
+
+def _mailread():  # a module loaded by path, like this one
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mailread_corpus", HERE / "mailread_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> int:
