@@ -86,7 +86,9 @@ def resume(
     )
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
-    if row.token_hash != digest and (row.rotated_at is None or now - row.rotated_at > ROTATION_GRACE):
+    if row.token_hash != digest and (
+        row.rotated_at is None or now - row.rotated_at > ROTATION_GRACE
+    ):
         return None
     user = session.get(User, user_id)
     if user is None or not user.active:

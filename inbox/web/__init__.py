@@ -85,8 +85,11 @@ def _security_headers(response):
 
 
 def init_app(app: Flask) -> None:
-    from inbox.web import admin, auth, deadlines, errors, queue, sessions, thread
+    from inbox.web import admin, auth, deadlines, errors, inputs, queue, sessions, thread
 
+    app.request_class = inputs.SafeRequest
+    app.url_map.converters["int"] = inputs.Int64Converter
+    app.before_request(inputs.refuse_unexpected_json)
     app.teardown_appcontext(_close_db)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -25,16 +25,24 @@ def test_a_post_with_only_the_csrf_token_changes_nothing(client, session, setup)
     token = csrf_token(client, f"/admin/users/{agent.id}")
     response = client.post(f"/admin/users/{agent.id}", data={"csrf_token": token})
     assert response.status_code == 400
-    assert "missing" in response.get_data(as_text=True) or "ありません" in response.get_data(as_text=True)
+    assert "missing" in response.get_data(as_text=True) or "ありません" in response.get_data(
+        as_text=True
+    )
     session.refresh(agent)
     assert agent.active is True
     assert [m.mailbox_id for m in agent.memberships] == [box.id]
 
 
-@pytest.mark.parametrize("left_out", ["active__shown", "mailboxes__shown", "role", "name", "password"])
+@pytest.mark.parametrize(
+    "left_out", ["active__shown", "mailboxes__shown", "role", "name", "password"]
+)
 def test_leaving_out_any_one_field_is_refused(client, session, setup, left_out):
     box, agent = setup
-    data = {**FULL, "email": agent.email, "csrf_token": csrf_token(client, f"/admin/users/{agent.id}")}
+    data = {
+        **FULL,
+        "email": agent.email,
+        "csrf_token": csrf_token(client, f"/admin/users/{agent.id}"),
+    }
     del data[left_out]
     response = client.post(f"/admin/users/{agent.id}", data=data)
     assert response.status_code == 400
@@ -47,7 +55,11 @@ def test_the_complete_form_as_the_page_renders_it_saves(client, session, setup):
     _box, agent = setup
     page = client.get(f"/admin/users/{agent.id}").get_data(as_text=True)
     assert 'name="active__shown"' in page and 'name="mailboxes__shown"' in page
-    data = {**FULL, "email": agent.email, "csrf_token": csrf_token(client, f"/admin/users/{agent.id}")}
+    data = {
+        **FULL,
+        "email": agent.email,
+        "csrf_token": csrf_token(client, f"/admin/users/{agent.id}"),
+    }
     del data["active"]  # unticked on purpose, with its companion present
     response = client.post(f"/admin/users/{agent.id}", data=data)
     assert response.status_code == 302

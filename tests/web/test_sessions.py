@@ -161,7 +161,10 @@ def test_remember_days_is_configurable(connection, db_url, tmp_path, session):
 def test_remember_days_above_thirty_is_refused():
     with pytest.raises(ConfigError) as info:
         load_settings(
-            {"server": {"secret_key": "x" * 20}, "security": {"encryption_key": ENCRYPTION_KEY, "remember_days": 31}},
+            {
+                "server": {"secret_key": "x" * 20},
+                "security": {"encryption_key": ENCRYPTION_KEY, "remember_days": 31},
+            },
             environ={},
         )
     assert info.value.key == "security.remember_days"
