@@ -294,7 +294,13 @@ def send_reply(
         cc, bad_cc = parse_addresses(draft.cc)
         bcc, bad_bcc = parse_addresses(draft.bcc)
         for bad in [*bad_to, *bad_cc, *bad_bcc]:
-            problems.append(Problem(_("Not a valid mail address: %(address)s"), address=bad))
+            if "@" in bad and not bad.rpartition("@")[0].isascii():
+                problems.append(Problem(_(
+                    "%(address)s cannot be sent to: characters other than ASCII before the @"
+                    " need SMTPUTF8, which this application does not use."
+                ), address=bad))  # fmt: skip
+            else:
+                problems.append(Problem(_("Not a valid mail address: %(address)s"), address=bad))
         if not to and not bad_to:
             problems.append(Problem(_("Give at least one address in To.")))
     if problems:
