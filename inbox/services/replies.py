@@ -27,6 +27,7 @@ from inbox.ingest.compose import (
     reply_subject,
     with_ticket_token,
 )
+from inbox.ingest.headers import clean_text
 from inbox.models import (
     Attachment,
     Direction,
@@ -315,7 +316,7 @@ def send_reply(
         mailbox_id=mailbox.id,
         direction=Direction.OUTBOUND,
         kind=MessageKind.NORMAL,
-        subject=draft.subject.strip(),
+        subject=clean_text(draft.subject),
         from_name=(mailbox.display_name or "")[:255],
         from_address=mailbox.address or "",
         to=[{"name": n, "address": a} for n, a in to],
@@ -344,7 +345,7 @@ def send_reply(
         to=to,
         cc=cc,
         bcc=bcc,
-        subject=draft.subject.strip(),
+        subject=clean_text(draft.subject),
         text=text,
         attachments=list(draft.attachments),
         parent=customer_message(session, thread),
