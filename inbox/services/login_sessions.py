@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -69,6 +70,16 @@ def parse_cookie_id(value: str) -> tuple[int, str] | None:
     return int(user_id), token
 
 
+def _find(session: Session, column: Any, digest: str) -> tuple[LoginSession, User] | None:
+    """The log-in and its user by one index probe (token hash, or the previous one)."""
+    found = session.execute(
+        select(LoginSession, User)
+        .join(User, User.id == LoginSession.user_id)
+        .where(column == digest)
+    ).first()
+    return (found[0], found[1]) if found else None
+
+
 def resume(
     session: Session, user_id: int, token: str, *, now: datetime, rotate: bool = False
 ) -> Resumed | None:
@@ -78,20 +89,19 @@ def resume(
     returned; the old one keeps working for ROTATION_GRACE. Flushes, does not commit.
     """
     digest = _hash(token)
-    row = session.scalar(
-        select(LoginSession).where(
-            LoginSession.user_id == user_id,
-            or_(LoginSession.token_hash == digest, LoginSession.previous_hash == digest),
-        )
+    found = _find(session, LoginSession.token_hash, digest) or _find(
+        session, LoginSession.previous_hash, digest
     )
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    if found is None:
+        return None
+    row, user = found
+    if row.user_id != user_id or row.revoked_at is not None or row.expires_at <= now:
         return None
     if row.token_hash != digest and (
         row.rotated_at is None or now - row.rotated_at > ROTATION_GRACE
     ):
         return None
-    user = session.get(User, user_id)
-    if user is None or not user.active:
+    if not user.active:
         return None
     if not rotate or row.token_hash != digest:
         return Resumed(user, token)
