@@ -29,7 +29,7 @@ from inbox import create_app
 from inbox.crypto import generate_key
 from inbox.db import make_engine
 from inbox.ingest.compose import build_mail
-from inbox.models import LoginSession, Role
+from inbox.models import LoginSession, Role, User
 from inbox.schema import upgrade
 from inbox.services import accounts, login_sessions
 from inbox.sources import redact
@@ -85,6 +85,15 @@ def bench_requests(backend: str, url: str, sessions: int, requests: int) -> None
             s.rollback()
     print(f"{backend:<10} resume() with {sessions} other log-ins: p50 {pct(times, .5):7.0f} µs"
           f"  p95 {pct(times, .95):7.0f} µs")  # fmt: skip
+    with sa.orm.Session(engine) as s:
+        before = []
+        for _ in range(requests):  # what the user loader did before: load the user by id
+            start = time.perf_counter()
+            assert s.get(User, user_id) is not None
+            before.append((time.perf_counter() - start) * 1e6)
+            s.rollback()
+    print(f"{backend:<10} get(User) (the check before):    p50 {pct(before, .5):7.0f} µs"
+          f"  p95 {pct(before, .95):7.0f} µs")  # fmt: skip
     app = create_app({
         "server": {"secret_key": "bench-secret-key-0123456789"},
         "security": {"encryption_key": generate_key()},
