@@ -18,7 +18,7 @@ from inbox.services import login_sessions
 
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-    "microphone=(), payment=(), usb=(), interest-cohort=()"
+    "microphone=(), payment=(), usb=()"
 )
 HSTS = "max-age=31536000; includeSubDomains"
 
