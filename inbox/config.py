@@ -22,6 +22,9 @@ ENV_OVERRIDES = {
     "INBOX_METRICS_TOKEN": ("metrics", "token"),
 }
 
+# A log-in (remembered or not) ends after security.remember_days, which may not exceed this.
+MAX_REMEMBER_DAYS = 30
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "server": {"host": "127.0.0.1", "port": 8080, "secret_key": None, "secure_cookies": False},
     "database": {"url": "sqlite:///var/inbox.sqlite", "pool_size": 5},
@@ -31,6 +34,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "login_max_failures": 5,
         "login_window_minutes": 15,
         "login_lockout_minutes": 15,
+        "remember_days": 30,
     },
     "ui": {"default_language": "ja", "default_timezone": "Asia/Tokyo", "page_size": 50},
     "ingest": {
@@ -79,6 +83,7 @@ class Settings:
     login_max_failures: int = 5
     login_window_minutes: int = 15
     login_lockout_minutes: int = 15
+    remember_days: int = 30
     default_language: str = "ja"
     default_timezone: str = "Asia/Tokyo"
     page_size: int = 50
@@ -197,6 +202,9 @@ def load_settings(
     security = raw["alerts"]["smtp_security"]
     if security not in ("plain", "starttls", "ssl"):
         raise ConfigError("alerts.smtp_security", "must be plain, starttls or ssl")
+    remember_days = _int(raw, "security", "remember_days", 1)
+    if remember_days > MAX_REMEMBER_DAYS:
+        raise ConfigError("security.remember_days", f"must be at most {MAX_REMEMBER_DAYS}")
     return Settings(
         secret_key=secret_key,
         database_url=url,
@@ -208,6 +216,7 @@ def load_settings(
         login_max_failures=_int(raw, "security", "login_max_failures", 1),
         login_window_minutes=_int(raw, "security", "login_window_minutes", 1),
         login_lockout_minutes=_int(raw, "security", "login_lockout_minutes", 1),
+        remember_days=remember_days,
         default_language=language,
         default_timezone=str(tz),
         page_size=_int(raw, "ui", "page_size", 5),

@@ -7,6 +7,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from inbox.sources.redact import remember_secret
+
 
 def generate_key() -> str:
     return Fernet.generate_key().decode()
@@ -27,17 +29,22 @@ class SecretBox:
         self._fernet = Fernet(key.encode())
 
     def seal(self, secrets: dict[str, Any]) -> str:
+        remember_secret(*secrets.values())
         return self._fernet.encrypt(json.dumps(secrets).encode()).decode()
 
     def open(self, token: str | None) -> dict[str, Any]:
+        """The secrets; each value is also masked in the logs from now on."""
         if not token:
             return {}
         try:
-            return json.loads(self._fernet.decrypt(token.encode()))
+            secrets = json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken as exc:
             raise ValueError(
                 "stored secrets cannot be decrypted: was security.encryption_key changed?"
             ) from exc
+        if isinstance(secrets, dict):
+            remember_secret(*secrets.values())
+        return secrets
 
     def __repr__(self) -> str:  # never show the key
         return "SecretBox(<key hidden>)"

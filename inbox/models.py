@@ -110,13 +110,16 @@ class User(Base):
     # What Flask-Login reads off a user object: plain attributes, no Flask import here.
     is_authenticated = True
     is_anonymous = False
+    # The raw token of the log-in this object was loaded for (not stored; see LoginSession).
+    login_token = None  # str | None, set per request by the web layer
 
     @property
     def is_active(self) -> bool:
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session and remember-me cookies carry: user id and log-in token."""
+        return f"{self.id}:{self.login_token}" if self.login_token else ""
 
 
 class Mailbox(Base):
@@ -485,3 +488,24 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
+
+
+class LoginSession(Base):
+    """One log-in (browser session, possibly remembered); only a hash of its token is stored.
+
+    A log-in counts while it is not revoked and not past ``expires_at``; a password change or
+    deactivation revokes all of the user's rows. Remember-me use replaces the token hash (rotation); the
+    previous hash stays valid for a few seconds for requests already on their way.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    previous_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    rotated_at: Mapped[datetime | None]
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

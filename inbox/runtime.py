@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from inbox.config import Settings
 from inbox.crypto import SecretBox
 from inbox.db import make_engine
-from inbox.storage import BlobStore
+from inbox.sources import redact
+from inbox.storage import BlobStore, make_private_dir
 
 
 @dataclass
@@ -27,15 +28,22 @@ def build_runtime(settings: Settings, *, bind: Engine | Connection | None = None
     """Build the runtime; ``bind`` (tests) replaces the engine made from the settings' URL.
 
     Also wires the app (``inbox.wiring.wire``): every edge that builds a runtime — web app,
-    scheduler, CLI command — sees the same registries.
+    scheduler, CLI command — sees the same registries; and keeps the configured secrets and the
+    HTTP client's request URLs out of the logs.
     """
     from inbox.wiring import wire  # here, not at the top: `inbox parse` imports this module
 
     wire()
+    redact.install()
+    redact.remember_secret(
+        settings.secret_key, settings.encryption_key, settings.alert_smtp.get("password")
+    )
+    url_password = make_url(settings.database_url).password
+    redact.remember_secret(str(url_password) if url_password else None)
     if bind is None:
         url = settings.database_url
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(Path(url.removeprefix("sqlite:///")).parent)
         engine: Engine | None = make_engine(url)
         factory = sessionmaker(engine, expire_on_commit=False)
     else:

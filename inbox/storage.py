@@ -8,6 +8,19 @@ import tempfile
 from pathlib import Path
 
 
+def make_private_dir(path: Path | str) -> Path:
+    """Create ``path`` (and missing parents) readable by the owner only (0700).
+
+    Directories that exist already are left as they are: their owner chose their mode.
+    """
+    path = Path(path)
+    missing = [p for p in [path, *path.parents] if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is reduced by the umask; this is exact
+    return path
+
+
 class BlobStore:
     """Files named by their SHA-256 under ``root/ab/abcdef…``; writing the same bytes twice is free."""
 
@@ -25,7 +38,8 @@ class BlobStore:
         target = self.path(digest)
         if target.exists():
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.exists():
+            make_private_dir(target.parent)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:

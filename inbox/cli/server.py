@@ -13,9 +13,15 @@ from inbox.cli import CliContext, cli, friendly_errors, pass_cli
 
 
 def _logging() -> None:
+    """Log to stderr at INBOX_LOG_LEVEL (default INFO), with secrets masked at every level."""
+    from inbox.sources import redact
+
+    level = os.environ.get("INBOX_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=level if level in logging.getLevelNamesMapping() else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redact.install(*logging.getLogger().handlers)
 
 
 @cli.command(help="Run the web UI and the scheduler in one process (the embedded default).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import os
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -40,14 +41,20 @@ _DATE_RE = re.compile(rb"^Date:[ \t]*(.+?)\r?$", re.MULTILINE | re.IGNORECASE)
 
 
 def ensure_demo_config(path: str | None) -> Path:
-    """Write config.toml from config.example.toml with fresh keys, unless it exists."""
+    """Write config.toml from config.example.toml with fresh keys, unless it exists.
+
+    The file holds the secret and encryption keys: it is created readable by the owner only.
+    """
     target = Path(path or "config.toml")
     if target.exists():
         return target
     text = config_example().read_text(encoding="utf-8")
     text = text.replace('secret_key = ""', f'secret_key = "{generate_key()}"', 1)
     text = text.replace('encryption_key = ""', f'encryption_key = "{generate_key()}"', 1)
-    target.write_text(text, encoding="utf-8")
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(target, 0o600)  # os.open's mode is reduced by the umask; this is exact
     click.echo(f"Wrote {target} with new secret keys.")
     return target
 

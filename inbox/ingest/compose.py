@@ -24,6 +24,14 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr, getaddresses
 from zoneinfo import ZoneInfo
 
+from inbox.ingest.headers import (
+    address_problem,
+    check_header_block,
+    checked,
+    clean_text,
+    envelope_address,
+    has_controls,
+)
 from inbox.ingest.subjects import find_ticket_token
 from inbox.models import Mailbox, Message, Thread
 
@@ -51,7 +59,6 @@ _REPLY_PREFIX = re.compile(
     r"^\s*(?:re|ｒｅ|返信)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]\s*", re.IGNORECASE
 )
 _OUR_ID = re.compile(r"^inbox\.(\d+)\.([0-9a-f]+)\.([0-9a-f]{8})@")
-_ADDRESS = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+$")
 
 
 @dataclass(frozen=True)
@@ -81,24 +88,30 @@ class BuiltReply(BuiltMail):
 
 def format_address(name: str, address: str) -> str:
     """``山田 太郎 <yamada@example.jp>`` for the composer's fields (not MIME-encoded)."""
-    name = (name or "").replace('"', "").strip()
+    name = clean_text(name).replace('"', "").strip()
     if not name:
         return address
-    if any(c in name for c in ',;<>@()[]:\\'):
+    if any(c in name for c in ",;<>@()[]:\\"):
         name = f'"{name}"'
     return f"{name} <{address}>"
 
 
 def parse_addresses(text: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """Addresses typed in a field, and the parts that are not mail addresses."""
-    text = text.replace("\r", " ").replace("\n", " ")
+    """Addresses typed in a field, and the parts that are not mail addresses.
+
+    A field holding a line break or another control character is refused as a whole: a
+    browser's one-line field cannot send one, so it was forged or pasted from a header.
+    """
+    text = text.replace("\t", " ")
+    if has_controls(text):
+        return [], [clean_text(text)]
     found: list[tuple[str, str]] = []
     bad: list[str] = []
     for name, address in getaddresses([text]):
         address = address.strip()
         if not address and not name.strip():
             continue
-        if not _ADDRESS.match(address):
+        if address_problem(address):
             bad.append(address or name)
         elif address.lower() not in {a.lower() for _n, a in found}:
             found.append((name.strip(), address))
@@ -190,7 +203,9 @@ def _fits_jis(texts: Sequence[str]) -> str | None:
                     bad.append(ch)
     if bad:
         shown = " ".join(bad[:10])
-        return f"Sent as UTF-8 instead of ISO-2022-JP: these characters are not in JIS X 0208: {shown}"
+        return (
+            f"Sent as UTF-8 instead of ISO-2022-JP: these characters are not in JIS X 0208: {shown}"
+        )
     return None
 
 
@@ -211,17 +226,29 @@ def _text_part(text: str, charset: str) -> MIMENonMultipart:
 
 
 def _header(value: str, charset: str) -> Header | str:
-    if value.isascii():
+    value = clean_text(value)
+    if value.isascii() and "=?" not in value:
         return value
+    # Text that looks like an encoded word is encoded too, so that it shows as typed.
     return Header(value, JIS if charset == JIS else "utf-8")
 
 
 def _address(name: str, address: str, charset: str) -> str:
+    name, address = clean_text(name), envelope_address(address)
     if not name:
         return address
-    if name.isascii():
+    if name.isascii() and "=?" not in name:
         return formataddr((name, address))
-    return formataddr((name, address), charset=JIS if charset == JIS else "utf-8")
+    # formataddr leaves ASCII names as they are; one that looks like an encoded word is
+    # encoded here so that it shows as typed.
+    # Header splits a long name into several encoded words, so that the line can be folded.
+    encoded = Header(name, JIS if charset == JIS else "utf-8").encode(linesep="")
+    return f"{encoded} <{address}>"
+
+
+def _msg_id(value: str) -> str:
+    """A Message-ID without <> and without anything but visible ASCII."""
+    return re.sub(r"[^\x21-\x7e]", "", value).strip("<>")
 
 
 def build_mail(
@@ -265,7 +292,8 @@ def build_mail(
             del part["MIME-Version"]
             part.set_payload(att.data)
             encoders.encode_base64(part)
-            name = att.filename if att.filename.isascii() else ("utf-8", "", att.filename)
+            filename = clean_text(att.filename) or "attachment"
+            name = filename if filename.isascii() else ("utf-8", "", filename)
             part.add_header("Content-Disposition", "attachment", filename=name)
             msg.attach(part)
     else:
@@ -280,19 +308,24 @@ def build_mail(
     headers += [
         ("Subject", _header(subject, used)),
         ("Date", format_datetime(date.astimezone(ZoneInfo(tz)))),
-        ("Message-ID", f"<{message_id}>"),
+        ("Message-ID", f"<{_msg_id(message_id)}>"),
     ]
-    if in_reply_to:
-        headers.append(("In-Reply-To", f"<{in_reply_to}>"))
-    if references:
-        headers.append(("References", " ".join(f"<{r}>" for r in references)))
+    if in_reply_to and _msg_id(in_reply_to):
+        headers.append(("In-Reply-To", f"<{_msg_id(in_reply_to)}>"))
+    refs = [_msg_id(r) for r in references if _msg_id(r)]
+    if refs:
+        headers.append(("References", " ".join(f"<{r}>" for r in refs)))
     headers.append(("MIME-Version", "1.0"))
     existing = list(msg.items())
     for key in list(msg.keys()):
         del msg[key]
     for key, value in [*headers, *existing]:
+        # Every value passes the modern policy, which refuses line breaks. The bytes are still
+        # written by compat32: the modern policy would re-encode ISO-2022-JP headers as UTF-8.
+        checked(key, value.encode(maxlinelen=0) if isinstance(value, Header) else str(value))
         msg[key] = value
     raw = msg.as_bytes(policy=compat32.clone(linesep="\r\n"))
+    check_header_block(raw, [key for key, _value in [*headers, *existing]])
     return BuiltMail(raw=raw, charset=used, charset_note=note)
 
 
@@ -338,5 +371,5 @@ def build_reply(
         message_id=message_id,
         in_reply_to=parent_id,
         references=references,
-        subject=subject,
+        subject=clean_text(subject),
     )

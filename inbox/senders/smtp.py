@@ -7,6 +7,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from inbox.ingest.headers import HeaderProblem, envelope_address
 from inbox.models import OutboxStatus
 from inbox.services.outbox import DeliveryOutcome
 
@@ -55,6 +56,11 @@ def send_raw(
     - the connection dropping after the data was sent, before the answer: UNKNOWN.
     """
     where = f"{settings.host}:{settings.port}"
+    try:  # never hand a line break, NUL or an address SMTP cannot carry to the server
+        mail_from = envelope_address(mail_from)
+        recipients = [envelope_address(r) for r in recipients]
+    except HeaderProblem as exc:
+        return DeliveryOutcome(OutboxStatus.FAILED, f"Not sent: an address cannot be used: {exc}")
     try:
         client = _connect(settings)
     except smtplib.SMTPAuthenticationError as exc:

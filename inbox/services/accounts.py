@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from inbox.models import LoginThrottle, MailboxMember, Role, User
 from inbox.services.errors import InvalidCredentials, InvalidInput, LoginThrottled
+from inbox.services.login_sessions import end_all_sessions
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
@@ -85,8 +86,17 @@ def set_mailbox_access(session: Session, user: User, mailbox_ids: Iterable[int])
     session.flush()
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(session: Session, user: User, password: str, *, now: datetime) -> None:
+    """Change the password; every existing log-in of the user ends. Raises InvalidInput."""
     user.password_hash = hash_password(password)
+    end_all_sessions(session, user.id, now=now)
+
+
+def set_active(session: Session, user: User, active: bool, *, now: datetime) -> None:
+    """Enable or disable a user; disabling ends every log-in of the user."""
+    if not active:
+        end_all_sessions(session, user.id, now=now)
+    user.active = active
 
 
 def _throttle_rows(session: Session, keys: list[str]) -> list[LoginThrottle]:

@@ -27,6 +27,7 @@ from inbox.ingest.compose import (
     reply_subject,
     with_ticket_token,
 )
+from inbox.ingest.headers import clean_text
 from inbox.models import (
     Attachment,
     Direction,
@@ -294,7 +295,13 @@ def send_reply(
         cc, bad_cc = parse_addresses(draft.cc)
         bcc, bad_bcc = parse_addresses(draft.bcc)
         for bad in [*bad_to, *bad_cc, *bad_bcc]:
-            problems.append(Problem(_("Not a valid mail address: %(address)s"), address=bad))
+            if "@" in bad and not bad.rpartition("@")[0].isascii():
+                problems.append(Problem(_(
+                    "%(address)s cannot be sent to: characters other than ASCII before the @"
+                    " need SMTPUTF8, which this application does not use."
+                ), address=bad))  # fmt: skip
+            else:
+                problems.append(Problem(_("Not a valid mail address: %(address)s"), address=bad))
         if not to and not bad_to:
             problems.append(Problem(_("Give at least one address in To.")))
     if problems:
@@ -309,7 +316,7 @@ def send_reply(
         mailbox_id=mailbox.id,
         direction=Direction.OUTBOUND,
         kind=MessageKind.NORMAL,
-        subject=draft.subject.strip(),
+        subject=clean_text(draft.subject),
         from_name=(mailbox.display_name or "")[:255],
         from_address=mailbox.address or "",
         to=[{"name": n, "address": a} for n, a in to],
@@ -338,7 +345,7 @@ def send_reply(
         to=to,
         cc=cc,
         bcc=bcc,
-        subject=draft.subject.strip(),
+        subject=clean_text(draft.subject),
         text=text,
         attachments=list(draft.attachments),
         parent=customer_message(session, thread),

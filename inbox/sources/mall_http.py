@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from inbox.sources import redact
+
 log = logging.getLogger(__name__)
 
 
@@ -251,6 +253,7 @@ class MallHttp:
     ) -> None:
         self.rate_key, self.interval, self.env = rate_key, interval, env
         self.error_for, self.name = error_for, name
+        redact.install()  # httpx logs each request URL, query string (and keys) included
         self.client = httpx.Client(transport=env.transport, timeout=env.timeout)
 
     def close(self) -> None:
@@ -394,4 +397,15 @@ def connect(
         env = MallEnv(
             limiter=NoLimit(), sleep=env.sleep, transport=demo_transport(kind), timeout=env.timeout
         )
-    return connector(kind).build(settings, secrets, env, on_secrets or (lambda _s: None))
+    redact.remember_secret(*secrets.values())
+    if kind == "rakuten":  # sent as base64("service_secret:license_key") in the ESA header
+        redact.remember_basic_secret(
+            str(secrets.get("service_secret") or ""), str(secrets.get("license_key") or "")
+        )
+    store = on_secrets or (lambda _s: None)
+
+    def remembered(changes: dict[str, Any]) -> None:
+        redact.remember_secret(*changes.values())
+        store(changes)
+
+    return connector(kind).build(settings, secrets, env, remembered)

@@ -12,7 +12,6 @@ from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session
 
-from inbox.models import User
 from inbox.runtime import Runtime
 
 TRANSLATIONS = str(Path(__file__).resolve().parent.parent / "translations")
@@ -30,6 +29,10 @@ CONTENT_SECURITY_POLICY = (
 
 def runtime() -> Runtime:
     return current_app.extensions["inbox"]
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["inbox"]
 
 
 def db() -> Session:
@@ -82,8 +85,11 @@ def _security_headers(response):
 
 
 def init_app(app: Flask) -> None:
-    from inbox.web import admin, auth, deadlines, errors, queue, thread
+    from inbox.web import admin, auth, deadlines, errors, inputs, queue, sessions, thread
 
+    app.request_class = inputs.SafeRequest
+    app.url_map.converters["int"] = inputs.Int64Converter
+    app.before_request(inputs.refuse_unexpected_json)
     app.teardown_appcontext(_close_db)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -95,10 +101,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["get_locale"] = _select_locale
 
-    @login_manager.user_loader
-    def _load_user(user_id: str) -> User | None:
-        user = db().get(User, int(user_id))
-        return user if user is not None and user.active else None
+    login_manager.user_loader(sessions.load_user)
+    sessions.init_app(app, secure_cookies=runtime_of(app).settings.secure_cookies)
 
     from inbox.web import (
         health,

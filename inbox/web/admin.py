@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from inbox.db import utcnow
 from inbox.models import Mailbox, Role, User
 from inbox.services import accounts, mailbox_health, quarantine
 from inbox.services import mailboxes as mailbox_service
@@ -71,7 +72,7 @@ def new_user():
         except InvalidInput as exc:
             form.email.errors.append(translated(exc))
             return render_template("admin/user_form.html", form=form, user=None), 400
-        user.active = bool(form.active.data)
+        accounts.set_active(session, user, bool(form.active.data), now=utcnow())
         session.commit()
         if form.password.data:
             flash(_("User %(email)s created.", email=user.email), "info")
@@ -110,9 +111,9 @@ def edit_user(user_id: int):
         user.role = Role(form.role.data)
         user.language = form.language.data
         user.timezone = form.timezone.data
-        user.active = bool(form.active.data)
+        accounts.set_active(session, user, bool(form.active.data), now=utcnow())
         if form.password.data:
-            accounts.set_password(user, form.password.data)
+            accounts.set_password(session, user, form.password.data, now=utcnow())
         accounts.set_mailbox_access(session, user, form.mailboxes.data or [])
         session.commit()
         flash(_("User %(email)s saved.", email=user.email), "info")

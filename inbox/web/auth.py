@@ -8,12 +8,12 @@ from zoneinfo import available_timezones
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from inbox.db import utcnow
 from inbox.services import accounts
 from inbox.services.errors import InvalidCredentials, LoginThrottled
-from inbox.web import db, runtime
+from inbox.web import db, runtime, sessions
 from inbox.web.forms import EmptyForm, LoginForm, SettingsForm
 
 bp = Blueprint("auth", __name__)
@@ -63,7 +63,8 @@ def login():
             status = 401
         else:
             session.commit()
-            login_user(user, remember=bool(form.remember.data))
+            lifetime = timedelta(days=settings.remember_days)
+            sessions.start(user, remember=bool(form.remember.data), lifetime=lifetime)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), status
 
@@ -71,7 +72,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     EmptyForm().validate_on_submit()
-    logout_user()
+    sessions.end(current_user)
     return redirect(url_for("auth.login"))
 
 

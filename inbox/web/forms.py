@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -26,7 +28,39 @@ ROLE_CHOICES = [SelectChoice("agent", _l("Agent")), SelectChoice("lead", _l("Lea
 LANGUAGE_CHOICES = [SelectChoice("ja", "日本語"), SelectChoice("en", "English")]
 
 
-class UserForm(FlaskForm):
+# Field types a browser leaves out of the post when they are empty (unticked, nothing chosen);
+# their templates add a hidden companion "<name>__shown" so that absence can be told apart.
+COMPANION_TYPES = ("BooleanField", "SelectMultipleField")
+COMPANION_SUFFIX = "__shown"
+
+
+def presence_key(field: Field) -> str:
+    """The form key whose presence shows that ``field`` was on the submitted page."""
+    return field.name + COMPANION_SUFFIX if field.type in COMPANION_TYPES else field.name
+
+
+class CompleteForm(FlaskForm):
+    """A form whose every field must be in the post: a missing field is an error, never "empty".
+
+    Editing forms fill fields from the stored object; without this check a post that leaves a
+    field out would untick a checkbox or clear a list (WTForms reads an absent checkbox as off).
+    Templates render checkboxes and multiple selects with ``companion(field)``.
+    """
+
+    def validate(self, extra_validators=None) -> bool:  # type: ignore[override]
+        ok = super().validate(extra_validators)
+        if not self.is_submitted():
+            return ok
+        posted = set(request.form) | set(request.files)
+        for field in self:
+            if field.type != "CSRFTokenField" and presence_key(field) not in posted:
+                missing = _l("This field is missing from the form; reload the page and try again.")
+                field.errors = [*field.errors, missing]
+                ok = False
+        return ok
+
+
+class UserForm(CompleteForm):
     email = EmailField(
         _l("Mail address"), validators=[DataRequired(), Length(max=254)]
     )

@@ -11,6 +11,7 @@ from inbox.models import Status
 from inbox.services import queue as queue_service
 from inbox.services.errors import InvalidInput
 from inbox.web import db, runtime
+from inbox.web.inputs import id_list
 
 bp = Blueprint("queue", __name__)
 
@@ -51,7 +52,7 @@ def bulk():
     form = request.form
     action = form.get("action", "")
     value = form.get({"assign": "assignee", "status": "status", "add_tag": "tag"}.get(action, ""))
-    ids = [int(i) for i in form.getlist("thread") if i.isdigit()]
+    ids = id_list(form.getlist("thread"))
     session = db()
     done = queue_service.bulk_update(
         session, current_user._get_current_object(), ids, action, value, now=utcnow()

@@ -21,6 +21,7 @@ from inbox.services import reply_templates as templates_service
 from inbox.services.access import get_thread
 from inbox.services.errors import InvalidInput
 from inbox.web import db, runtime
+from inbox.web.inputs import accepts_json, json_object
 
 bp = Blueprint("reply", __name__, url_prefix="/threads")
 
@@ -156,11 +157,12 @@ def send(thread_id: int):
 
 @bp.route("/<int:thread_id>/presence", methods=["GET", "POST"])
 @login_required
+@accepts_json
 def heartbeat(thread_id: int):
     session, user = db(), current_user._get_current_object()
     thread = get_thread(session, user, thread_id)
     if request.method == "POST":
-        composing = bool((request.get_json(silent=True) or {}).get("composing"))
+        composing = bool(json_object().get("composing"))
         presence.heartbeat(session, thread.id, user.id, composing=composing, now=utcnow())
         session.commit()
     others = presence.others_here(session, thread.id, user_id=user.id, now=utcnow())

@@ -21,6 +21,9 @@ def test_admin_invites_a_user_with_mailbox_access(client, session):
             "timezone": "Asia/Tokyo",
             "mailboxes": [str(mailbox.id)],
             "active": "y",
+            "password": "",
+            "active__shown": "1",
+            "mailboxes__shown": "1",
         },
     )
     assert response.status_code == 302
@@ -39,7 +42,8 @@ def test_admin_disables_a_user_who_then_cannot_use_the_app(app, session):
     token = csrf_token(admin_client, f"/admin/users/{agent.id}")
     response = admin_client.post(
         f"/admin/users/{agent.id}",
-        data={"csrf_token": token, "email": agent.email, "name": agent.name, "role": "lead", "language": "ja", "timezone": "Asia/Tokyo"},
+        data={"csrf_token": token, "email": agent.email, "name": agent.name, "role": "lead", "language": "ja", "timezone": "Asia/Tokyo",
+              "password": "", "active__shown": "1", "mailboxes__shown": "1"},
     )
     assert response.status_code == 302
     session.refresh(agent)
