@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from inbox import create_app
 from inbox.crypto import generate_key
 from inbox.db import make_engine
-from inbox.ingest.compose import build_mail
 from inbox.models import LoginSession, Role, User
+from inbox.outgoing.compose import build_mail
 from inbox.schema import upgrade
 from inbox.services import accounts, login_sessions
 from inbox.sources import redact

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "inbox"
-LOWER_LAYERS = ["sources", "ingest", "services"]
+LOWER_LAYERS = ["sources", "ingest", "outgoing", "services"]
 FORBIDDEN = ("flask", "flask_login", "flask_wtf", "flask_babel", "inbox.web", "werkzeug")
 
 

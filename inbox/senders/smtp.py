@@ -7,8 +7,8 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from inbox.ingest.headers import HeaderProblem, envelope_address
 from inbox.models import OutboxStatus
+from inbox.outgoing.headers import HeaderProblem, envelope_address
 from inbox.services.outbox import DeliveryOutcome
 
 SECURITY_MODES = ("plain", "starttls", "ssl")

@@ -17,17 +17,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from inbox.config import Settings
-from inbox.ingest.compose import (
-    OutgoingAttachment,
-    attribution_line,
-    build_reply,
-    format_address,
-    parse_addresses,
-    quote,
-    reply_subject,
-    with_ticket_token,
-)
-from inbox.ingest.headers import clean_text
 from inbox.models import (
     Attachment,
     Direction,
@@ -41,6 +30,17 @@ from inbox.models import (
     Thread,
     User,
 )
+from inbox.outgoing.compose import (
+    OutgoingAttachment,
+    attribution_line,
+    build_reply,
+    format_address,
+    parse_addresses,
+    quote,
+    reply_subject,
+    with_ticket_token,
+)
+from inbox.outgoing.headers import clean_text
 from inbox.services import outbox, presence
 from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound
 from inbox.storage import BlobStore

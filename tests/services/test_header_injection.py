@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 
 import inbox.senders  # noqa: F401  (registers the "reply" deliverer)
-from inbox.ingest.compose import build_mail
-from inbox.ingest.headers import HeaderProblem, envelope_address
 from inbox.models import OutboxItem, OutboxStatus
+from inbox.outgoing.compose import build_mail
+from inbox.outgoing.headers import HeaderProblem, envelope_address
 from inbox.senders.smtp import SmtpSettings, send_raw
 from inbox.services import outbox, replies
 from inbox.services import reply_templates as templates

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from inbox.ingest.compose import reply_subject, thread_of_message_id
 from inbox.ingest.parse import parse_message
 from inbox.models import (
     Direction,
@@ -23,6 +22,7 @@ from inbox.models import (
     Role,
     Status,
 )
+from inbox.outgoing.compose import reply_subject, thread_of_message_id
 from inbox.services import replies
 from tests.factories import make_mailbox, make_thread, make_user
 

@@ -24,7 +24,9 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr, getaddresses
 from zoneinfo import ZoneInfo
 
-from inbox.ingest.headers import (
+from inbox.ingest.subjects import find_ticket_token
+from inbox.models import Mailbox, Message, Thread
+from inbox.outgoing.headers import (
     address_problem,
     check_header_block,
     checked,
@@ -32,8 +34,6 @@ from inbox.ingest.headers import (
     envelope_address,
     has_controls,
 )
-from inbox.ingest.subjects import find_ticket_token
-from inbox.models import Mailbox, Message, Thread
 
 __all__ = [
     "BuiltMail",
