@@ -79,6 +79,7 @@ def deliver_reply(item: OutboxItem, runtime: Any) -> outbox.DeliveryOutcome:
         settings = smtp_settings(mailbox, runtime.secrets)
     except SmtpNotConfigured as exc:
         return outbox.DeliveryOutcome(OutboxStatus.FAILED, str(exc))
+    outbox.begin_attempt(runtime.Session, item)
     outcome = send_raw(settings, item.mail_from, item.recipients, item.raw)
     if outcome.status != OutboxStatus.SENT:
         return outcome
