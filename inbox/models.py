@@ -84,6 +84,7 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"  # gave up after retries; visible, can be retried by hand
     UNKNOWN = "unknown"  # result not known (mall timeout); never retried automatically
     REJECTED = "rejected"  # refused by the receiving side; safe to edit and resend
+    REPLACED = "replaced"  # never went out; a person edited it and sent a new reply instead
 
 
 class User(Base):

@@ -299,11 +299,12 @@ def _deliver_round(
 
 
 def resend(session: Session, item: OutboxItem, *, now: datetime, actor_id: int | None) -> None:
-    """A person asks to send a failed, rejected or unknown item again."""
-    if item.status not in (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED):
+    """A person asks to send a failed, rejected or unknown item again (or a waiting one now)."""
+    waiting = item.status == OutboxStatus.QUEUED and item.last_error is not None
+    if item.status not in (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED) and not waiting:
         return
     item.status, item.next_attempt_at, item.attempts = OutboxStatus.QUEUED, now, 0
-    item.attempt_started_at = None
+    item.attempt_started_at = item.last_error = None
     session.add(
         Event(
             thread_id=item.thread_id,

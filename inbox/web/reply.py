@@ -66,6 +66,7 @@ def _draft() -> replies.Draft:
         opened_at=opened_at,
         attachments=_stage_uploads(),
         confirm=form.get("confirm") == "1",
+        replaces=form.get("replaces", type=int),
     )
 
 
@@ -99,6 +100,7 @@ def composer_context(
         "staged": [
             (_signer().dumps(asdict(a)), a) for a in (draft.attachments if draft else [])
         ],
+        "replaces": draft.replaces if draft else None,
         "others": presence.others_here(session, thread.id, user_id=user.id, now=utcnow()),
         "states": replies.reply_items(session, thread),
         "outbound": [m for m in thread.messages if m.direction.value == "outbound"],
@@ -124,7 +126,13 @@ def compose(thread_id: int):
         session.commit()
     except OperationalError:
         session.rollback()
-    ctx = composer_context(thread, template_id=request.args.get("template", type=int))
+    draft = None
+    edit = request.args.get("edit", type=int)
+    if edit is not None:
+        draft = replies.edit_draft(session, thread, edit, now=utcnow(), reply_key=uuid.uuid4().hex)
+        if draft is None:
+            flash(gettext("That reply cannot be edited any more: it was sent or is being sent."), "error")
+    ctx = composer_context(thread, template_id=request.args.get("template", type=int), draft=draft)
     return render_template("reply/compose.html", thread=thread, c=ctx)
 
 

@@ -195,6 +195,7 @@ def test_send_time_is_stored_as_utc_now(client, session, world):
     login_as(client, world["agent"])
     thread = world["thread"]
     fields = composer_fields(client, f"/threads/{thread.id}")
+    fields["body"] = "ご連絡ありがとうございます。\n" + fields["body"]
     before = utcnow()
     client.post(f"/threads/{thread.id}/reply", data=fields)
     item = session.scalar(select(OutboxItem).where(OutboxItem.thread_id == thread.id))
