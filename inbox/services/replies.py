@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -121,6 +121,24 @@ class OutgoingReply:
     idempotency_key: str
     settings: Settings
     blobs: BlobStore
+    prepared: PreparedMail | None = None
+
+
+def _inputs(reply: OutgoingReply) -> tuple:
+    return (reply.to, reply.cc, reply.subject, reply.text, tuple(reply.attachments),
+            reply.parent.id if reply.parent is not None else None)
+
+
+@dataclass(frozen=True)
+class PreparedMail:
+    """A reply's MIME message built (and its bytes stored) ahead of the write transaction."""
+
+    inputs: tuple
+    built: Any
+    raw_sha256: str
+
+    def fits(self, reply: OutgoingReply) -> bool:
+        return self.inputs == _inputs(reply)
 
 
 class ReplyChannel(Protocol):
@@ -305,6 +323,7 @@ def send_reply(
     now: datetime,
     settings: Settings,
     blobs: BlobStore,
+    prepared: PreparedMail | None = None,
 ) -> Message:
     """Record the reply as an outbound message and queue it; flushes, never commits.
 
@@ -382,6 +401,7 @@ def send_reply(
         idempotency_key=key,
         settings=settings,
         blobs=blobs,
+        prepared=prepared,
     )
     item = channel.enqueue(session, thread, reply, now)
     message.source_key = f"out:{item.id}"
@@ -389,6 +409,29 @@ def send_reply(
     if draft.replaces is not None:
         _replace(session, thread, draft.replaces, item, author)
     return message
+
+
+def prepare_mail(
+    session: Session, thread: Thread, draft: Draft, *, now: datetime, settings: Settings,
+    blobs: BlobStore,
+) -> PreparedMail | None:
+    """Build a mail reply's message ahead of ``send_reply`` (which then only writes rows), so
+    a reply with large attachments holds the write lock briefly. Reads only; None when the
+    draft is not a valid mail reply (``send_reply`` then reports why)."""
+    channel = REPLY_CHANNELS.get(thread.mailbox.kind)
+    if not isinstance(channel, MailChannel) or not thread.mailbox.address:
+        return None
+    text = single_signature(draft.text.replace("\r\n", "\n").rstrip(), thread.mailbox.signature)
+    (to, bad_to), (cc, bad_cc), (bcc, bad_bcc) = (
+        parse_addresses(draft.to), parse_addresses(draft.cc), parse_addresses(draft.bcc))
+    if bad_to or bad_cc or bad_bcc or not to or channel.validate(text, draft.attachments):
+        return None
+    reply = OutgoingReply(
+        message=None, author=None, to=to, cc=cc, bcc=bcc, subject=draft.subject.strip(),  # type: ignore[arg-type]
+        text=text, attachments=list(draft.attachments), parent=customer_message(session, thread),
+        idempotency_key="", settings=settings, blobs=blobs,
+    )
+    return channel.prepare(thread, reply, now)
 
 
 REPLACEABLE = (OutboxStatus.FAILED, OutboxStatus.REJECTED, OutboxStatus.QUEUED)
@@ -546,26 +589,14 @@ class MailChannel:
     quotes_history = True
     kind = "reply"
 
-    def validate(self, text: str, attachments: Sequence[StagedAttachment]) -> list[str]:
-        problems: list[str] = []
-        if not text.strip():
-            problems.append(Problem(_("Write a message before sending.")))
-        if sum(a.size for a in attachments) > MAX_ATTACHMENT_BYTES:
-            problems.append(Problem(_("The attachments are larger than 20 MB in total.")))
-        return problems
-
-    def enqueue(
-        self, session: Session, thread: Thread, reply: OutgoingReply, now: datetime
-    ) -> OutboxItem:
-        mailbox = thread.mailbox
-        if not mailbox.address or "@" not in mailbox.address:
-            raise ReplyProblems([Problem(_("This mailbox has no sending address."))])
+    def prepare(self, thread: Thread, reply: OutgoingReply, now: datetime) -> PreparedMail:
+        """Build the MIME message and store its bytes: the slow part with large attachments,
+        so the web layer can do it before it takes the write lock (see ``prepare_mail``)."""
         settings = reply.settings
-        parent = reply.parent
         built = build_reply(
-            mailbox=mailbox,
+            mailbox=thread.mailbox,
             thread=thread,
-            parent=parent,
+            parent=reply.parent,
             to=reply.to,
             cc=reply.cc,
             subject=(with_ticket_token if reply.subject else reply_subject)(
@@ -581,6 +612,26 @@ class MailChannel:
             now=now,
             secret=settings.secret_key,
         )
+        return PreparedMail(_inputs(reply), built, reply.blobs.put(built.raw))
+
+    def validate(self, text: str, attachments: Sequence[StagedAttachment]) -> list[str]:
+        problems: list[str] = []
+        if not text.strip():
+            problems.append(Problem(_("Write a message before sending.")))
+        if sum(a.size for a in attachments) > MAX_ATTACHMENT_BYTES:
+            problems.append(Problem(_("The attachments are larger than 20 MB in total.")))
+        return problems
+
+    def enqueue(
+        self, session: Session, thread: Thread, reply: OutgoingReply, now: datetime
+    ) -> OutboxItem:
+        mailbox = thread.mailbox
+        if not mailbox.address or "@" not in mailbox.address:
+            raise ReplyProblems([Problem(_("This mailbox has no sending address."))])
+        prepared = reply.prepared
+        if prepared is None or not prepared.fits(reply):
+            prepared = self.prepare(thread, reply, now)
+        built = prepared.built
         message_id, parent_id, references, subject = (
             built.message_id, built.in_reply_to, built.references, built.subject
         )
@@ -589,7 +640,7 @@ class MailChannel:
         message.in_reply_to = parent_id
         message.references = references
         message.subject = subject
-        message.raw_sha256 = reply.blobs.put(built.raw)
+        message.raw_sha256 = prepared.raw_sha256
         recipients = [a for _n, a in [*reply.to, *reply.cc, *reply.bcc]]
         item = outbox.enqueue(
             session,

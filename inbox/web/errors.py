@@ -12,6 +12,17 @@ def _page(status: int, title: str, message: str):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+def _too_large(app: Flask):
+    from flask_babel import gettext as _
+
+    mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    return _page(
+        413,
+        _("Too large"),
+        _("What you sent is larger than %(mb)s MB. Attach smaller files, or send them in several replies.", mb=mb),
+    )
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import gettext as _
 
@@ -23,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(
         ConcurrentChange, lambda e: _page(409, _("Changed meanwhile"), str(e))
     )
+    app.register_error_handler(413, lambda e: _too_large(app))
     app.register_error_handler(
         CSRFError,
         lambda e: _page(

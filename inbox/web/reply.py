@@ -113,7 +113,11 @@ def _panel_helpers() -> dict[str, Any]:
         """Outbox item per outbound message id, for showing "sending…", "sent" or "failed"."""
         return replies.reply_items(db(), thread)
 
-    return {"reply_panel": composer_context, "reply_states": reply_states}
+    return {
+        "reply_panel": composer_context,
+        "reply_states": reply_states,
+        "attachment_limit_mb": replies.MAX_ATTACHMENT_BYTES // (1024 * 1024),
+    }
 
 
 @bp.route("/<int:thread_id>/reply")
@@ -140,11 +144,21 @@ def compose(thread_id: int):
 @login_required
 def send(thread_id: int):
     session, user, rt = db(), current_user._get_current_object(), runtime()
+    # Files go to the blob store before the write transaction: loading the user began one
+    # (SQLite takes the write lock up front), so end it first and keep the locked part short.
+    session.commit()
+    draft, now = _draft(), utcnow()
+    session.connection(execution_options={"sqlite_begin": "DEFERRED"})  # reads only
+    prepared = replies.prepare_mail(
+        session, get_thread(session, user, thread_id), draft, now=now, settings=rt.settings,
+        blobs=rt.blobs,
+    )
+    session.commit()
     thread = get_thread(session, user, thread_id, for_update=True)
-    draft = _draft()
     try:
         replies.send_reply(
-            session, thread, user, draft, now=utcnow(), settings=rt.settings, blobs=rt.blobs
+            session, thread, user, draft, now=now, settings=rt.settings, blobs=rt.blobs,
+            prepared=prepared,
         )
     except replies.ReplyProblems as exc:
         session.rollback()
