@@ -25,11 +25,11 @@ from sqlalchemy.exc import OperationalError
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from inbox import create_app  # noqa: E402
-from inbox.crypto import generate_key  # noqa: E402
-from inbox.db import make_engine  # noqa: E402
-from inbox.schema import upgrade  # noqa: E402
-from tests.factories import PASSWORD, make_mailbox, make_thread, make_user  # noqa: E402
+from inbox import create_app
+from inbox.crypto import generate_key
+from inbox.db import make_engine
+from inbox.schema import upgrade
+from tests.factories import PASSWORD, make_mailbox, make_thread, make_user
 
 
 class Writer(threading.Thread):
