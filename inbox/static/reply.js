@@ -57,7 +57,7 @@
       var text = option.getAttribute("data-body") || "";
       var signature = (body.getAttribute("data-signature") || "").trim();
       if (option.hasAttribute("data-signed") && signature && body.value.indexOf(signature) >= 0) {
-        body.value = body.value.replace(signature, "").replace(/^\n+/, "");  // the template brings it
+        body.value = body.value.replace(signature, "").replace(/^\n+/, "\n\n");  // the template brings it
         touched = false;
       }
       var at = touched ? body.selectionStart : 0;
