@@ -258,6 +258,18 @@ def composer_defaults(
     )
 
 
+def sending_problem(mailbox: Mailbox) -> str | None:
+    """Why replies from ``mailbox`` cannot go out as it is set up (a msgid), None if they can.
+    Shown above the composer before anyone writes."""
+    if mailbox.kind not in (MailboxKind.IMAP, MailboxKind.LOCAL):
+        return None
+    if not mailbox.address or "@" not in mailbox.address:
+        return _("This mailbox has no sending address, so replies cannot be sent. Ask an admin to set one up.")
+    if not ((mailbox.settings or {}).get("smtp_host") or "").strip():
+        return _("This mailbox has no SMTP server set up, so replies cannot be sent yet. Ask an admin to set one up under Admin → Mailboxes.")
+    return None
+
+
 # --- sending -----------------------------------------------------------------------------------
 
 

@@ -101,6 +101,7 @@ def composer_context(
             (_signer().dumps(asdict(a)), a) for a in (draft.attachments if draft else [])
         ],
         "replaces": draft.replaces if draft else None,
+        "cannot_send": replies.sending_problem(thread.mailbox),
         "others": presence.others_here(session, thread.id, user_id=user.id, now=utcnow()),
         "states": replies.reply_items(session, thread),
         "outbound": [m for m in thread.messages if m.direction.value == "outbound"],
