@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from inbox.config import Settings
 from inbox.models import Event, Message, OutboxItem, OutboxStatus, Thread, User
 from inbox.services import outbox
 
@@ -99,10 +101,45 @@ def delivered(session: Session, item: OutboxItem, now: datetime) -> None:
         assignment.status_changed(session, thread, now)
 
 
-def on_outcome(session: Session, item: OutboxItem, now: datetime) -> None:
-    """``outbox.AFTER_ANY`` hook: a sent reply updates its thread."""
+def on_outcome(session: Session, item: OutboxItem, now: datetime, context: Any = None) -> None:
+    """``outbox.AFTER_ANY`` hook: a sent reply updates its thread; a failed one is mailed to its
+    author and the thread's assignee (when the delivery round has settings to mail with)."""
     if item.status == OutboxStatus.SENT:
         delivered(session, item, now)
+    elif item.status in BAD_ENDS and getattr(context, "settings", None) is not None:
+        notify_failure(session, item, now=now, settings=context.settings)
+
+
+def notify_failure(session: Session, item: OutboxItem, *, now: datetime, settings: Settings) -> OutboxItem | None:
+    """Queue a mail (over the alert SMTP server) telling the reply's author and the thread's
+    assignee that it did not reach the customer; once per failure of the item."""
+    from inbox.services import alerts
+
+    if item.message_row_id is None or item.thread_id is None:
+        return None
+    thread = session.get(Thread, item.thread_id)
+    author_id = session.scalar(select(Message.author_id).where(Message.id == item.message_row_id))
+    ids = {i for i in (author_id, thread.assignee_id if thread else None) if i is not None}
+    users = [u for u in session.scalars(select(User).where(User.id.in_(ids))) if u.active and u.email]
+    if thread is None or not users:
+        return None
+    key = f"reply_not_sent:{item.id}:{item.attempts}:{item.status.value}"
+    raw = alerts.render_mail(
+        "reply_not_sent", users, settings=settings, now=now, message_id=alerts.message_id_for(key),
+        context={
+            "ticket": settings.ticket_token_for(thread.id),
+            "subject": thread.subject,
+            "mailbox": thread.mailbox.name,
+            "status": item.status.value,
+            "error": item.last_error or "",
+            "recipients": ", ".join(item.recipients or []),
+        },
+    )
+    return outbox.enqueue(
+        session, kind=alerts.KIND, idempotency_key=key, now=now,
+        mail_from=settings.alert_from_address, recipients=[u.email for u in users], raw=raw,
+        payload={"reply_outbox": item.id}, mailbox_id=thread.mailbox_id, thread_id=thread.id,
+    )
 
 
 def send_states(session: Session, thread_ids: Iterable[int]) -> dict[int, str]:

@@ -48,8 +48,9 @@ Deliverer = Callable[[OutboxItem, Any], DeliveryOutcome]
 DELIVERERS: dict[str, Deliverer] = {}
 # kind -> hook(session, item, outcome, now) run in the transaction that records the outcome.
 AFTER_DELIVERY: dict[str, Callable[[Session, OutboxItem, DeliveryOutcome, datetime], None]] = {}
-# hook(session, item, now) run for every item whose final state was just recorded (any kind).
-AFTER_ANY: list[Callable[[Session, OutboxItem, datetime], None]] = []
+# hook(session, item, now, context) run for every item whose final state was just recorded (any
+# kind); ``context`` is what the deliverers get (the runtime), None outside a delivery round.
+AFTER_ANY: list[Callable[[Session, OutboxItem, datetime, Any], None]] = []
 
 
 class ClaimLost(Exception):
@@ -114,7 +115,7 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def expire_stale(session: Session, *, now: datetime) -> dict[str, int]:
+def expire_stale(session: Session, *, now: datetime, context: Any = None) -> dict[str, int]:
     """Items left in ``sending`` past their lease: back to ``queued`` if their attempt never
     started (nothing can have gone out), else ``unknown`` (maybe sent: a person decides)."""
     stale = list(
@@ -148,7 +149,7 @@ def expire_stale(session: Session, *, now: datetime) -> dict[str, int]:
         if hook is not None:
             hook(session, item, DeliveryOutcome(OutboxStatus.UNKNOWN, item.last_error), now)
         for after in AFTER_ANY:
-            after(session, item, now)
+            after(session, item, now, context)
     if stale:
         log.info("outbox: stale claims %s", counts)
     return counts
@@ -209,7 +210,9 @@ def claim_due(session: Session, *, owner: str, now: datetime, limit: int = 20) -
     return ids
 
 
-def record(session: Session, item: OutboxItem, outcome: DeliveryOutcome, *, now: datetime) -> None:
+def record(
+    session: Session, item: OutboxItem, outcome: DeliveryOutcome, *, now: datetime, context: Any = None
+) -> None:
     """Store a delivery's outcome on its item (and let the kind's hook update the thread)."""
     item.claimed_by = item.claimed_until = None
     item.last_error = outcome.error
@@ -235,7 +238,7 @@ def record(session: Session, item: OutboxItem, outcome: DeliveryOutcome, *, now:
         hook(session, item, outcome, now)
     if item.status != OutboxStatus.QUEUED:
         for after in AFTER_ANY:
-            after(session, item, now)
+            after(session, item, now, context)
 
 
 def deliver_due(
@@ -258,7 +261,7 @@ def _deliver_round(
     Session: sessionmaker[Session], context: Any, *, owner: str, now: Callable[[], datetime], limit: int
 ) -> dict[str, int]:
     with Session() as session:
-        expire_stale(session, now=now())
+        expire_stale(session, now=now(), context=context)
         ids = claim_due(session, owner=owner, now=now(), limit=limit)
         session.commit()
     counts: dict[str, int] = {}
@@ -292,7 +295,7 @@ def _deliver_round(
                 log.warning("outbox item %s changed hands while sending; outcome %s not recorded",
                             item_id, outcome.status.value)
                 continue
-            record(session, item, outcome, now=now())
+            record(session, item, outcome, now=now(), context=context)
             session.commit()
             counts[item.status.value] = counts.get(item.status.value, 0) + 1
     return counts

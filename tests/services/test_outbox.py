@@ -193,3 +193,31 @@ def test_a_worker_whose_claim_was_taken_back_sends_nothing(session, runtime, smt
     with pytest.raises(outbox.ClaimLost):
         mail_reply.deliver_reply(claimed, runtime)
     assert len(smtp_server.messages) == 1
+
+
+def test_a_refused_reply_is_mailed_to_its_author_and_the_assignee(session, runtime, smtp_server, monkeypatch):
+    import dataclasses
+
+    from inbox.models import Role
+
+    monkeypatch.setattr(runtime, "settings", dataclasses.replace(runtime.settings, alert_smtp={
+        "host": "127.0.0.1", "port": smtp_server.port, "security": "plain"}))
+    mailbox = reply_mailbox(session, runtime, smtp_server.port)
+    thread, _ = customer_thread(session, mailbox)
+    author = make_user(session, mailboxes=[mailbox], email="author@example.test")
+    lead = make_user(session, Role.LEAD, mailboxes=[mailbox], email="lead@example.test")
+    thread.assignee_id = lead.id
+    item = item_of(session, queue_reply(session, runtime, thread, author, now=SENT_AT))
+    session.flush()
+    smtp_server.fail_next(1, code=550, text="5.1.1 No such user", stage="RCPT")
+
+    assert deliver(runtime, SENT_AT) == {"failed": 1}
+    assert smtp_server.messages == []
+    assert deliver(runtime, SENT_AT + timedelta(seconds=1)) == {"sent": 1}  # the notice
+    (notice,) = smtp_server.messages
+    assert sorted(notice.rcpt_tos) == ["author@example.test", "lead@example.test"]
+    mail = notice.message()
+    assert mail["Subject"] == f"【返信未送信】[#{thread.id}] 配送について"
+    assert "No such user" in mail.get_content()
+    assert deliver(runtime, SENT_AT + timedelta(hours=1)) == {}  # once per failure
+    assert fresh(session, item).status == OutboxStatus.FAILED
