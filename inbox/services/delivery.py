@@ -103,10 +103,10 @@ def delivered(session: Session, item: OutboxItem, now: datetime) -> None:
 
 def on_outcome(session: Session, item: OutboxItem, now: datetime, context: Any = None) -> None:
     """``outbox.AFTER_ANY`` hook: a sent reply updates its thread; a failed one is mailed to its
-    author and the thread's assignee (when the delivery round has settings to mail with)."""
+    author and the thread's assignee when the settings ask for it (``alerts.reply_failure_mail``)."""
     if item.status == OutboxStatus.SENT:
         delivered(session, item, now)
-    elif item.status in BAD_ENDS and getattr(context, "settings", None) is not None:
+    elif item.status in BAD_ENDS and getattr(getattr(context, "settings", None), "reply_failure_mail", False):
         notify_failure(session, item, now=now, settings=context.settings)
 
 

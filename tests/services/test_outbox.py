@@ -200,8 +200,9 @@ def test_a_refused_reply_is_mailed_to_its_author_and_the_assignee(session, runti
 
     from inbox.models import Role
 
-    monkeypatch.setattr(runtime, "settings", dataclasses.replace(runtime.settings, alert_smtp={
-        "host": "127.0.0.1", "port": smtp_server.port, "security": "plain"}))
+    monkeypatch.setattr(runtime, "settings", dataclasses.replace(
+        runtime.settings, reply_failure_mail=True,
+        alert_smtp={"host": "127.0.0.1", "port": smtp_server.port, "security": "plain"}))
     mailbox = reply_mailbox(session, runtime, smtp_server.port)
     thread, _ = customer_thread(session, mailbox)
     author = make_user(session, mailboxes=[mailbox], email="author@example.test")
