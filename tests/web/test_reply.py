@@ -262,3 +262,22 @@ def test_a_failed_reply_shows_red_badges_counts_and_one_click_fixes(app, session
     assert f'data-testid="resend-{item.id}"' in page and f'data-testid="edit-resend-{item.id}"' in page
     composer = client.get(f"/threads/{thread.id}/reply?edit={item.id}").get_data(as_text=True)
     assert f'name="replaces" value="{item.id}"' in composer and message.text.split("\n")[0] in composer
+
+
+def test_failed_sends_page_says_when_an_unknown_send_had_begun(client, session, runtime, world):
+    from inbox.services import outbox
+
+    message = queue_reply(session, runtime, world["thread"], world["agent"], make_draft(opened_at=utcnow()))
+    item = session.scalar(select(OutboxItem).where(OutboxItem.message_row_id == message.id))
+    item.status, item.claimed_by = OutboxStatus.SENDING, "gone"
+    item.claimed_until, item.attempt_started_at = utcnow() - timedelta(minutes=1), utcnow() - timedelta(minutes=6)
+    session.flush()
+    assert outbox.expire_stale(session, now=utcnow()) == {"requeued": 0, "unknown": 1}
+    session.flush()
+    login_as(client, world["agent"])
+    page = client.get("/outbox/failed").get_data(as_text=True)
+    assert 'data-testid="attempt-started">' in page and "に送信を開始しました。" in page
+    assert "お客様に届いている可能性があります" in page
+    assert "自動的に送信待ちに戻るため、ここには表示されません" in page
+    history = client.get(f"/threads/{world['thread'].id}").get_data(as_text=True)
+    assert "返信が送信されていない可能性があります（送信結果不明）" in history
