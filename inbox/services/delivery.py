@@ -21,11 +21,12 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from inbox.config import Settings
 from inbox.models import Event, Message, OutboxItem, OutboxStatus, Thread, User
-from inbox.services import outbox
+from inbox.services import deadlines, outbox
 
 SENDING, FAILING = "sending", "failing"
 BAD_ENDS = (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED)
@@ -83,22 +84,12 @@ def delivered(session: Session, item: OutboxItem, now: datetime) -> None:
             changed = True
             session.add(Event(thread_id=thread.id, actor_id=author_id, kind="status_changed",
                               data={"from": before.value, "to": after.value, "by": "reply"}))
-    due = thread.due_at
-    if due is not None and not thread.due_set_by_hand:  # the rule of deadlines.on_team_reply
-        done = session.execute(
-            update(Thread)
-            .where(Thread.id == thread.id, Thread.due_at == due, Thread.due_set_by_hand.is_(False))
-            .values(due_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        if done.rowcount == 1:
-            session.add(Event(thread_id=thread.id, kind="deadline_cleared",
-                              data={"due_at": due.isoformat(), "by": "reply", "at": now.isoformat()}))
-    session.refresh(thread)
     if changed:
+        set_committed_value(thread, "status", after)
         from inbox.services import assignment
 
         assignment.status_changed(session, thread, now)
+    deadlines.on_team_reply(session, thread, now)
 
 
 def on_outcome(session: Session, item: OutboxItem, now: datetime, context: Any = None) -> None:

@@ -322,6 +322,11 @@ def single_signature(text: str, signature: str | None) -> str:
     return text[:first] + tail
 
 
+def _reply_text(draft: Draft, mailbox: Mailbox) -> str:
+    """The text that goes out: LF line ends, no trailing blank, the signature at most once."""
+    return single_signature(draft.text.replace("\r\n", "\n").rstrip(), mailbox.signature)
+
+
 def _idempotency_key(thread: Thread, reply_key: str) -> str:
     return f"reply:{thread.id}:{reply_key}"
 
@@ -352,7 +357,7 @@ def send_reply(
     channel = REPLY_CHANNELS.get(mailbox.kind)
     if channel is None:
         raise ReplyProblems([Problem(_("Replies cannot be sent from this kind of mailbox yet."))])
-    text = single_signature(draft.text.replace("\r\n", "\n").rstrip(), mailbox.signature)
+    text = _reply_text(draft, mailbox)
     problems: list[str] = list(channel.validate(text, draft.attachments))
     if text.strip() and not own_text(text, mailbox.signature).strip():
         problems.append(Problem(_("Write your reply before sending: the message holds only the signature and the quoted mail.")))
@@ -433,7 +438,7 @@ def prepare_mail(
     channel = REPLY_CHANNELS.get(thread.mailbox.kind)
     if not isinstance(channel, MailChannel) or not thread.mailbox.address:
         return None
-    text = single_signature(draft.text.replace("\r\n", "\n").rstrip(), thread.mailbox.signature)
+    text = _reply_text(draft, thread.mailbox)
     (to, bad_to), (cc, bad_cc), (bcc, bad_bcc) = (
         parse_addresses(draft.to), parse_addresses(draft.cc), parse_addresses(draft.bcc))
     if bad_to or bad_cc or bad_bcc or not to or channel.validate(text, draft.attachments):
