@@ -85,8 +85,10 @@ class CatcherServer(socketserver.ThreadingTCPServer):
             self.maildir.add(raw)
 
 
-def start(maildir: Path, port: int = PORT) -> CatcherServer | None:
-    """Serve in a background thread; None (with a warning) when the port is taken."""
+def start(maildir: Path, port: int | None = None) -> CatcherServer | None:
+    """Serve in a background thread (on ``PORT`` by default); None, with a warning, when the
+    port is taken."""
+    port = port or PORT
     try:
         server = CatcherServer(maildir, port)
     except OSError as exc:

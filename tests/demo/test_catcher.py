@@ -71,3 +71,18 @@ def test_a_first_reply_from_a_demo_mailbox_is_sent_to_the_catcher(fresh_database
             assert s.scalar(select(OutboxItem.status).where(OutboxItem.thread_id == thread_id)) == OutboxStatus.SENT
         (kept,) = kept_mail(catcher_dir(runtime))
         assert kept.get_body(("plain",)).get_content().startswith("お問い合わせありがとうございます。")
+
+
+def test_inbox_run_starts_the_catcher_only_where_a_mailbox_sends_to_it(fresh_databases, tmp_path, monkeypatch):
+    from inbox.demo import start_catcher_if_used
+
+    monkeypatch.setattr(catcher, "PORT", free_port())
+    with mall_runtime(fresh_databases, tmp_path) as runtime:
+        assert start_catcher_if_used(runtime) is None  # no demo mailboxes
+        load_demo(runtime, now=utcnow())
+        server = start_catcher_if_used(runtime)
+        try:
+            assert server is not None and server.server_address == ("127.0.0.1", catcher.PORT)
+        finally:
+            server.shutdown()
+            server.server_close()
