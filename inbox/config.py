@@ -58,6 +58,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "smtp_security": "plain",
         "smtp_username": None,
         "smtp_password": None,
+        "reply_failure_mail": False,
     },
     "metrics": {"token": None},
 }
@@ -100,6 +101,7 @@ class Settings:
     alert_from_address: str = "inbox@localhost"
     alert_smtp: dict[str, Any] = field(default_factory=dict)
     metrics_token: str | None = None
+    reply_failure_mail: bool = False  # mail a reply's author and assignee when it did not go out
 
     @property
     def ticket_pattern(self) -> str:
@@ -231,6 +233,7 @@ def load_settings(
         outbox_seconds=_int(raw, "scheduler", "outbox_seconds", 1),
         alert_notify_at=time(int(match[1]), int(match[2])),
         alert_from_address=str(raw["alerts"]["from_address"]),
+        reply_failure_mail=bool(raw["alerts"]["reply_failure_mail"]),
         alert_smtp={
             "host": raw["alerts"]["smtp_host"],
             "port": _int(raw, "alerts", "smtp_port", 1),

@@ -84,6 +84,7 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"  # gave up after retries; visible, can be retried by hand
     UNKNOWN = "unknown"  # result not known (mall timeout); never retried automatically
     REJECTED = "rejected"  # refused by the receiving side; safe to edit and resend
+    REPLACED = "replaced"  # never went out; a person edited it and sent a new reply instead
 
 
 class User(Base):
@@ -405,6 +406,9 @@ class OutboxItem(Base):
     next_attempt_at: Mapped[datetime]
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_until: Mapped[datetime | None]
+    # When the network call of the current attempt began (committed on its own just before it):
+    # a claimed item without it was never attempted and goes back to the queue after a crash.
+    attempt_started_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     copied_to_sent: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -22,6 +22,7 @@ from inbox.senders import mall_complete as mall_complete_sender
 from inbox.services import (
     alerts,
     assignment,
+    delivery,
     mailbox_check,
     mailboxes,
     mall_complete,
@@ -62,6 +63,7 @@ def wire() -> None:
     outbox.register(mall_credentials.ALERT_KIND, mall_reply.deliver_alert)
     outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
 
+    outbox.AFTER_ANY[:] = [delivery.on_outcome]
     assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed]
 
     mailboxes.register_validator(MailboxKind.RAKUTEN, mall_credentials.validate_rakuten)
@@ -82,6 +84,7 @@ def describe() -> dict[str, list[str]]:
         "thread_actions": sorted(replies.THREAD_ACTIONS),
         "deliverers": sorted(f"{k}: {name(v)}" for k, v in outbox.DELIVERERS.items()),
         "after_delivery": sorted(f"{k}: {name(v)}" for k, v in outbox.AFTER_DELIVERY.items()),
+        "after_any_outcome": [name(h) for h in outbox.AFTER_ANY],
         "status_hooks": [name(h) for h in assignment.STATUS_HOOKS],
         "settings_validators": sorted(f"{k.value}: {name(v)}" for k, v in mailboxes.SETTINGS_VALIDATORS.items()),
         "mall_connectors": sorted(mall_http.CONNECTORS),

@@ -236,7 +236,7 @@ def _secret(env_name: str | None, prompt: str) -> str:
 @click.option("--after-fetch", type=click.Choice(["leave", "mark_seen", "move"]), default="leave", show_default=True)
 @click.option("--move-to", help="Folder to move fetched mail to (with --after-fetch move).")
 @click.option("--poll-interval", type=click.IntRange(10), default=60, show_default=True, help="Seconds.")
-@click.option("--smtp-host", help="SMTP server for replies.")
+@click.option("--smtp-host", help="SMTP server for replies (imap and local).")
 @click.option("--smtp-port", type=int, help="SMTP port (default 587 for starttls, 465 for ssl).")
 @click.option("--smtp-security", type=click.Choice(["ssl", "starttls", "plain"]), default="starttls", show_default=True)
 @click.option("--smtp-username", help="SMTP log-in name (asks for the password).")
@@ -252,7 +252,6 @@ def mailbox_add(obj: CliContext, name: str, kind: str, **opts: Any) -> None:
     if kind == "local":
         settings = {"path": opts["path"]}
     else:
-        smtp_port = opts["smtp_port"] or {"ssl": 465, "starttls": 587}.get(opts["smtp_security"], 25)
         settings = {
             "imap_host": opts["host"],
             "imap_port": opts["port"],
@@ -263,20 +262,21 @@ def mailbox_add(obj: CliContext, name: str, kind: str, **opts: Any) -> None:
             "after_fetch": opts["after_fetch"],
             "move_to": opts["move_to"],
         }
-        if opts["smtp_host"]:
-            settings.update(
-                smtp_host=opts["smtp_host"],
-                smtp_port=smtp_port,
-                smtp_security=opts["smtp_security"],
-                smtp_username=opts["smtp_username"],
-            )
+    if opts["smtp_host"]:  # every kind that answers by mail sends through SMTP
+        smtp_port = opts["smtp_port"] or {"ssl": 465, "starttls": 587}.get(opts["smtp_security"], 25)
+        settings.update(
+            smtp_host=opts["smtp_host"],
+            smtp_port=smtp_port,
+            smtp_security=opts["smtp_security"],
+            smtp_username=opts["smtp_username"],
+        )
     runtime = _runtime(obj)
     with runtime.Session() as session:
         validate_settings(kind, {k: v for k, v in settings.items() if v is not None})
         if kind == "imap":
             secrets["imap_password"] = _secret(opts["password_env"], "IMAP password")
-            if opts["smtp_host"] and opts["smtp_username"]:
-                secrets["smtp_password"] = _secret(opts["smtp_password_env"], "SMTP password")
+        if opts["smtp_host"] and opts["smtp_username"]:
+            secrets["smtp_password"] = _secret(opts["smtp_password_env"], "SMTP password")
         mailbox = create_mailbox(
             session,
             runtime.secrets,

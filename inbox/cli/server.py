@@ -59,6 +59,10 @@ def run(
     settings = runtime.settings
     scheduler = None
     if settings.scheduler_enabled and not no_scheduler:
+        from inbox.demo import catcher_dir, start_catcher_if_used
+
+        if start_catcher_if_used(runtime) is not None:
+            click.echo(f"Demo replies are kept in {catcher_dir(runtime)} (Maildir).")
         scheduler = start_background(runtime)
     host, port = host or settings.host, port or settings.port
     click.echo(f"inbox is running at http://{host}:{port}/ (Ctrl-C to stop)")

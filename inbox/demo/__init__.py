@@ -13,10 +13,11 @@ import click
 from sqlalchemy import func, select
 
 from inbox.crypto import generate_key
+from inbox.demo import catcher
 from inbox.demo.malls import load_mall_demo
 from inbox.ingest.poll import chunks, ingest_options
 from inbox.ingest.store import BatchCounts, ingest_items
-from inbox.models import Event, MailboxKind, Role, Status, Thread, User
+from inbox.models import Event, Mailbox, MailboxKind, Role, Status, Thread, User
 from inbox.resources import config_example
 from inbox.runtime import Runtime
 from inbox.services import accounts
@@ -35,6 +36,10 @@ MAILBOXES = [
     ("support", "support@demo.example", "サンプル商店 サポート"),
     ("sales", "sales@demo.example", "Sample Trading Sales"),
 ]
+# The demo mailboxes send to the in-process catcher (inbox.demo.catcher) that `inbox run` starts.
+CATCHER_SETTINGS = {
+    "smtp_host": "127.0.0.1", "smtp_port": catcher.PORT, "smtp_security": "plain", "demo_catcher": True,
+}
 # The sample mail ends here; the demo shifts it so that the newest mail is an hour old.
 SAMPLES_END = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 _DATE_RE = re.compile(rb"^Date:[ \t]*(.+?)\r?$", re.MULTILINE | re.IGNORECASE)
@@ -84,7 +89,7 @@ def load_demo(runtime: Runtime, *, now: datetime) -> str:
                 kind=MailboxKind.LOCAL,
                 address=address,
                 display_name=display,
-                settings={"path": str(MAIL_DIR / name)},
+                settings={"path": str(MAIL_DIR / name), **CATCHER_SETTINGS},
                 poll_interval_seconds=3600,
                 signature=f"--\n{display}\n{address}",
             )
@@ -139,7 +144,22 @@ def _vary_work(session, people: dict[str, User], now: datetime) -> None:
         )
 
 
+def catcher_dir(runtime: Runtime) -> Path:
+    return Path(runtime.settings.blob_dir).parent / "demo-sent"
+
+
+def start_catcher_if_used(runtime: Runtime) -> catcher.CatcherServer | None:
+    """Start the demo's mail catcher when a mailbox sends to it (the demo mailboxes do)."""
+    with runtime.Session() as session:
+        boxes = session.scalars(select(Mailbox.settings)).all()
+    if not any((s or {}).get("demo_catcher") for s in boxes):
+        return None
+    return catcher.start(catcher_dir(runtime))
+
+
 def print_credentials() -> None:
+    click.echo("Replies from the demo mailboxes go to a local mail catcher (127.0.0.1:"
+               f"{catcher.PORT}, started by `inbox run`); nothing leaves this machine.")
     click.echo(f"Demo users (password for all: {PASSWORD}):")
     for email_addr, name, role, mailboxes in USERS:
         click.echo(f"  {role.value:<6} {email_addr:<22} {name}  [{', '.join(mailboxes)}]")

@@ -232,6 +232,9 @@ def _adopt_pending(session: Session, thread: Thread, post: MallPost, now: dateti
             item.claimed_by = item.claimed_until = None
             session.add(Event(thread_id=thread.id, kind="send_reconciled",
                               data={"outbox": item.id, "from": previous.value, "key": post.key}))
+            from inbox.services import delivery
+
+            delivery.delivered(session, item, now)
         return True
     return False
 

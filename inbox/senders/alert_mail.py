@@ -16,5 +16,6 @@ def deliver(item: OutboxItem, runtime: Any) -> DeliveryOutcome:
             OutboxStatus.FAILED, "The alert mail has no content or no recipient."
         )
     settings = SmtpSettings(**runtime.settings.alert_smtp)
+    outbox.begin_attempt(runtime.Session, item)
     return send_raw(settings, item.mail_from, item.recipients, item.raw)
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -79,6 +82,7 @@ def deliver_reply(item: OutboxItem, runtime: Any) -> outbox.DeliveryOutcome:
         settings = smtp_settings(mailbox, runtime.secrets)
     except SmtpNotConfigured as exc:
         return outbox.DeliveryOutcome(OutboxStatus.FAILED, str(exc))
+    outbox.begin_attempt(runtime.Session, item)
     outcome = send_raw(settings, item.mail_from, item.recipients, item.raw)
     if outcome.status != OutboxStatus.SENT:
         return outcome
@@ -92,6 +96,29 @@ def deliver_reply(item: OutboxItem, runtime: Any) -> outbox.DeliveryOutcome:
             log.warning("reply %s was sent but not copied to Sent: %s", item.id, error)
             details["sent_copy_error"] = error
     return outbox.DeliveryOutcome(OutboxStatus.SENT, None, details)
+
+
+def send_test_mail(mailbox: Mailbox, secrets: SecretBox, to: str, *, now: datetime) -> outbox.DeliveryOutcome:
+    """Send a short test mail from ``mailbox`` to ``to`` over its SMTP settings, at once (not
+    through the outbox): the admin form's "send test mail" button."""
+    try:
+        settings = smtp_settings(mailbox, secrets)
+    except SmtpNotConfigured as exc:
+        return outbox.DeliveryOutcome(OutboxStatus.FAILED, str(exc))
+    if not mailbox.address:
+        return outbox.DeliveryOutcome(OutboxStatus.FAILED, "The mailbox has no address to send from.")
+    msg = EmailMessage()
+    msg["From"] = Address(mailbox.display_name or "", addr_spec=mailbox.address)
+    msg["To"] = to
+    msg["Subject"] = f"inbox test mail / テストメール ({mailbox.name})"
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid(domain=mailbox.address.rsplit("@", 1)[-1])
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(
+        f"This test mail was sent through {settings.host}:{settings.port} for the mailbox"
+        f" {mailbox.name}.\nこのメールはメールボックス {mailbox.name} の送信テストです。\n"
+    )
+    return send_raw(settings, mailbox.address, [to], msg.as_bytes())
 
 
 def after_reply(

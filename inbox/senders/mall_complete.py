@@ -31,6 +31,7 @@ def deliver(item: OutboxItem, runtime: Any) -> DeliveryOutcome:
     if isinstance(source, DeliveryOutcome):
         return source
     ref = item.payload["ref"]
+    outbox.begin_attempt(runtime.Session, item)
     try:
         source.mark_done([ref])
     except MallError as exc:

@@ -80,6 +80,7 @@ def deliver(item: OutboxItem, runtime: Any) -> DeliveryOutcome:
     if earlier is not None:
         return DeliveryOutcome(OutboxStatus.SENT, None, {"key": earlier, "reconciled": True})
     files = [(f["filename"], runtime.blobs.get(f["sha256"])) for f in payload.get("files") or []]
+    outbox.begin_attempt(runtime.Session, item)
     try:
         posted = source.post_reply(ref, body, files)
     except MallError as exc:
@@ -124,5 +125,7 @@ def deliver_alert(item: OutboxItem, runtime: Any) -> DeliveryOutcome:
     """A credential alert: the prepared mail, over the alert SMTP server of the settings."""
     if not item.raw or not item.recipients:
         return DeliveryOutcome(OutboxStatus.FAILED, "The alert mail has no content or no recipient.")
-    return send_raw(SmtpSettings(**runtime.settings.alert_smtp), item.mail_from, item.recipients, item.raw)
+    settings = SmtpSettings(**runtime.settings.alert_smtp)
+    outbox.begin_attempt(runtime.Session, item)
+    return send_raw(settings, item.mail_from, item.recipients, item.raw)
 

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from inbox.models import Direction, Event, Mailbox, Message, Priority, Role, Status, Thread, User
 from inbox.services.access import can_see_mailbox, require_role
@@ -129,20 +130,31 @@ def _follow_rule(session: Session, thread: Thread, now: datetime) -> None:
 
 
 def on_team_reply(session: Session, thread: Thread, now: datetime) -> None:
-    """The team answered (an outbound message was recorded): a rule-set deadline is met and cleared.
+    """The team's reply went out: a rule-set deadline is met and cleared.
 
-    A deadline set by hand stays: a person chose it, and only a person removes it.
+    A deadline set by hand stays: a person chose it, and only a person removes it. Written as a
+    conditional UPDATE that leaves ``Thread.version`` alone (a delivery must not turn pages
+    open on the thread into false conflicts) and loses to a change a person made meanwhile.
     """
-    if thread.due_at is None or thread.due_set_by_hand:
+    due = thread.due_at
+    if due is None or thread.due_set_by_hand:
         return
+    done = session.execute(
+        update(Thread)
+        .where(Thread.id == thread.id, Thread.due_at == due, Thread.due_set_by_hand.is_(False))
+        .values(due_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        return
+    set_committed_value(thread, "due_at", None)
     session.add(
         Event(
             thread_id=thread.id,
             kind="deadline_cleared",
-            data={"due_at": thread.due_at.isoformat(), "by": "reply", "at": now.isoformat()},
+            data={"due_at": due.isoformat(), "by": "reply", "at": now.isoformat()},
         )
     )
-    thread.due_at = None
 
 
 def stage_of(thread: Thread, now: datetime, cal: BusinessCalendar | None = None) -> Stage:

@@ -134,6 +134,33 @@ def _validate_local(settings: Mapping[str, Any]) -> None:
             "A local mailbox needs the path of a Maildir, an mbox file or a folder of .eml files.",
             "path",
         )
+    _validate_smtp(settings)  # replies go out by SMTP like an IMAP mailbox's
+
+
+def _(text: str) -> str:
+    """Marks a text for the translation catalogue; the web layer translates it."""
+    return text
+
+
+def check_address(address: str | None) -> str | None:
+    """The mailbox's own address, trimmed; None for none. Raises InvalidSetting when it is not
+    a mail address (replies go out From: it)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    address = (address or "").strip()
+    if not address:
+        return None
+    try:
+        validate_email(  # syntax only; internal names such as support@mailhost pass, as does .test
+            address, check_deliverability=False, allow_smtputf8=False,
+            globally_deliverable=False, test_environment=True,
+        )
+    except EmailNotValidError as exc:
+        raise InvalidSetting(
+            _("This is not a mail address. Replies are sent from it, so it must look like support@example.jp."),
+            "address",
+        ) from exc
+    return address
 
 
 SETTINGS_VALIDATORS: dict[MailboxKind, Callable[[Mapping[str, Any]], None]] = {
@@ -201,6 +228,7 @@ def create_mailbox(
     Raises ``InvalidSetting`` with a plain-words message. Flushes, does not commit.
     """
     name = _check_name(session, name)
+    address = check_address(address)
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
     validate_settings(kind, settings)
     mailbox = Mailbox(
@@ -235,7 +263,7 @@ def update_mailbox(
     if name is not None:
         mailbox.name = _check_name(session, name, except_id=mailbox.id)
     if address is not None:
-        mailbox.address = address or None
+        mailbox.address = check_address(address)
     if settings is not None:
         merged = {**(mailbox.settings or {}), **settings}
         merged = {k: v for k, v in merged.items() if v is not None}

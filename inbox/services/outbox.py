@@ -1,11 +1,13 @@
 """The outbox: messages waiting to go out (replies, alert mail, mall replies), claimed by one worker, never sent twice.
 
 Life of an item: ``queued`` → claimed as ``sending`` (committed before anything is sent) →
-``sent``; or back to ``queued`` with a growing delay after a temporary failure; or ``failed``
-(permanent refusal, or too many attempts); or ``rejected`` (the receiver refused the content).
-An item found in ``sending`` whose lease expired means a worker died between sending and
-recording: it may have gone out, so it becomes ``unknown`` and waits for a person — it is
-never sent again automatically. The same holds for a delivery that returns ``unknown``.
+attempt started (``attempt_started_at``, committed on its own by the deliverer just before its
+network call, see ``begin_attempt``) → ``sent``; or back to ``queued`` with a growing delay
+after a temporary failure; or ``failed`` (permanent refusal, or too many attempts); or
+``rejected`` (the receiver refused the content). An item found in ``sending`` whose lease
+expired means its worker died: if its attempt had started it may have gone out, so it becomes
+``unknown`` and waits for a person — it is never sent again automatically; if not, nothing can
+have gone out and it goes back to ``queued``. A delivery that returns ``unknown`` is kept too.
 
 Delivery per kind is registered in ``DELIVERERS``; this module knows no protocol.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from inbox.db import utcnow
 from inbox.models import Event, OutboxItem, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,17 @@ Deliverer = Callable[[OutboxItem, Any], DeliveryOutcome]
 DELIVERERS: dict[str, Deliverer] = {}
 # kind -> hook(session, item, outcome, now) run in the transaction that records the outcome.
 AFTER_DELIVERY: dict[str, Callable[[Session, OutboxItem, DeliveryOutcome, datetime], None]] = {}
+# hook(session, item, now, context) run for every item whose final state was just recorded (any
+# kind); ``context`` is what the deliverers get (the runtime), None outside a delivery round.
+AFTER_ANY: list[Callable[[Session, OutboxItem, datetime, Any], None]] = []
+
+
+class ClaimLost(Exception):
+    """The item is no longer this worker's claim (its lease ran out and it was taken back)."""
+
+
+# The clock of the delivery round in progress (``deliver_due`` sets it); the real one otherwise.
+_clock: ContextVar[Callable[[], datetime]] = ContextVar("outbox_clock", default=utcnow)
 
 
 def register(kind: str, deliver: Deliverer, *, after: Callable[..., None] | None = None) -> None:
@@ -100,8 +115,9 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def expire_stale(session: Session, *, now: datetime) -> int:
-    """Items left in ``sending`` past their lease become ``unknown`` (maybe sent: a person decides)."""
+def expire_stale(session: Session, *, now: datetime, context: Any = None) -> dict[str, int]:
+    """Items left in ``sending`` past their lease: back to ``queued`` if their attempt never
+    started (nothing can have gone out), else ``unknown`` (maybe sent: a person decides)."""
     stale = list(
         session.scalars(
             select(OutboxItem).where(
@@ -109,14 +125,58 @@ def expire_stale(session: Session, *, now: datetime) -> int:
             )
         )
     )
+    counts = {"requeued": 0, "unknown": 0}
     for item in stale:
+        item.claimed_by = item.claimed_until = None
+        if item.attempt_started_at is None:
+            item.status, item.next_attempt_at = OutboxStatus.QUEUED, now
+            item.attempts = max(item.attempts - 1, 0)  # the claim counted an attempt never made
+            counts["requeued"] += 1
+            continue
         item.status = OutboxStatus.UNKNOWN
         item.last_error = (
-            "The worker stopped while sending; the message may or may not have gone out."
+            "The worker stopped after it had started sending; the message may or may not have gone out."
         )
-        item.claimed_by = item.claimed_until = None
-        session.add(Event(thread_id=item.thread_id, kind="send_unknown", data={"outbox": item.id}))
-    return len(stale)
+        counts["unknown"] += 1
+        session.add(
+            Event(
+                thread_id=item.thread_id,
+                kind="send_unknown",
+                data={"outbox": item.id, "started": item.attempt_started_at.isoformat()},
+            )
+        )
+        hook = AFTER_DELIVERY.get(item.kind)
+        if hook is not None:
+            hook(session, item, DeliveryOutcome(OutboxStatus.UNKNOWN, item.last_error), now)
+        for after in AFTER_ANY:
+            after(session, item, now, context)
+    if stale:
+        log.info("outbox: stale claims %s", counts)
+    return counts
+
+
+def begin_attempt(Session: sessionmaker[Session], item: OutboxItem) -> None:
+    """Record, in its own transaction, that ``item``'s network call starts now.
+
+    Deliverers call it immediately before they contact the server. Raises ClaimLost when the
+    item is no longer claimed by ``item.claimed_by`` (then nothing may be sent).
+    """
+    now = _clock.get()()
+    with Session() as session:
+        done = session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.id == item.id,
+                OutboxItem.status == OutboxStatus.SENDING,
+                OutboxItem.claimed_by == item.claimed_by,
+            )
+            .values(attempt_started_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    if done.rowcount != 1:
+        raise ClaimLost(f"outbox item {item.id} is no longer claimed by {item.claimed_by}")
+    item.attempt_started_at = now
 
 
 def claim_due(session: Session, *, owner: str, now: datetime, limit: int = 20) -> list[int]:
@@ -142,6 +202,7 @@ def claim_due(session: Session, *, owner: str, now: datetime, limit: int = 20) -
                 status=OutboxStatus.SENDING,
                 claimed_by=owner,
                 claimed_until=now + LEASE,
+                attempt_started_at=None,
                 attempts=OutboxItem.attempts + 1,
             )
             .execution_options(synchronize_session=False)
@@ -149,7 +210,9 @@ def claim_due(session: Session, *, owner: str, now: datetime, limit: int = 20) -
     return ids
 
 
-def record(session: Session, item: OutboxItem, outcome: DeliveryOutcome, *, now: datetime) -> None:
+def record(
+    session: Session, item: OutboxItem, outcome: DeliveryOutcome, *, now: datetime, context: Any = None
+) -> None:
     """Store a delivery's outcome on its item (and let the kind's hook update the thread)."""
     item.claimed_by = item.claimed_until = None
     item.last_error = outcome.error
@@ -173,6 +236,9 @@ def record(session: Session, item: OutboxItem, outcome: DeliveryOutcome, *, now:
     hook = AFTER_DELIVERY.get(item.kind)
     if hook is not None:
         hook(session, item, outcome, now)
+    if item.status != OutboxStatus.QUEUED:
+        for after in AFTER_ANY:
+            after(session, item, now, context)
 
 
 def deliver_due(
@@ -184,8 +250,18 @@ def deliver_due(
     limit: int = 20,
 ) -> dict[str, int]:
     """One round: expire stale leases, claim due items, deliver each, record each outcome."""
+    token = _clock.set(now)
+    try:
+        return _deliver_round(Session, context, owner=owner, now=now, limit=limit)
+    finally:
+        _clock.reset(token)
+
+
+def _deliver_round(
+    Session: sessionmaker[Session], context: Any, *, owner: str, now: Callable[[], datetime], limit: int
+) -> dict[str, int]:
     with Session() as session:
-        expire_stale(session, now=now())
+        expire_stale(session, now=now(), context=context)
         ids = claim_due(session, owner=owner, now=now(), limit=limit)
         session.commit()
     counts: dict[str, int] = {}
@@ -193,6 +269,8 @@ def deliver_due(
         with Session() as session:
             item = session.get(OutboxItem, item_id)
             session.expunge(item)
+        if item.status != OutboxStatus.SENDING or item.claimed_by != owner:
+            continue  # taken back after our lease ran out
         deliver = DELIVERERS.get(item.kind)
         if deliver is None:
             outcome = DeliveryOutcome(
@@ -201,24 +279,35 @@ def deliver_due(
         else:
             try:
                 outcome = deliver(item, context)
+            except ClaimLost:
+                log.warning("outbox item %s: claim lost before sending; left alone", item_id)
+                continue
             except Exception as exc:
                 log.exception("delivery of outbox item %s crashed", item_id)
+                started = item.attempt_started_at is not None  # else nothing went out: retry
                 outcome = DeliveryOutcome(
-                    OutboxStatus.UNKNOWN, f"Delivery failed unexpectedly: {exc}"
+                    OutboxStatus.UNKNOWN if started else OutboxStatus.QUEUED,
+                    f"Delivery failed unexpectedly: {exc}",
                 )
         with Session() as session:
             item = session.get(OutboxItem, item_id)
-            record(session, item, outcome, now=now())
+            if item.status != OutboxStatus.SENDING or item.claimed_by != owner:
+                log.warning("outbox item %s changed hands while sending; outcome %s not recorded",
+                            item_id, outcome.status.value)
+                continue
+            record(session, item, outcome, now=now(), context=context)
             session.commit()
             counts[item.status.value] = counts.get(item.status.value, 0) + 1
     return counts
 
 
 def resend(session: Session, item: OutboxItem, *, now: datetime, actor_id: int | None) -> None:
-    """A person asks to send a failed, rejected or unknown item again."""
-    if item.status not in (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED):
+    """A person asks to send a failed, rejected or unknown item again (or a waiting one now)."""
+    waiting = item.status == OutboxStatus.QUEUED and item.last_error is not None
+    if item.status not in (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED) and not waiting:
         return
     item.status, item.next_attempt_at, item.attempts = OutboxStatus.QUEUED, now, 0
+    item.attempt_started_at = item.last_error = None
     session.add(
         Event(
             thread_id=item.thread_id,

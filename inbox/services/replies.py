@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from inbox.config import Settings
@@ -41,7 +41,7 @@ from inbox.outgoing.compose import (
     with_ticket_token,
 )
 from inbox.outgoing.headers import clean_text
-from inbox.services import outbox, presence
+from inbox.services import delivery, outbox, presence
 from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound
 from inbox.storage import BlobStore
 
@@ -103,6 +103,7 @@ class Draft:
     opened_at: datetime  # when the composer was opened, for the double-reply check
     attachments: list[StagedAttachment] = field(default_factory=list)
     confirm: bool = False  # "send anyway" after a colleague's reply
+    replaces: int | None = None  # the outbox item of a failed reply this one is an edit of
 
 
 @dataclass
@@ -121,6 +122,24 @@ class OutgoingReply:
     idempotency_key: str
     settings: Settings
     blobs: BlobStore
+    prepared: PreparedMail | None = None
+
+
+def _inputs(reply: OutgoingReply) -> tuple:
+    return (reply.to, reply.cc, reply.subject, reply.text, tuple(reply.attachments),
+            reply.parent.id if reply.parent is not None else None)
+
+
+@dataclass(frozen=True)
+class PreparedMail:
+    """A reply's MIME message built (and its bytes stored) ahead of the write transaction."""
+
+    inputs: tuple
+    built: Any
+    raw_sha256: str
+
+    def fits(self, reply: OutgoingReply) -> bool:
+        return self.inputs == _inputs(reply)
 
 
 class ReplyChannel(Protocol):
@@ -240,11 +259,29 @@ def composer_defaults(
     )
 
 
+def sending_problem(mailbox: Mailbox) -> str | None:
+    """Why replies from ``mailbox`` cannot go out as it is set up (a msgid), None if they can.
+    Shown above the composer before anyone writes."""
+    if mailbox.kind not in (MailboxKind.IMAP, MailboxKind.LOCAL):
+        return None
+    if not mailbox.address or "@" not in mailbox.address:
+        return _("This mailbox has no sending address, so replies cannot be sent. Ask an admin to set one up.")
+    if not ((mailbox.settings or {}).get("smtp_host") or "").strip():
+        return _("This mailbox has no SMTP server set up, so replies cannot be sent yet. Ask an admin to set one up under Admin → Mailboxes.")
+    return None
+
+
 # --- sending -----------------------------------------------------------------------------------
 
 
 def newer_replies(session: Session, thread: Thread, since: datetime) -> list[Message]:
-    """Outbound messages on the thread recorded after ``since`` (queued replies included)."""
+    """Outbound messages on the thread recorded after ``since`` (queued replies included; one
+    that failed or was refused never reached the customer, so it is no double reply)."""
+    never_sent = select(OutboxItem.message_row_id).where(
+        OutboxItem.thread_id == thread.id,
+        OutboxItem.message_row_id.is_not(None),
+        OutboxItem.status.in_([OutboxStatus.FAILED, OutboxStatus.REJECTED, OutboxStatus.REPLACED]),
+    )
     return list(
         session.scalars(
             select(Message)
@@ -252,10 +289,43 @@ def newer_replies(session: Session, thread: Thread, since: datetime) -> list[Mes
                 Message.thread_id == thread.id,
                 Message.direction == Direction.OUTBOUND,
                 Message.created_at > since,
+                Message.id.not_in(never_sent),
             )
             .order_by(Message.created_at, Message.id)
         )
     )
+
+
+def own_text(text: str, signature: str | None) -> str:
+    """What the writer added: ``text`` without the quoted lines (and the line introducing
+    them) and without the mailbox signature."""
+    lines = text.split("\n")
+    kept = [
+        line for n, line in enumerate(lines)
+        if not line.startswith(">")
+        and not (n + 1 < len(lines) and lines[n + 1].startswith(">") and line.rstrip().endswith(":"))
+    ]
+    rest = "\n".join(kept)
+    sig = (signature or "").strip()
+    return rest.replace(sig, "") if sig else rest
+
+
+def single_signature(text: str, signature: str | None) -> str:
+    """``text`` with the mailbox signature at most once (a template's ``{signature}`` inserted
+    above the pre-filled one would otherwise add it twice): later copies are dropped."""
+    sig = (signature or "").strip()
+    if not sig or text.count(sig) < 2:
+        return text
+    first = text.index(sig) + len(sig)
+    tail = text[first:].replace(sig, "")
+    while "\n\n\n" in tail:
+        tail = tail.replace("\n\n\n", "\n\n")
+    return text[:first] + tail
+
+
+def _reply_text(draft: Draft, mailbox: Mailbox) -> str:
+    """The text that goes out: LF line ends, no trailing blank, the signature at most once."""
+    return single_signature(draft.text.replace("\r\n", "\n").rstrip(), mailbox.signature)
 
 
 def _idempotency_key(thread: Thread, reply_key: str) -> str:
@@ -271,13 +341,14 @@ def send_reply(
     now: datetime,
     settings: Settings,
     blobs: BlobStore,
+    prepared: PreparedMail | None = None,
 ) -> Message:
     """Record the reply as an outbound message and queue it; flushes, never commits.
 
     The same ``draft.reply_key`` twice returns the first reply. Raises ReplyProblems (shown
     next to the composer) and, unless ``draft.confirm``, ReplyConflict when another reply was
-    recorded on the thread after ``draft.opened_at``. Afterwards the thread takes the
-    mailbox's ``status_after_reply`` and its deadline is cleared or reset.
+    recorded on the thread after ``draft.opened_at``. The thread keeps its status and deadline
+    until the reply is delivered (``inbox.services.delivery``).
     """
     mailbox = thread.mailbox
     key = _idempotency_key(thread, draft.reply_key)
@@ -287,8 +358,10 @@ def send_reply(
     channel = REPLY_CHANNELS.get(mailbox.kind)
     if channel is None:
         raise ReplyProblems([Problem(_("Replies cannot be sent from this kind of mailbox yet."))])
-    text = draft.text.replace("\r\n", "\n").rstrip()
+    text = _reply_text(draft, mailbox)
     problems: list[str] = list(channel.validate(text, draft.attachments))
+    if text.strip() and not own_text(text, mailbox.signature).strip():
+        problems.append(Problem(_("Write your reply before sending: the message holds only the signature and the quoted mail.")))
     to = cc = bcc = []
     if channel.uses_addresses:
         to, bad_to = parse_addresses(draft.to)
@@ -352,18 +425,88 @@ def send_reply(
         idempotency_key=key,
         settings=settings,
         blobs=blobs,
+        prepared=prepared,
     )
     item = channel.enqueue(session, thread, reply, now)
     message.source_key = f"out:{item.id}"
     _after_reply(session, thread, author, message, item, now)
+    if draft.replaces is not None:
+        _replace(session, thread, draft.replaces, item, author)
     return message
+
+
+def prepare_mail(
+    session: Session, thread: Thread, draft: Draft, *, now: datetime, settings: Settings,
+    blobs: BlobStore,
+) -> PreparedMail | None:
+    """Build a mail reply's message ahead of ``send_reply`` (which then only writes rows), so
+    a reply with large attachments holds the write lock briefly. Reads only; None when the
+    draft is not a valid mail reply (``send_reply`` then reports why)."""
+    channel = REPLY_CHANNELS.get(thread.mailbox.kind)
+    if not isinstance(channel, MailChannel) or not thread.mailbox.address:
+        return None
+    text = _reply_text(draft, thread.mailbox)
+    (to, bad_to), (cc, bad_cc), (bcc, bad_bcc) = (
+        parse_addresses(draft.to), parse_addresses(draft.cc), parse_addresses(draft.bcc))
+    if bad_to or bad_cc or bad_bcc or not to or channel.validate(text, draft.attachments):
+        return None
+    reply = OutgoingReply(
+        message=None, author=None, to=to, cc=cc, bcc=bcc, subject=draft.subject.strip(),  # type: ignore[arg-type]
+        text=text, attachments=list(draft.attachments), parent=customer_message(session, thread),
+        idempotency_key="", settings=settings, blobs=blobs,
+    )
+    return channel.prepare(thread, reply, now)
+
+
+REPLACEABLE = (OutboxStatus.FAILED, OutboxStatus.REJECTED, OutboxStatus.QUEUED)
+
+
+def _replace(session: Session, thread: Thread, old_id: int, new: OutboxItem, author: User) -> None:
+    """The failed reply ``old_id`` was edited into ``new``: it is never sent any more. Only a
+    reply that certainly did not go out (failed, refused, or waiting after an error) is replaced."""
+    old = session.get(OutboxItem, old_id)
+    if old is None or old.thread_id != thread.id or old.message_row_id is None or old.id == new.id:
+        return
+    if not delivery.is_failing(old) or old.status not in REPLACEABLE:
+        return
+    done = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == old.id, OutboxItem.status == old.status)
+        .values(status=OutboxStatus.REPLACED, claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount == 1:
+        session.refresh(old)
+        session.add(Event(thread_id=thread.id, actor_id=author.id, kind="send_replaced",
+                          data={"outbox": old.id, "by": new.id}))
+
+
+def edit_draft(session: Session, thread: Thread, item_id: int, *, now: datetime, reply_key: str) -> Draft | None:
+    """A composer filled with a failed reply (addresses, subject, text) to edit and send again."""
+    item = session.get(OutboxItem, item_id)
+    if item is None or item.thread_id != thread.id or item.message_row_id is None:
+        return None
+    if not delivery.is_failing(item) or item.status not in REPLACEABLE:
+        return None
+    message = session.get(Message, item.message_row_id)
+    bcc = (item.payload or {}).get("bcc") or []
+    return Draft(
+        to=", ".join(format_address(a.get("name", ""), a["address"]) for a in message.to),
+        cc=", ".join(format_address(a.get("name", ""), a["address"]) for a in message.cc),
+        bcc=", ".join(bcc),
+        subject=message.subject,
+        text=message.text or "",
+        reply_key=reply_key,
+        opened_at=now,
+        replaces=item.id,
+    )
 
 
 def _after_reply(
     session: Session, thread: Thread, author: User, message: Message, item: OutboxItem, now: datetime
 ) -> None:
-    from inbox.services import assignment, deadlines
-
+    """Queued is not delivered: the thread keeps its status and deadline until the reply went
+    out (``inbox.services.delivery``); only the count, the activity and the log change now."""
     thread.message_count = (thread.message_count or 0) + 1
     if now >= thread.last_activity_at:
         thread.last_activity_at = now
@@ -375,19 +518,7 @@ def _after_reply(
             data={"message": message.id, "outbox": item.id},
         )
     )
-    after = thread.mailbox.status_after_reply
-    if after is not None and thread.status != after:
-        session.add(
-            Event(
-                thread_id=thread.id,
-                actor_id=author.id,
-                kind="status_changed",
-                data={"from": thread.status.value, "to": after.value, "by": "reply"},
-            )
-        )
-        thread.status = after
-        assignment.status_changed(session, thread, now)
-    deadlines.on_team_reply(session, thread, now)
+    delivery.remember_thread_state(item, thread)
     presence.stop_composing(session, thread.id, author.id)
 
 
@@ -449,8 +580,9 @@ def get_reply_item(session: Session, item_id: int, mailbox_ids: Sequence[int]) -
 
 
 def send_again(session: Session, item: OutboxItem, *, now: datetime, actor_id: int) -> None:
-    """Queue a failed, rejected or unknown reply again (the same bytes, the same Message-ID)."""
-    if item.status not in (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED):
+    """Queue a failed, rejected or unknown reply again (the same bytes, the same Message-ID);
+    one waiting to be retried after an error is tried at once."""
+    if not delivery.is_failing(item):
         raise InvalidInput("Only failed, rejected or unknown sends can be sent again.")
     outbox.resend(session, item, now=now, actor_id=actor_id)
 
@@ -468,6 +600,7 @@ def mark_sent(session: Session, item: OutboxItem, *, now: datetime, actor_id: in
             data={"outbox": item.id},
         )
     )
+    delivery.delivered(session, item, now)
 
 
 # --- the mail channel --------------------------------------------------------------------------
@@ -480,26 +613,14 @@ class MailChannel:
     quotes_history = True
     kind = "reply"
 
-    def validate(self, text: str, attachments: Sequence[StagedAttachment]) -> list[str]:
-        problems: list[str] = []
-        if not text.strip():
-            problems.append(Problem(_("Write a message before sending.")))
-        if sum(a.size for a in attachments) > MAX_ATTACHMENT_BYTES:
-            problems.append(Problem(_("The attachments are larger than 20 MB in total.")))
-        return problems
-
-    def enqueue(
-        self, session: Session, thread: Thread, reply: OutgoingReply, now: datetime
-    ) -> OutboxItem:
-        mailbox = thread.mailbox
-        if not mailbox.address or "@" not in mailbox.address:
-            raise ReplyProblems([Problem(_("This mailbox has no sending address."))])
+    def prepare(self, thread: Thread, reply: OutgoingReply, now: datetime) -> PreparedMail:
+        """Build the MIME message and store its bytes: the slow part with large attachments,
+        so the web layer can do it before it takes the write lock (see ``prepare_mail``)."""
         settings = reply.settings
-        parent = reply.parent
         built = build_reply(
-            mailbox=mailbox,
+            mailbox=thread.mailbox,
             thread=thread,
-            parent=parent,
+            parent=reply.parent,
             to=reply.to,
             cc=reply.cc,
             subject=(with_ticket_token if reply.subject else reply_subject)(
@@ -515,6 +636,26 @@ class MailChannel:
             now=now,
             secret=settings.secret_key,
         )
+        return PreparedMail(_inputs(reply), built, reply.blobs.put(built.raw))
+
+    def validate(self, text: str, attachments: Sequence[StagedAttachment]) -> list[str]:
+        problems: list[str] = []
+        if not text.strip():
+            problems.append(Problem(_("Write a message before sending.")))
+        if sum(a.size for a in attachments) > MAX_ATTACHMENT_BYTES:
+            problems.append(Problem(_("The attachments are larger than 20 MB in total.")))
+        return problems
+
+    def enqueue(
+        self, session: Session, thread: Thread, reply: OutgoingReply, now: datetime
+    ) -> OutboxItem:
+        mailbox = thread.mailbox
+        if not mailbox.address or "@" not in mailbox.address:
+            raise ReplyProblems([Problem(_("This mailbox has no sending address."))])
+        prepared = reply.prepared
+        if prepared is None or not prepared.fits(reply):
+            prepared = self.prepare(thread, reply, now)
+        built = prepared.built
         message_id, parent_id, references, subject = (
             built.message_id, built.in_reply_to, built.references, built.subject
         )
@@ -523,7 +664,7 @@ class MailChannel:
         message.in_reply_to = parent_id
         message.references = references
         message.subject = subject
-        message.raw_sha256 = reply.blobs.put(built.raw)
+        message.raw_sha256 = prepared.raw_sha256
         recipients = [a for _n, a in [*reply.to, *reply.cc, *reply.bcc]]
         item = outbox.enqueue(
             session,

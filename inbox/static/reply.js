@@ -55,6 +55,11 @@
       var option = picker.querySelector("[data-template-select]").selectedOptions[0];
       if (!option) { return; }
       var text = option.getAttribute("data-body") || "";
+      var signature = (body.getAttribute("data-signature") || "").trim();
+      if (option.hasAttribute("data-signed") && signature && body.value.indexOf(signature) >= 0) {
+        body.value = body.value.replace(signature, "").replace(/^\n+/, "\n\n");  // the template brings it
+        touched = false;
+      }
       var at = touched ? body.selectionStart : 0;
       var end = touched ? body.selectionEnd : 0;
       body.value = body.value.slice(0, at) + text + body.value.slice(end);

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from inbox.db import utcnow
-from inbox.models import Mailbox, Role, User
+from inbox.models import Mailbox, OutboxStatus, Role, User
 from inbox.services import accounts, mailbox_health, quarantine
 from inbox.services import mailboxes as mailbox_service
 from inbox.services.access import require_role
@@ -151,11 +151,11 @@ def _mailbox_page(spec, form, mailbox: Mailbox | None, check=None):
 
 
 def _show_error(spec, form, exc: mailbox_service.InvalidSetting) -> None:
-    name = spec.field_for(exc.field)
+    name, text = spec.field_for(exc.field), translated(exc)
     if name is None or name not in form:
-        form.form_errors.append(translated(exc))
+        form.form_errors.append(text)
     else:
-        form[name].errors = [*form[name].errors, translated(exc)]
+        form[name].errors = [*form[name].errors, text]
 
 
 @bp.route("/mailboxes/new", methods=["GET", "POST"])
@@ -197,6 +197,22 @@ def edit_mailbox(mailbox_id: int):
             flash(_("Mailbox %(name)s saved.", name=mailbox.name), "info")
             return redirect(url_for("admin.edit_mailbox", mailbox_id=mailbox.id))
     return _mailbox_page(spec, form, mailbox)
+
+
+@bp.route("/mailboxes/<int:mailbox_id>/test-mail", methods=["POST"])
+@admin_required
+def test_mail(mailbox_id: int):
+    """Send a test mail from the mailbox to the admin's own address over its saved SMTP settings."""
+    from inbox.senders.mail_reply import send_test_mail
+
+    mailbox = mailbox_service.get_mailbox(db(), id=mailbox_id)
+    me = current_user._get_current_object()
+    outcome = send_test_mail(mailbox, runtime().secrets, me.email, now=utcnow())
+    if outcome.status == OutboxStatus.SENT:
+        flash(_("A test mail was sent to %(address)s. Check that it arrived.", address=me.email), "success")
+    else:
+        flash(_("The test mail could not be sent: %(reason)s", reason=outcome.error or ""), "error")
+    return redirect(url_for("admin.edit_mailbox", mailbox_id=mailbox.id))
 
 
 @bp.route("/mailboxes/<int:mailbox_id>/check", methods=["POST"])

@@ -46,6 +46,17 @@ def _domain(status: int, title: LazyString):
     return handle
 
 
+def _too_large(app: Flask):
+    from flask_babel import gettext as _
+
+    mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    return _page(
+        413,
+        _("Too large"),
+        _("What you sent is larger than %(mb)s MB. Attach smaller files, or send them in several replies.", mb=mb),
+    )
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import gettext as _
 
@@ -55,6 +66,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ConcurrentChange, _domain(409, _l("Changed meanwhile")))
     app.register_error_handler(404, lambda e: _page(404, _("Not found"), _("No such page.")))
     app.register_error_handler(403, lambda e: _page(403, _("Not allowed"), _("Not allowed.")))
+    app.register_error_handler(413, lambda e: _too_large(app))
     app.register_error_handler(
         CSRFError,
         lambda e: _page(

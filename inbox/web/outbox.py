@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from inbox.db import utcnow
-from inbox.services import replies
+from inbox.models import OutboxItem, Thread
+from inbox.services import delivery, replies
 from inbox.services.access import visible_mailbox_ids
 from inbox.web import db
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
+
+
+@bp.app_context_processor
+def _send_helpers() -> dict[str, Any]:
+    def send_states(threads: Iterable[Thread]) -> dict[int, str]:
+        """Thread id -> "sending" or "failing" for threads with a reply not yet delivered."""
+        return delivery.send_states(db(), [t.id for t in threads])
+
+    def failed_send_count() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        return delivery.failed_count(db(), current_user._get_current_object())
+
+    def send_reason(item: OutboxItem) -> str:
+        return gettext(delivery.reason(item))
+
+    return {
+        "send_states": send_states,
+        "failed_send_count": failed_send_count,
+        "send_reason": send_reason,
+        "send_failing": delivery.is_failing,
+    }
 
 
 def _back(default: str):

@@ -67,6 +67,7 @@ def _draft() -> replies.Draft:
         opened_at=opened_at,
         attachments=_stage_uploads(),
         confirm=form.get("confirm") == "1",
+        replaces=form.get("replaces", type=int),
     )
 
 
@@ -100,6 +101,8 @@ def composer_context(
         "staged": [
             (_signer().dumps(asdict(a)), a) for a in (draft.attachments if draft else [])
         ],
+        "replaces": draft.replaces if draft else None,
+        "cannot_send": replies.sending_problem(thread.mailbox),
         "others": presence.others_here(session, thread.id, user_id=user.id, now=utcnow()),
         "states": replies.reply_items(session, thread),
         "outbound": [m for m in thread.messages if m.direction.value == "outbound"],
@@ -112,7 +115,11 @@ def _panel_helpers() -> dict[str, Any]:
         """Outbox item per outbound message id, for showing "sending…", "sent" or "failed"."""
         return replies.reply_items(db(), thread)
 
-    return {"reply_panel": composer_context, "reply_states": reply_states}
+    return {
+        "reply_panel": composer_context,
+        "reply_states": reply_states,
+        "attachment_limit_mb": replies.MAX_ATTACHMENT_BYTES // (1024 * 1024),
+    }
 
 
 @bp.route("/<int:thread_id>/reply")
@@ -125,7 +132,13 @@ def compose(thread_id: int):
         session.commit()
     except OperationalError:
         session.rollback()
-    ctx = composer_context(thread, template_id=request.args.get("template", type=int))
+    draft = None
+    edit = request.args.get("edit", type=int)
+    if edit is not None:
+        draft = replies.edit_draft(session, thread, edit, now=utcnow(), reply_key=uuid.uuid4().hex)
+        if draft is None:
+            flash(gettext("That reply cannot be edited any more: it was sent or is being sent."), "error")
+    ctx = composer_context(thread, template_id=request.args.get("template", type=int), draft=draft)
     return render_template("reply/compose.html", thread=thread, c=ctx)
 
 
@@ -133,11 +146,21 @@ def compose(thread_id: int):
 @login_required
 def send(thread_id: int):
     session, user, rt = db(), current_user._get_current_object(), runtime()
+    # Files go to the blob store before the write transaction: loading the user began one
+    # (SQLite takes the write lock up front), so end it first and keep the locked part short.
+    session.commit()
+    draft, now = _draft(), utcnow()
+    session.connection(execution_options={"sqlite_begin": "DEFERRED"})  # reads only
+    prepared = replies.prepare_mail(
+        session, get_thread(session, user, thread_id), draft, now=now, settings=rt.settings,
+        blobs=rt.blobs,
+    )
+    session.commit()
     thread = get_thread(session, user, thread_id, for_update=True)
-    draft = _draft()
     try:
         replies.send_reply(
-            session, thread, user, draft, now=utcnow(), settings=rt.settings, blobs=rt.blobs
+            session, thread, user, draft, now=now, settings=rt.settings, blobs=rt.blobs,
+            prepared=prepared,
         )
     except replies.ReplyProblems as exc:
         session.rollback()

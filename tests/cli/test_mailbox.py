@@ -215,3 +215,41 @@ def test_every_mail_command_has_help():
                  ["mailbox", "check"], ["mailbox", "poll"]):
         result = CliRunner().invoke(cli, [*args, "--help"])
         assert result.exit_code == 0 and "Usage: " in result.stdout, args
+
+
+def test_add_local_keeps_the_smtp_options_and_the_reply_goes_out(inbox, tmp_path):
+    import importlib
+
+    from inbox.services import outbox
+
+    importlib.import_module("inbox.senders")  # registers the "reply" deliverer
+    from tests.factories import make_user
+    from tests.services.test_replies import make_draft, queue_reply
+
+    with SmtpServer(auth=("mailer", "smtp-secret")) as smtp:
+        inbox.env["TEST_SMTP_PASSWORD"] = "smtp-secret"
+        result = inbox("mailbox", "add", "support", "--kind", "local", "--path", str(tmp_path),
+                       "--address", USER, "--smtp-host", "127.0.0.1", "--smtp-port", str(smtp.port),
+                       "--smtp-security", "plain", "--smtp-username", "mailer",
+                       "--smtp-password-env", "TEST_SMTP_PASSWORD")
+        assert result.exit_code == 0, result.output
+        box = mailbox(inbox)
+        assert box.settings == {"path": str(tmp_path), "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+                                "smtp_security": "plain", "smtp_username": "mailer"}
+        assert inbox.runtime.secrets.open(box.secret_encrypted) == {"smtp_password": "smtp-secret"}
+        with inbox.runtime.Session() as s:
+            box = s.get(Mailbox, box.id)
+            thread = make_thread(s, box, customer="yamada@example.jp")
+            queue_reply(s, inbox.runtime, thread, make_user(s, mailboxes=[box]),
+                        make_draft(opened_at=utcnow()), now=utcnow())
+            s.commit()
+        assert outbox.deliver_due(inbox.runtime.Session, inbox.runtime, owner="t", now=utcnow) == {"sent": 1}
+        assert smtp.logins == ["mailer"]
+
+
+def test_add_refuses_a_mailbox_address_that_is_not_one(inbox, tmp_path):
+    result = inbox("mailbox", "add", "support", "--kind", "local", "--path", str(tmp_path),
+                   "--address", "support at example.jp")
+    assert result.exit_code == 1
+    assert "This is not a mail address" in result.stderr
+    assert mailbox(inbox) is None

@@ -136,13 +136,16 @@ def test_a_reply_that_resolves_the_thread_is_posted_before_the_inquiry_is_comple
         send_reply(s, thread, someone(s), Draft("", "", "", "", "交換を承ります。", uuid.uuid4().hex, utcnow(), []),
                    now=utcnow(), settings=rt.settings, blobs=rt.blobs)
         s.commit()
-        assert thread.status == Status.RESOLVED
+        assert thread.status == Status.NEW  # resolved once the reply is posted, not before
     rakuten.fail_next("inquiry/reply", 429)  # the reply must wait, so must the completion
 
-    assert deliver(rt) == {"queued": 2}
-    assert completions(rt)[0].last_error == "Waiting for the reply to be posted first."
+    assert deliver(rt) == {"queued": 1}
+    assert completions(rt) == []
     assert rakuten.calls("inquiries/complete") == []
-    assert deliver(rt, timedelta(hours=1)) == {"sent": 2}
+    assert deliver(rt, timedelta(hours=1)) == {"sent": 1}  # the reply: the thread is resolved
+    with rt.Session() as s:
+        assert s.get(Thread, thread.id).status == Status.RESOLVED
+    assert deliver(rt, timedelta(hours=2)) == {"sent": 1}  # then the completion
     order = [r.path.rsplit("/", 2)[-2:] for r in rakuten.requests if r.method in ("POST", "PATCH")]
     assert order == [["inquiry", "reply"]] * 2 + [["inquiries", "read"], ["inquiries", "complete"]]
 

@@ -202,3 +202,29 @@ def test_a_resend_by_hand_finds_the_earlier_copy_instead_of_posting_again(runtim
     assert len(yahoo.posted) == 1
     with runtime.Session() as s:
         assert s.scalar(select(Message.source_key).where(Message.id == s.get(OutboxItem, sent).message_row_id)) == "topic-1#m2"
+
+
+def test_after_a_crash_a_mall_reply_never_posted_is_queued_again_and_posted_once(runtime, rakuten):
+    from datetime import timedelta
+
+    from inbox.senders import mall_reply
+
+    box = add_channel(runtime, "rakuten", rakuten)
+    Poller(runtime).poll(box)
+    first, second = reply(runtime, box, "一通目です。"), reply(runtime, box, "二通目です。")
+    with runtime.Session() as s:  # one claim for both, then the worker dies while posting the first
+        assert outbox.claim_due(s, owner="dying", now=utcnow()) == [first, second]
+        s.commit()
+        claimed = s.get(OutboxItem, first)
+        s.expunge(claimed)
+    assert mall_reply.deliver(claimed, runtime).status == OutboxStatus.SENT
+    with runtime.Session() as s:
+        assert s.get(OutboxItem, second).attempt_started_at is None
+        for dead in s.scalars(select(OutboxItem).where(OutboxItem.claimed_by == "dying")):
+            dead.claimed_until = utcnow() - timedelta(seconds=1)  # the lease ran out
+        counts = outbox.expire_stale(s, now=utcnow())
+        s.commit()
+    assert counts == {"requeued": 1, "unknown": 1}
+    assert item(runtime, first).status == OutboxStatus.UNKNOWN
+    assert deliver(runtime) == {"sent": 1}
+    assert [p["message"] for p in rakuten.posted] == ["一通目です。", "二通目です。"]

@@ -90,7 +90,8 @@ def test_a_crash_between_sending_and_recording_becomes_unknown_and_is_never_rese
         assert outbox.claim_due(worker, owner="dying-worker", now=SENT_AT) == [item.id]
         worker.commit()
         claimed = worker.get(OutboxItem, item.id)
-        assert mail_reply.deliver_reply(claimed, runtime).status == OutboxStatus.SENT
+        worker.expunge(claimed)  # as deliver_due does: no transaction stays open while sending
+    assert mail_reply.deliver_reply(claimed, runtime).status == OutboxStatus.SENT
     assert len(smtp_server.messages) == 1
 
     assert deliver(runtime, SENT_AT + timedelta(minutes=4)) == {}  # lease still running
@@ -159,3 +160,65 @@ def test_smtp_settings_come_from_the_mailbox_and_its_sealed_password(session, ru
     mailbox.settings = {}
     with pytest.raises(mail_reply.SmtpNotConfigured):
         mail_reply.smtp_settings(mailbox, runtime.secrets)
+
+
+def test_after_a_crash_only_the_item_whose_send_had_started_is_unknown(session, runtime, smtp_server):
+    mailbox = reply_mailbox(session, runtime, smtp_server.port)
+    first, _ = queued(session, runtime, mailbox)
+    second, _ = queued(session, runtime, mailbox)
+    with runtime.Session() as worker:  # one claim for both, then a crash during the first send
+        assert outbox.claim_due(worker, owner="dying-worker", now=SENT_AT) == [first.id, second.id]
+        worker.commit()
+        claimed = worker.get(OutboxItem, first.id)
+        worker.expunge(claimed)
+    assert mail_reply.deliver_reply(claimed, runtime).status == OutboxStatus.SENT
+    assert fresh(session, second).attempt_started_at is None
+
+    assert deliver(runtime, SENT_AT + outbox.LEASE + timedelta(seconds=1)) == {"sent": 1}
+    first, second = fresh(session, first), fresh(session, second)
+    assert first.status == OutboxStatus.UNKNOWN and first.attempt_started_at is not None
+    assert second.status == OutboxStatus.SENT and second.attempts == 1  # the crash cost no attempt
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["yamada@example.jp"]] * 2
+
+
+def test_a_worker_whose_claim_was_taken_back_sends_nothing(session, runtime, smtp_server):
+    item, _ = queued(session, runtime, reply_mailbox(session, runtime, smtp_server.port))
+    with runtime.Session() as slow:
+        assert outbox.claim_due(slow, owner="slow-worker", now=SENT_AT) == [item.id]
+        slow.commit()
+        claimed = slow.get(OutboxItem, item.id)
+        slow.expunge(claimed)
+    later = SENT_AT + outbox.LEASE + timedelta(seconds=1)
+    assert deliver(runtime, later) == {"sent": 1}  # requeued (never started) and sent by another
+    with pytest.raises(outbox.ClaimLost):
+        mail_reply.deliver_reply(claimed, runtime)
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_refused_reply_is_mailed_to_its_author_and_the_assignee(session, runtime, smtp_server, monkeypatch):
+    import dataclasses
+
+    from inbox.models import Role
+
+    monkeypatch.setattr(runtime, "settings", dataclasses.replace(
+        runtime.settings, reply_failure_mail=True,
+        alert_smtp={"host": "127.0.0.1", "port": smtp_server.port, "security": "plain"}))
+    mailbox = reply_mailbox(session, runtime, smtp_server.port)
+    thread, _ = customer_thread(session, mailbox)
+    author = make_user(session, mailboxes=[mailbox], email="author@example.test")
+    lead = make_user(session, Role.LEAD, mailboxes=[mailbox], email="lead@example.test")
+    thread.assignee_id = lead.id
+    item = item_of(session, queue_reply(session, runtime, thread, author, now=SENT_AT))
+    session.flush()
+    smtp_server.fail_next(1, code=550, text="5.1.1 No such user", stage="RCPT")
+
+    assert deliver(runtime, SENT_AT) == {"failed": 1}
+    assert smtp_server.messages == []
+    assert deliver(runtime, SENT_AT + timedelta(seconds=1)) == {"sent": 1}  # the notice
+    (notice,) = smtp_server.messages
+    assert sorted(notice.rcpt_tos) == ["author@example.test", "lead@example.test"]
+    mail = notice.message()
+    assert mail["Subject"] == f"【返信未送信】[#{thread.id}] 配送について"
+    assert "No such user" in mail.get_content()
+    assert deliver(runtime, SENT_AT + timedelta(hours=1)) == {}  # once per failure
+    assert fresh(session, item).status == OutboxStatus.FAILED

@@ -23,7 +23,7 @@ from inbox.models import (
     Status,
 )
 from inbox.outgoing.compose import reply_subject, thread_of_message_id
-from inbox.services import replies
+from inbox.services import delivery, outbox, replies
 from tests.factories import make_mailbox, make_thread, make_user
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # Friday 10:00 in Tokyo
@@ -167,29 +167,84 @@ def test_a_reply_is_recorded_at_once_and_queued_with_threading_headers(session, 
     for absent in ("Bcc", "Auto-Submitted", "X-Auto-Response-Suppress"):
         assert mail[absent] is None
     assert runtime.blobs.get(message.raw_sha256) == item.raw
-    assert thread.status == Status.WAITING
+    assert thread.status == Status.NEW  # until the reply is delivered
     kinds = set(session.scalars(select(Event.kind).where(Event.thread_id == thread.id)))
-    assert {"reply_queued", "status_changed"} <= kinds
+    assert "reply_queued" in kinds and "status_changed" not in kinds
 
 
-def test_status_after_reply_follows_the_mailbox_setting(session, runtime):
+def delivered(session, message, at=T0 + timedelta(hours=2)):
+    """Record the reply's item as sent, as the outbox does when the server accepted it."""
+    item = item_of(session, message)
+    item.status = OutboxStatus.SENDING
+    outbox.record(session, item, outbox.DeliveryOutcome(OutboxStatus.SENT), now=at)
+    session.flush()
+    return item
+
+
+def test_status_after_reply_follows_the_mailbox_setting_once_delivered(session, runtime):
     mailbox = make_mailbox(session, status_after_reply=Status.RESOLVED)
     thread, _ = customer_thread(session, mailbox)
-    queue_reply(session, runtime, thread, make_user(session, mailboxes=[mailbox]))
+    message = queue_reply(session, runtime, thread, make_user(session, mailboxes=[mailbox]))
+    assert thread.status == Status.NEW
+    version = thread.version
+    delivered(session, message)
     assert thread.status == Status.RESOLVED
+    assert thread.version == version  # pages open on the thread see no false conflict
 
 
-def test_a_reply_clears_the_rule_deadline_but_keeps_one_set_by_hand(session, runtime):
+def test_a_delivered_reply_clears_the_rule_deadline_but_keeps_one_set_by_hand(session, runtime):
     mailbox = make_mailbox(session)
     by_rule, _ = customer_thread(session, mailbox)
     by_rule.due_at = T0 + timedelta(days=1)
     by_hand, _ = customer_thread(session, mailbox, "別件")
     by_hand.due_at, by_hand.due_set_by_hand = T0 + timedelta(days=2), True
     user = make_user(session, mailboxes=[mailbox])
-    queue_reply(session, runtime, by_rule, user)
-    queue_reply(session, runtime, by_hand, user, make_draft(key="k2"))
-    assert by_rule.due_at is None
+    first = queue_reply(session, runtime, by_rule, user)
+    second = queue_reply(session, runtime, by_hand, user, make_draft(key="k2"))
+    assert by_rule.due_at == T0 + timedelta(days=1)  # queued is not answered
+    delivered(session, first)
+    delivered(session, second)
+    assert by_rule.due_at is None and by_rule.status == Status.WAITING
     assert by_hand.due_at == T0 + timedelta(days=2)
+
+
+def test_a_failed_reply_leaves_status_and_deadline_and_counts_for_author_and_assignee(
+    session, runtime
+):
+    mailbox = make_mailbox(session)
+    thread, _ = customer_thread(session, mailbox)
+    thread.due_at = T0 + timedelta(days=1)
+    author = make_user(session, mailboxes=[mailbox])
+    assignee = make_user(session, mailboxes=[mailbox])
+    bystander = make_user(session, mailboxes=[mailbox])
+    thread.assignee_id = assignee.id
+    message = queue_reply(session, runtime, thread, author)
+    assert delivery.send_states(session, [thread.id]) == {thread.id: delivery.SENDING}
+    item = item_of(session, message)
+    item.status = OutboxStatus.SENDING
+    outbox.record(session, item, outbox.DeliveryOutcome(OutboxStatus.FAILED, "The SMTP server"
+                  " 127.0.0.1:25 answered 554: 5.7.1 Rejected"), now=T0 + timedelta(hours=2))
+    session.flush()
+    assert thread.status == Status.NEW and thread.due_at == T0 + timedelta(days=1)
+    assert delivery.send_states(session, [thread.id]) == {thread.id: delivery.FAILING}
+    assert [delivery.failed_count(session, u) for u in (author, assignee, bystander)] == [1, 1, 0]
+    assert delivery.reason(item) == "The mail server refused the message or a recipient."
+
+    replies.send_again(session, item, now=T0 + timedelta(hours=3), actor_id=author.id)
+    assert delivery.failed_count(session, author) == 0
+    delivered(session, message)
+    assert thread.status == Status.WAITING and thread.due_at is None
+    assert delivery.send_states(session, [thread.id]) == {}
+
+
+def test_a_status_set_by_hand_while_the_reply_was_queued_is_kept(session, runtime):
+    mailbox = make_mailbox(session)
+    thread, _ = customer_thread(session, mailbox)
+    message = queue_reply(session, runtime, thread, make_user(session, mailboxes=[mailbox]))
+    thread.status = Status.RESOLVED
+    session.flush()
+    delivered(session, message)
+    assert thread.status == Status.RESOLVED
 
 
 def test_the_same_composer_sent_twice_queues_one_reply(session, runtime):
@@ -293,3 +348,46 @@ def test_failed_replies_lists_only_the_given_mailboxes(session, runtime):
         item_of(session, queue_reply(session, runtime, thread, user)).status = OutboxStatus.FAILED
     rows = replies.failed_replies(session, [mine.id])
     assert [r.thread.mailbox_id for r in rows] == [mine.id]
+
+
+def test_an_untouched_composer_is_refused_and_changes_nothing(session, runtime):
+    mailbox = make_mailbox(session, signature="株式会社サンプル\nサポート窓口")
+    thread, _ = customer_thread(session, mailbox)
+    thread.due_at = T0 + timedelta(days=1)
+    user = make_user(session, mailboxes=[mailbox])
+    untouched = composer(session, runtime, thread).text
+    assert "サポート窓口" in untouched and "> " in untouched
+    with pytest.raises(replies.ReplyProblems) as caught:
+        queue_reply(session, runtime, thread, user, make_draft(untouched))
+    assert [str(p) for p in caught.value.problems] == [
+        "Write your reply before sending: the message holds only the signature and the quoted mail."
+    ]
+    assert session.query(OutboxItem).filter_by(thread_id=thread.id).count() == 0
+    assert thread.due_at == T0 + timedelta(days=1)
+    message = queue_reply(session, runtime, thread, user, make_draft("承知しました。\n" + untouched))
+    assert message.text.startswith("承知しました。")
+
+
+def test_a_signature_typed_twice_goes_out_once():
+    sig = "株式会社サンプル\nサポート窓口"
+    text = f"山田様\n\nお待たせしました。\n\n{sig}\n\n{sig}\n\n2026年11月20日 山田 様:\n> 届きません"
+    once = replies.single_signature(text, sig)
+    assert once.count(sig) == 1 and once.startswith("山田様") and once.endswith("> 届きません")
+    assert replies.single_signature("本文\n\n" + sig, sig) == "本文\n\n" + sig
+
+
+def test_a_failed_reply_edited_and_sent_again_is_replaced_and_never_sent(session, runtime):
+    mailbox = make_mailbox(session)
+    thread, _ = customer_thread(session, mailbox)
+    user = make_user(session, mailboxes=[mailbox])
+    first = queue_reply(session, runtime, thread, user)
+    old = item_of(session, first)
+    old.status, old.last_error = OutboxStatus.REJECTED, "554 refused"
+    session.flush()
+    draft = replies.edit_draft(session, thread, old.id, now=T0 + timedelta(hours=2), reply_key="k2")
+    assert draft.to == "yamada@example.jp" and draft.text == first.text and draft.replaces == old.id
+    draft.text = "訂正した返信です。"
+    second = queue_reply(session, runtime, thread, user, draft, now=T0 + timedelta(hours=2))
+    assert old.status == OutboxStatus.REPLACED and item_of(session, second).status == OutboxStatus.QUEUED
+    assert delivery.send_states(session, [thread.id]) == {thread.id: delivery.SENDING}
+    assert replies.edit_draft(session, thread, old.id, now=T0, reply_key="k3") is None

@@ -5,6 +5,7 @@ Knows nothing about the app's outbox; tests read ``server.messages`` after sendi
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -75,6 +76,8 @@ class _Handler:
         refusal = self._refusal("DATA")
         if refusal:
             return refusal
+        if self.server.delay:  # the data is in; a client killed now never sees the answer
+            await asyncio.sleep(self.server.delay)
         content = envelope.content
         if isinstance(content, str):  # only with decode_data=True, which we do not use
             content = content.encode("utf-8", "surrogateescape")
@@ -93,12 +96,14 @@ class SmtpServer:
     """aiosmtpd Controller on a free loopback port.
 
     ``auth=("user", "password")`` turns on AUTH PLAIN/LOGIN (without TLS) and requires it;
-    ``fail_next(n, code=451)`` makes the next ``n`` transactions fail at a given stage.
+    ``fail_next(n, code=451)`` makes the next ``n`` transactions fail at a given stage;
+    ``delay`` (seconds) holds each answer to DATA back, after the data has arrived.
     """
 
     def __init__(self, auth: tuple[str, str] | None = None) -> None:
         self.auth = auth
         self.messages: list[Received] = []
+        self.delay = 0.0
         self.logins: list[str | None] = []  # AUTH login per message (None: unauthenticated)
         self.host = "127.0.0.1"
         self.port = 0

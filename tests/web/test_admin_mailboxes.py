@@ -238,3 +238,59 @@ def test_admin_creates_a_mailbox_in_the_browser_and_tests_the_connection(page, f
         with live.runtime.Session() as s:
             box = s.scalar(select(Mailbox))
             assert "secret" not in box.secret_encrypted
+
+
+def local_form(token: str, path, **overrides) -> dict:
+    data = {"csrf_token": token, "name": "shop", "address": "support@example.test", "path": str(path),
+            "poll_interval": "300", "status_after_reply": "waiting", "outbound_charset": "utf-8",
+            "active": "y"}
+    data.update(overrides)
+    return data
+
+
+def test_a_local_mailbox_has_smtp_settings_and_sends_a_test_mail(client, session, runtime, admin, tmp_path,
+                                                               smtp_server):
+    token = csrf_token(client, "/admin/mailboxes/new?kind=local")
+    page = client.get("/admin/mailboxes/new?kind=local").get_data(as_text=True)
+    assert 'name="smtp_host"' in page and 'name="smtp_password"' in page
+    response = client.post("/admin/mailboxes/new?kind=local", data=local_form(
+        token, tmp_path, smtp_host="127.0.0.1", smtp_port=str(smtp_server.port), smtp_security="plain",
+        smtp_username="", smtp_password=""))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    box = stored(session, "shop")
+    assert box.settings == {"path": str(tmp_path), "smtp_host": "127.0.0.1",
+                            "smtp_port": smtp_server.port, "smtp_security": "plain", "smtp_username": ""}
+    edit = client.get(f"/admin/mailboxes/{box.id}").get_data(as_text=True)
+    assert 'data-testid="send-test-mail"' in edit
+    response = client.post(f"/admin/mailboxes/{box.id}/test-mail", data={"csrf_token": token},
+                           follow_redirects=True)
+    assert "admin@example.test にテストメールを送信しました。" in response.get_data(as_text=True)
+    (mail,) = smtp_server.messages
+    assert mail.rcpt_tos == ["admin@example.test"] and mail.mail_from == "support@example.test"
+    smtp_server.fail_next(1, code=550, text="5.7.1 Relay denied", stage="RCPT")
+    response = client.post(f"/admin/mailboxes/{box.id}/test-mail", data={"csrf_token": token},
+                           follow_redirects=True)
+    assert "テストメールを送信できませんでした" in response.get_data(as_text=True)
+
+
+def test_a_mailbox_address_that_is_not_one_is_refused_in_japanese(client, session, admin, tmp_path):
+    token = csrf_token(client, "/admin/mailboxes/new?kind=local")
+    response = client.post("/admin/mailboxes/new?kind=local",
+                           data=local_form(token, tmp_path, address="support@@example.jp"))
+    assert response.status_code == 400
+    assert ('data-testid="error-address">メールアドレスとして正しくありません。'
+            in response.get_data(as_text=True))
+    assert stored(session, "shop") is None
+
+
+def test_a_thread_of_a_mailbox_that_cannot_send_says_so_above_the_composer(client, session):
+    from tests.services.test_replies import customer_thread
+
+    box = make_mailbox(session, address="support@example.test", settings={"path": "/tmp"})
+    thread, _ = customer_thread(session, box)
+    login_as(client, make_user(session, mailboxes=[box]))
+    page = client.get(f"/threads/{thread.id}").get_data(as_text=True)
+    assert 'data-testid="cannot-send">このメールボックスには SMTP サーバーが設定されていないため' in page
+    box.settings = {"path": "/tmp", "smtp_host": "127.0.0.1"}
+    session.flush()
+    assert 'data-testid="cannot-send"' not in client.get(f"/threads/{thread.id}").get_data(as_text=True)

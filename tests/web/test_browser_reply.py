@@ -114,7 +114,8 @@ def test_a_lead_writes_a_template_and_inserts_it_into_the_composer(page, site):
     page.click("[data-testid=insert-template]")
     assert page.url.endswith(f"/threads/{ids['thread']}")  # inserted in place by reply.js
     expected = f"山田 太郎 様\n\n[#{ids['thread']}] の商品を発送しました。担当: Lead\nサンプル商店 サポート窓口"
-    assert page.input_value("[data-testid=reply-body]") == expected + before
+    quoted = before.replace("サンプル商店 サポート窓口", "").lstrip("\n")  # the signature comes once
+    assert page.input_value("[data-testid=reply-body]") == expected + "\n\n" + quoted
 
 
 def test_two_people_see_each_other_and_the_second_reply_needs_confirmation(browser, site):
@@ -181,3 +182,55 @@ def test_a_failed_send_is_shown_and_sent_again_from_the_failed_sends_page(page, 
     with live.runtime.Session() as session:
         assert session.scalar(select(OutboxItem.status)) == OutboxStatus.SENT
     assert len(smtp.messages) == 1
+
+
+def test_smtp_down_shows_send_failed_and_keeps_the_deadline_then_one_click_resends_once(
+    page, site, monkeypatch
+):
+    from datetime import timedelta
+
+    from inbox.models import Thread
+    from tests.support import smtp_server as smtp_module
+
+    live, smtp = site
+    port = smtp.port
+    smtp.stop()  # the mailbox's SMTP server is down
+    ids = seed(live, port)
+    due = utcnow() + timedelta(days=1)
+    with live.runtime.Session() as session:
+        session.get(Thread, ids["thread"]).due_at = due
+        session.commit()
+    log_in(page, live.url, ids["alice"])
+    page.goto(f"{live.url}/threads/{ids['thread']}")
+    page.fill("[data-testid=reply-body]", "山田様\n\n本日発送いたしました。")
+    page.click("[data-testid=send-reply]")
+    expect(page.locator("[data-testid=send-state]")).to_have_text("送信中…")
+    expect(page.locator("[data-testid=status]")).to_have_text("未対応")
+
+    assert deliver(live) == {"queued": 1}  # connection refused: nothing went out
+    page.reload()
+    expect(page.locator("[data-testid=send-state] [data-testid=send-failed-badge]")).to_have_text("送信失敗")
+    expect(page.locator("[data-testid=reply-failed-label]")).to_have_text("返信未送信")
+    expect(page.locator("[data-testid=failed-sends-badge]")).to_have_text("1")
+    expect(page.locator("[data-testid=status]")).to_have_text("未対応")
+    assert "送信済み" not in page.inner_text("[data-testid=reply-status]")
+    with live.runtime.Session() as session:
+        assert session.get(Thread, ids["thread"]).due_at == due
+    page.goto(live.url + "/")
+    row = page.locator(f"tr[data-thread-id='{ids['thread']}']")
+    expect(row.locator("[data-testid=send-failed-badge]")).to_have_text("送信失敗")
+
+    monkeypatch.setattr(smtp_module, "free_port", lambda: port)
+    smtp.start()  # the server is back, on the same port
+    page.goto(f"{live.url}/threads/{ids['thread']}")
+    page.locator("[data-testid=reply-status] button", has_text="再送").click()  # one click
+    page.wait_for_selector("text=返信をもう一度送信待ちに入れました。")
+    assert deliver(live) == {"sent": 1}
+    assert deliver(live) == {}
+    page.reload()
+    expect(page.locator("[data-testid=status]")).to_have_text("保留")
+    expect(page.locator("[data-testid=send-state]")).to_have_count(0)
+    expect(page.locator("[data-testid=failed-sends-badge]")).to_have_count(0)
+    assert len(smtp.messages) == 1 and smtp.messages[0].rcpt_tos == ["yamada@example.jp"]
+    with live.runtime.Session() as session:
+        assert session.get(Thread, ids["thread"]).due_at is None

@@ -195,7 +195,89 @@ def test_send_time_is_stored_as_utc_now(client, session, world):
     login_as(client, world["agent"])
     thread = world["thread"]
     fields = composer_fields(client, f"/threads/{thread.id}")
+    fields["body"] = "ご連絡ありがとうございます。\n" + fields["body"]
     before = utcnow()
     client.post(f"/threads/{thread.id}/reply", data=fields)
     item = session.scalar(select(OutboxItem).where(OutboxItem.thread_id == thread.id))
     assert before - timedelta(seconds=1) <= item.next_attempt_at <= utcnow()
+
+
+def test_an_untouched_composer_is_refused_in_japanese_and_the_deadline_stays(client, session, world):
+    login_as(client, world["agent"])
+    thread = world["thread"]
+    due = utcnow() + timedelta(days=1)
+    thread.due_at = due
+    session.flush()
+    fields = composer_fields(client, f"/threads/{thread.id}")
+    response = client.post(f"/threads/{thread.id}/reply", data=fields)
+    assert response.status_code == 422
+    assert "返信本文を書いてから送信してください。署名と引用しかありません。" in response.get_data(as_text=True)
+    assert session.scalar(select(OutboxItem).where(OutboxItem.thread_id == thread.id)) is None
+    session.expire_all()
+    assert thread.due_at == due
+
+
+def test_the_attachment_limit_is_stated_and_an_oversize_upload_gets_our_page(client, app, world):
+    login_as(client, world["agent"])
+    thread = world["thread"]
+    fields = composer_fields(client, f"/threads/{thread.id}")
+    page = client.get(f"/threads/{thread.id}").get_data(as_text=True)
+    assert 'data-testid="attachment-limit">合計 20 MB まで。</p>' in page
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    parts = [f'--b\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(b'--b\r\nContent-Disposition: form-data; name="attachments"; filename="big.pdf"\r\n'
+                 b"Content-Type: application/pdf\r\n\r\n" + b"x" * (2 * 1024 * 1024) + b"\r\n--b--\r\n")
+    response = client.post(f"/threads/{thread.id}/reply", data=b"".join(parts),
+                           content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 413
+    body = response.get_data(as_text=True)
+    assert "1 MB を超えています" in body and "<html" in body and "Request Entity Too Large" not in body
+
+
+def test_a_failed_reply_shows_red_badges_counts_and_one_click_fixes(app, session, runtime, world):
+    from inbox.services import outbox
+
+    thread = world["thread"]
+    lead = make_user(session, Role.LEAD, mailboxes=[world["mailbox"]])
+    thread.assignee_id = lead.id
+    message = queue_reply(session, runtime, thread, world["agent"], make_draft(opened_at=utcnow()))
+    item = session.scalar(select(OutboxItem).where(OutboxItem.message_row_id == message.id))
+    item.status = OutboxStatus.SENDING
+    outbox.record(session, item, outbox.DeliveryOutcome(
+        OutboxStatus.FAILED, "The SMTP server 127.0.0.1:25 answered 550: 5.1.1 No such user"),
+        now=utcnow())
+    session.flush()
+    for user in (lead, world["agent"]):
+        client = app.test_client()
+        login_as(client, user)
+        queue = client.get("/").get_data(as_text=True)
+        assert 'data-testid="failed-sends-badge"' in queue
+        row = re.search(rf'<tr data-thread-id="{thread.id}">.*?</tr>', queue, re.S).group(0)
+        assert 'data-testid="send-failed-badge">送信失敗</span>' in row
+    page = client.get(f"/threads/{thread.id}").get_data(as_text=True)
+    assert 'data-testid="send-state"><span class="send-badge send-failing"' in page
+    assert 'data-testid="reply-failed-label">返信未送信</span>' in page
+    assert "メールサーバーがメッセージまたは宛先を拒否しました。" in page
+    assert f'data-testid="resend-{item.id}"' in page and f'data-testid="edit-resend-{item.id}"' in page
+    composer = client.get(f"/threads/{thread.id}/reply?edit={item.id}").get_data(as_text=True)
+    assert f'name="replaces" value="{item.id}"' in composer and message.text.split("\n")[0] in composer
+
+
+def test_failed_sends_page_says_when_an_unknown_send_had_begun(client, session, runtime, world):
+    from inbox.services import outbox
+
+    message = queue_reply(session, runtime, world["thread"], world["agent"], make_draft(opened_at=utcnow()))
+    item = session.scalar(select(OutboxItem).where(OutboxItem.message_row_id == message.id))
+    item.status, item.claimed_by = OutboxStatus.SENDING, "gone"
+    item.claimed_until, item.attempt_started_at = utcnow() - timedelta(minutes=1), utcnow() - timedelta(minutes=6)
+    session.flush()
+    assert outbox.expire_stale(session, now=utcnow()) == {"requeued": 0, "unknown": 1}
+    session.flush()
+    login_as(client, world["agent"])
+    page = client.get("/outbox/failed").get_data(as_text=True)
+    assert 'data-testid="attempt-started">' in page and "に送信を開始しました。" in page
+    assert "お客様に届いている可能性があります" in page
+    assert "自動的に送信待ちに戻るため、ここには表示されません" in page
+    history = client.get(f"/threads/{world['thread'].id}").get_data(as_text=True)
+    assert "返信が送信されていない可能性があります（送信結果不明）" in history

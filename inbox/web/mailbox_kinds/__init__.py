@@ -60,6 +60,7 @@ CHARSET_CHOICES = [
     SelectChoice("utf-8", "UTF-8"),
     SelectChoice("iso-2022-jp", _l("ISO-2022-JP (older Japanese mail software)")),
 ]
+SMTP_KEYS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username")
 # Mailbox columns edited by every form: form field -> column.
 COMMON_FIELDS = {
     "display_name": "display_name",
@@ -111,6 +112,8 @@ class KindForm:
                 if name in self.lists:
                     value = [v.strip() for v in value.split(",") if v.strip()]
             settings[key] = value  # None removes the key; "" is kept (e.g. no Sent folder)
+        if "smtp_host" in settings and not settings["smtp_host"]:  # no SMTP section filled in
+            settings.update(dict.fromkeys(SMTP_KEYS))
         out: dict[str, Any] = {
             "name": form.name.data,
             "address": (form.address.data or "").strip() or None,
@@ -142,7 +145,8 @@ class KindForm:
     def field_for(self, settings_key: str | None) -> str | None:
         """The form field that shows a settings key's error (None: show it above the form)."""
         reverse = {key: name for name, key in self.settings.items()}
-        reverse.update({column: name for name, column in COMMON_FIELDS.items()}, name="name")
+        reverse.update({column: name for name, column in COMMON_FIELDS.items()}, name="name",
+                       address="address")
         return reverse.get(settings_key or "")
 
 

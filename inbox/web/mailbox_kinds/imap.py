@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from inbox.models import MailboxKind
-from inbox.web.mailbox_kinds import KindForm, MailboxForm, register
+from inbox.web.mailbox_kinds import SMTP_KEYS, KindForm, MailboxForm, register
 
 SECURITY_CHOICES = [
     SelectChoice("ssl", _l("IMAPS (TLS from the start, usually port 993)")),
@@ -43,7 +43,22 @@ SETTINGS = (
 )
 
 
-class ImapForm(MailboxForm):
+class SmtpFields:
+    """The SMTP section every mail-answering kind's form has (IMAP and local files)."""
+
+    smtp_host = StringField(_l("SMTP server"))
+    smtp_port = IntegerField(_l("SMTP port"), validators=PORT)
+    smtp_security = SelectField(
+        _l("SMTP connection security"), choices=SMTP_SECURITY_CHOICES, default="starttls"
+    )
+    smtp_username = StringField(_l("SMTP user name"))
+    smtp_password = PasswordField(_l("SMTP password"))
+
+
+SMTP_SETTINGS = SMTP_KEYS
+
+
+class ImapForm(MailboxForm, SmtpFields):
     imap_host = StringField(_l("IMAP server"))
     imap_port = IntegerField(_l("Port"), validators=PORT)
     imap_security = SelectField(_l("Connection security"), choices=SECURITY_CHOICES)
@@ -53,11 +68,6 @@ class ImapForm(MailboxForm):
     sent_folder = StringField(_l("Sent folder"), default="Sent")
     after_fetch = SelectField(_l("After fetching"), choices=AFTER_FETCH_CHOICES)
     move_to = StringField(_l("Move to folder"))
-    smtp_host = StringField(_l("SMTP server"))
-    smtp_port = IntegerField(_l("SMTP port"), validators=PORT)
-    smtp_security = SelectField(_l("SMTP connection security"), choices=SMTP_SECURITY_CHOICES)
-    smtp_username = StringField(_l("SMTP user name"))
-    smtp_password = PasswordField(_l("SMTP password"))
 
 
 register(

@@ -1,4 +1,4 @@
-"""The local mailbox form: a Maildir, an mbox file or a folder of .eml files on this machine."""
+"""The local mailbox form: a Maildir, an mbox file or a folder of .eml files on this machine, and SMTP for replies."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from wtforms import StringField
 
 from inbox.models import MailboxKind
 from inbox.web.mailbox_kinds import KindForm, MailboxForm, register
+from inbox.web.mailbox_kinds.imap import SMTP_SETTINGS, SmtpFields
 
 
-class LocalForm(MailboxForm):
+class LocalForm(MailboxForm, SmtpFields):
     path = StringField(_l("Path of a Maildir, an mbox file or a folder of .eml files"))
 
 
@@ -19,6 +20,7 @@ register(
         label=_l("Local mail files"),
         form_class=LocalForm,
         partial="admin/mailbox_kinds/local.html",
-        settings={"path": "path"},
+        settings={"path": "path", **{name: name for name in SMTP_SETTINGS}},
+        secrets={"smtp_password": "smtp_password"},
     )
 )
