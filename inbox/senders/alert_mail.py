@@ -6,6 +6,7 @@ from typing import Any
 
 from inbox.models import OutboxItem, OutboxStatus
 from inbox.senders.smtp import SmtpSettings, send_raw
+from inbox.services import outbox
 from inbox.services.outbox import DeliveryOutcome
 
 

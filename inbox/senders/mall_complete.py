@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from inbox.models import OutboxItem, OutboxStatus
 from inbox.senders.mall_reply import open_channel, refusal
-from inbox.services import mall_complete
+from inbox.services import mall_complete, outbox
 from inbox.services.outbox import DeliveryOutcome
 from inbox.sources.mall_http import MallError
 

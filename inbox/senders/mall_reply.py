@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from inbox.ingest.mall import credentials_blocked, open_source
 from inbox.models import Mailbox, Message, OutboxItem, OutboxStatus
 from inbox.senders.smtp import SmtpSettings, send_raw
-from inbox.services import mall_replies
+from inbox.services import mall_replies, outbox
 from inbox.services.outbox import DeliveryOutcome
 from inbox.sources.mall_http import MallError, MallSource
 

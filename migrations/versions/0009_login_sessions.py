@@ -1,7 +1,7 @@
 """server-side log-ins: one login_sessions row per log-in, so that sessions can be ended
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30
 
 A signed cookie alone cannot be taken back: a cookie copied before log-out kept working, and

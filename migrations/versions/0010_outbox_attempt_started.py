@@ -1,7 +1,7 @@
 """outbox.attempt_started_at: when the network call of the current attempt began
 
-Revision ID: 0008
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30
 
 A worker claims several items at once but sends them one by one. The moment each send
