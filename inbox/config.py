@@ -101,6 +101,7 @@ class Settings:
     alert_from_address: str = "inbox@localhost"
     alert_smtp: dict[str, Any] = field(default_factory=dict)
     metrics_token: str | None = None
+    pool_size: int = 5  # connections kept per process (PostgreSQL)
     reply_failure_mail: bool = False  # mail a reply's author and assignee when it did not go out
 
     @property
@@ -242,4 +243,5 @@ def load_settings(
             "password": raw["alerts"]["smtp_password"],
         },
         metrics_token=str(raw["metrics"]["token"]) if raw["metrics"]["token"] else None,
+        pool_size=_int(raw, "database", "pool_size", 1),
     )

@@ -44,7 +44,8 @@ def build_runtime(settings: Settings, *, bind: Engine | Connection | None = None
         url = settings.database_url
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             make_private_dir(Path(url.removeprefix("sqlite:///")).parent)
-        engine: Engine | None = make_engine(url)
+        pool = {} if url.startswith("sqlite") else {"pool_size": settings.pool_size}
+        engine: Engine | None = make_engine(url, **pool)
         factory = sessionmaker(engine, expire_on_commit=False)
     else:
         engine = bind if isinstance(bind, Engine) else None

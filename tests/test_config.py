@@ -39,6 +39,7 @@ def test_environment_overrides_the_file(tmp_path):
         ({"ingest": {"ticket_token": "[#]"}}, "ingest.ticket_token"),
         ({"alerts": {"notify_at": "25:00"}}, "alerts.notify_at"),
         ({"server": {"port": "eighty"}}, "server.port"),
+        ({"database": {"pool_size": 0}}, "database.pool_size"),
         ({"server": {"colour": "blue"}}, "server.colour"),
         ({"nonsense": {}}, "nonsense"),
     ],
@@ -72,3 +73,15 @@ def test_ticket_token_pattern_matches_the_configured_format(tmp_path, monkeypatc
     settings = load_settings({**GOOD, "ingest": {"ticket_token": "【No.{number}】"}}, environ={})
     assert re.search(settings.ticket_pattern, "Re: 【No.42】 配送").group(1) == "42"
     assert settings.ticket_token_for(42) == "【No.42】"
+
+
+def test_pool_size_sizes_the_postgresql_connection_pool(tmp_path, monkeypatch):
+    from inbox.runtime import build_runtime
+
+    monkeypatch.chdir(tmp_path)
+    config = {**GOOD, "database": {"url": "postgresql+psycopg://nobody@127.0.0.1:1/none", "pool_size": 3}}
+    runtime = build_runtime(load_settings(config, environ={}))
+    try:
+        assert runtime.engine.pool.size() == 3  # no connection is opened to find out
+    finally:
+        runtime.engine.dispose()
