@@ -21,7 +21,8 @@ def rakuten_form(token: str, **overrides) -> dict:
     data = {"csrf_token": token, "name": "楽天ショップ", "address": "", "display_name": "サンプル商店",
             "shop_id": "999999", "service_secret": "svc-secret", "license_key": "lic-key-1",
             "poll_interval": "300", "status_after_reply": "waiting", "outbound_charset": "utf-8",
-            "signature": "", "active": "y"}
+            "signature": "", "active": "y", "active__shown": "1", "members__shown": "1",
+            "mark_complete_on_resolve__shown": "1"}
     return data | overrides
 
 

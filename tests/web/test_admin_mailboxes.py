@@ -46,6 +46,8 @@ def imap_form(token: str, **overrides) -> dict:
         "outbound_charset": "iso-2022-jp",
         "signature": "--\nサポート窓口",
         "active": "y",
+        "active__shown": "1",  # the companions the page sends beside a checkbox and a list
+        "members__shown": "1",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -129,6 +131,7 @@ def test_local_mailbox_is_created_with_its_path(client, session, admin, tmp_path
     response = client.post("/admin/mailboxes/new?kind=local", data={
         "csrf_token": token, "name": "archive", "path": str(tmp_path), "poll_interval": "300",
         "status_after_reply": "waiting", "outbound_charset": "utf-8", "active": "y",
+        "active__shown": "1", "members__shown": "1",
     })
     assert response.status_code == 302
     box = stored(session, "archive")
@@ -243,7 +246,7 @@ def test_admin_creates_a_mailbox_in_the_browser_and_tests_the_connection(page, f
 def local_form(token: str, path, **overrides) -> dict:
     data = {"csrf_token": token, "name": "shop", "address": "support@example.test", "path": str(path),
             "poll_interval": "300", "status_after_reply": "waiting", "outbound_charset": "utf-8",
-            "active": "y"}
+            "active": "y", "active__shown": "1", "members__shown": "1"}
     data.update(overrides)
     return data
 
@@ -294,3 +297,16 @@ def test_a_thread_of_a_mailbox_that_cannot_send_says_so_above_the_composer(clien
     box.settings = {"path": "/tmp", "smtp_host": "127.0.0.1"}
     session.flush()
     assert 'data-testid="cannot-send"' not in client.get(f"/threads/{thread.id}").get_data(as_text=True)
+
+
+def test_a_post_without_the_checkbox_and_member_list_changes_nothing(client, session, admin):
+    """A post carrying only some fields must not deactivate the mailbox or drop its members."""
+    assert create_via_form(client, members=[str(admin.id)]).status_code == 302
+    box = stored(session)
+    token = csrf_token(client, f"/admin/mailboxes/{box.id}")
+    bare = {k: v for k, v in imap_form(token).items() if not k.endswith("__shown") and k != "active"}
+    response = client.post(f"/admin/mailboxes/{box.id}", data=bare)
+    assert response.status_code == 400
+    assert "ページを再読み込みしてやり直してください" in response.get_data(as_text=True)
+    box = stored(session)
+    assert box.active is True and [m.user_id for m in box.members] == [admin.id]

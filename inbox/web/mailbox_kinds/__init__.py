@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -50,6 +51,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from inbox.models import Mailbox, MailboxKind
 from inbox.services.errors import NotFound
+from inbox.web.forms import COMPANION_TYPES, presence_key
 
 STATUS_CHOICES = [
     SelectChoice("waiting", _l("On hold")),
@@ -88,6 +90,24 @@ class MailboxForm(FlaskForm):
     signature = TextAreaField(_l("Signature"))
     members = SelectMultipleField(_l("Members (who may see this mailbox)"), coerce=int)
     active = BooleanField(_l("Active"), default=True)
+
+    def validate(self, extra_validators=None) -> bool:  # type: ignore[override]
+        """A checkbox or member list missing from the post is an error, never "off" or "nobody".
+
+        A browser leaves an unticked box and an empty list out of the post; the page sends a
+        hidden companion ``<name>__shown`` beside each, so a post that lacks the companion did
+        not come from the page (a script, a truncated request) and must not deactivate the
+        mailbox or remove its members.
+        """
+        ok = super().validate(extra_validators)
+        if not self.is_submitted():
+            return ok
+        for item in self:
+            if item.type in COMPANION_TYPES and presence_key(item) not in request.form:
+                missing = _l("This field is missing from the form; reload the page and try again.")
+                item.errors = [*item.errors, missing]
+                ok = False
+        return ok
 
 
 @dataclass(frozen=True)
