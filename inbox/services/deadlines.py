@@ -12,7 +12,19 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, sele
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from inbox.models import Direction, Event, Mailbox, Message, Priority, Role, Status, Thread, User
+from inbox.models import (
+    Direction,
+    Event,
+    Mailbox,
+    Message,
+    OutboxItem,
+    OutboxStatus,
+    Priority,
+    Role,
+    Status,
+    Thread,
+    User,
+)
 from inbox.services.access import can_see_mailbox, require_role
 from inbox.services.business_hours import (
     WEEKDAYS,
@@ -78,10 +90,21 @@ def on_customer_message(session: Session, thread: Thread, received_at: datetime)
 
 
 def unanswered_since(session: Session, thread: Thread) -> datetime | None:
-    """When the customer's first message that the team has not answered yet arrived (None: none)."""
+    """When the customer's first message that the team has not answered yet arrived (None: none).
+
+    A reply counts as an answer once it went out: one still queued, failed or refused in the
+    outbox does not (its deadline is still running, see ``inbox.services.delivery``).
+    """
+    undelivered = select(OutboxItem.id).where(
+        OutboxItem.message_row_id == Message.id, OutboxItem.status != OutboxStatus.SENT
+    )
     last_reply = (
         select(func.max(Message.received_at))
-        .where(Message.thread_id == thread.id, Message.direction == Direction.OUTBOUND)
+        .where(
+            Message.thread_id == thread.id,
+            Message.direction == Direction.OUTBOUND,
+            ~undelivered.exists(),
+        )
         .scalar_subquery()
     )
     return session.scalar(

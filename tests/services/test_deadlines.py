@@ -6,7 +6,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select
 
-from inbox.models import Direction, Event, Message, Priority, Role, Status, Thread, ThreadTag
+from inbox.models import (
+    Direction,
+    Event,
+    Message,
+    OutboxItem,
+    OutboxStatus,
+    Priority,
+    Role,
+    Status,
+    Thread,
+    ThreadTag,
+)
 from inbox.services import assignment, deadlines
 from inbox.services.business_hours import Stage
 from inbox.services.errors import InvalidInput, NotFound, PermissionDenied
@@ -160,6 +171,22 @@ def test_a_deadline_set_by_hand_or_an_answered_thread_is_not_recomputed(session,
     assignment.set_tags(session, answered.id, ["vip"], by=agent_of(tokyo),
                         expected_version=answered.version, now=jst(2026, 11, 24, 12))
     assert answered.due_at is None
+
+
+def test_a_reply_that_has_not_gone_out_does_not_count_as_an_answer(session, tokyo, agent_of):
+    thread = make_thread(session, tokyo, at=jst(2026, 11, 20, 16))
+    deadlines.on_customer_message(session, thread, jst(2026, 11, 20, 16))
+    reply = Message(thread_id=thread.id, mailbox_id=tokyo.id, direction=Direction.OUTBOUND,
+                    source_key=f"out:{thread.id}", received_at=jst(2026, 11, 20, 16, 30), text="ok")
+    session.add(reply)
+    session.flush()
+    session.add(OutboxItem(kind="reply", mailbox_id=tokyo.id, thread_id=thread.id, message_row_id=reply.id,
+                           idempotency_key=f"r{reply.id}", status=OutboxStatus.FAILED,
+                           next_attempt_at=jst(2026, 11, 20, 16, 30)))
+    session.flush()
+    assignment.set_tags(session, thread.id, ["vip"], by=agent_of(tokyo),
+                        expected_version=thread.version, now=jst(2026, 11, 20, 17))
+    assert thread.due_at == jst(2026, 11, 24, 11)  # the failed reply did not answer the customer
 
 
 # --- by hand ------------------------------------------------------------------------------
