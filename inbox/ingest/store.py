@@ -382,9 +382,12 @@ def ingest_batch(
         ready = parsed.get(item.source_key) if parsed and unreadable is None else None
         message = ready or _parse(item.raw, item.source_key, options, unreadable)
         sha = hashlib.sha256(item.raw).hexdigest()
-        # Without a readable Message-ID the stand-in comes from the bytes, so a re-fetch of an
-        # unreadable message (new UIDVALIDITY) is recognised as a repeat too.
-        mid = (message.message_id or f"{sha[:32]}@inbox.generated")[:998]
+        # Without a usable Message-ID the stand-in comes from the bytes, so a re-fetch of an
+        # unreadable message (new UIDVALIDITY) is recognised as a repeat too. A Message-ID
+        # without "@" (cut short, made up) is not trusted to tell messages apart: two
+        # different mails both truncated to "<f" must not be taken for one.
+        trusted = message.message_id if message.message_id and "@" in message.message_id else None
+        mid = (trusted or f"{sha[:32]}@inbox.generated")[:998]
         pending.append(_Pending(item, item.raw, sha, message, mid))
         results.append(None)
     with session.no_autoflush:

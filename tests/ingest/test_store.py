@@ -84,6 +84,16 @@ def test_same_message_id_under_a_new_uidvalidity_is_stored_once(session, blobs, 
     assert not again.created and again.reason == "same Message-ID"
 
 
+def test_two_different_mails_with_a_message_id_cut_short_are_both_stored(session, blobs, mailbox):
+    """"<f" is what is left of two unrelated Message-IDs cut off mid-header: not one mail."""
+    first = mail(mid="f", subject="Bestellung").replace(b"<f>", b"<f")
+    second = mail(mid="f", subject="別の問い合わせ", body="違う本文").replace(b"<f>", b"<f")
+    assert ingest(session, blobs, mailbox, first, "INBOX:1:1").created
+    assert ingest(session, blobs, mailbox, second, "INBOX:1:2").created
+    assert ingest(session, blobs, mailbox, second, "INBOX:2:2").reason == "same Message-ID"  # a re-fetch still is one
+    assert count(session, Message) == 2
+
+
 def test_reply_joins_the_thread_by_references(session, blobs, mailbox):
     first = ingest(session, blobs, mailbox, mail(), "k1").thread
     reply = ingest(
