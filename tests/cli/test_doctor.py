@@ -1,0 +1,44 @@
+"""`inbox doctor`: one line per check, what to fix in words, exit 1 when anything needs fixing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from inbox.models import MailboxKind
+from inbox.services.mailboxes import create_mailbox
+from tests.cli.mail_files import message, write_mbox
+
+
+def add_local(inbox, name, path, **settings):
+    with inbox.runtime.Session() as s:
+        create_mailbox(s, inbox.runtime.secrets, name=name, kind=MailboxKind.LOCAL,
+                       settings={"path": str(path), **settings})
+        s.commit()
+
+
+def test_a_healthy_setup_has_nothing_to_fix(inbox, tmp_path):
+    add_local(inbox, "support", write_mbox(tmp_path / "in.mbox", [message(1)]))
+    result = inbox("doctor")
+    assert result.exit_code == 0, result.output
+    assert "ok   database reachable, schema current" in result.output
+    assert "ok   mailbox support (local)" in result.output
+    assert result.output.rstrip().endswith("Nothing to fix.")
+
+
+def test_a_missing_mail_folder_and_an_expiring_mall_key_are_named_with_what_to_do(inbox, tmp_path):
+    add_local(inbox, "archive", tmp_path / "gone")
+    soon = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+    add_local(inbox, "shop", write_mbox(tmp_path / "shop.mbox", [message(2)]), license_expires_at=soon)
+    result = inbox("doctor")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.startswith("FIX  mailbox archive (local):") for line in lines), result.output
+    assert any("mailbox shop: the mall key expires in 5 days" in line for line in lines), result.output
+    assert lines[-1] == "2 thing(s) to fix."
+
+
+def test_an_unmigrated_database_says_to_run_the_upgrade(inbox, tmp_path):
+    inbox.env["INBOX_DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    result = inbox("doctor")
+    assert result.exit_code == 1
+    assert "run `inbox db upgrade`" in result.output
