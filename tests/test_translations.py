@@ -10,7 +10,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "inbox/translations/ja/LC_MESSAGES/messages.po"
 MO = PO.with_suffix(".mo")
 METHODS = [("inbox/**.py", "python"), ("templates/**.html", "jinja2")]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+# Domain errors raised with a literal message are in the catalogue too: the web layer shows
+# them translated (inbox.web.errors.translated).
+DOMAIN_ERRORS = ("InvalidInput", "NotFound", "PermissionDenied", "ConcurrentChange", "InvalidSetting",
+                 "LoginThrottled", "InvalidCredentials")
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            **dict.fromkeys(DOMAIN_ERRORS)}
 
 
 def _source_messages() -> set[str]:

@@ -51,8 +51,8 @@ EDITABLE_FIELDS = frozenset(
 class InvalidSetting(InvalidInput):
     """A mailbox setting is unusable; ``field`` names the settings key (None: the whole form)."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, field: str | None = None, **params: object) -> None:
+        super().__init__(message, **params)
         self.field = field
 
 
@@ -122,9 +122,10 @@ def _validate_smtp(settings: Mapping[str, Any]) -> None:
         raise InvalidSetting("The SMTP port is not a valid port number.", "smtp_port")
     if security == "plain" and not is_loopback_host(host):
         raise InvalidSetting(
-            f"Unencrypted SMTP to {host} is not allowed: the password and the mail would cross"
+            "Unencrypted SMTP to %(host)s is not allowed: the password and the mail would cross"
             " the network in clear text. Use ssl or starttls (plain is only for localhost).",
             "smtp_security",
+            host=host,
         )
 
 

@@ -57,7 +57,7 @@ def test_a_non_numeric_shop_id_is_refused_on_its_field(client, session, admin):
     token = csrf_token(client, "/admin/mailboxes/new?kind=rakuten")
     response = client.post("/admin/mailboxes/new?kind=rakuten", data=rakuten_form(token, shop_id="my-shop"))
     assert response.status_code == 400
-    assert "The Rakuten shop ID is a number" in response.get_data(as_text=True)
+    assert "楽天の店舗IDは数字です（例: 999999）。" in response.get_data(as_text=True)
 
 
 def test_a_stopped_channel_shows_a_banner_and_a_new_key_lifts_it(client, session, admin, runtime):

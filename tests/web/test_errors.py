@@ -52,3 +52,17 @@ def test_values_are_filled_into_the_message_and_str_stays_english(app, client, s
     assert resp.status_code == 404
     assert "No such mailbox: support&lt;x&gt;." in resp.get_data(as_text=True)
     assert str(NotFound("No such mailbox: %(name)s.", name="a")) == "No such mailbox: a."
+
+
+def test_service_errors_raised_with_a_literal_message_reach_the_reader_in_japanese(app):
+    from inbox.services.mailboxes import InvalidSetting, validate_settings
+    from inbox.web.errors import translated
+
+    with app.test_request_context("/", headers={"Cookie": "lang=ja"}):
+        assert translated(InvalidInput("Choose a date or a quick pick.")) == "日付かクイック指定を選んでください。"
+        try:
+            validate_settings("local", {"path": "/tmp", "smtp_host": "smtp.example.com",
+                                        "smtp_port": 25, "smtp_security": "plain"})
+        except InvalidSetting as exc:
+            text = translated(exc)
+        assert text.startswith("smtp.example.com への暗号化なしの SMTP は使えません")
