@@ -56,6 +56,8 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/admin/users/{ids['user']}",
         "/admin/mailboxes",
         f"/admin/mailboxes/{ids['mailbox']}",
+        "/admin/flagged",
+        "/admin/mailboxes/new?kind=local",
     ]
 
 
