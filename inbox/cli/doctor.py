@@ -26,7 +26,7 @@ def doctor(obj: CliContext, timeout: float) -> None:
 
     from inbox.config import ConfigError
     from inbox.models import Mailbox
-    from inbox.services.health import readiness
+    from inbox.services.health import mailboxes, readiness
     from inbox.services.mailbox_check import check_mailbox
 
     problems = 0
@@ -56,13 +56,12 @@ def doctor(obj: CliContext, timeout: float) -> None:
                     _line(False, f"mailbox {box.name} ({problem.service}): {problem.message}")
                 if result.ok:
                     _line(True, f"mailbox {box.name} ({box.kind.value}): {result.target or 'reachable'}")
-                expires = (box.settings or {}).get("license_expires_at")
-                if expires:
-                    days = (datetime.fromisoformat(expires) - now).total_seconds() / 86400
-                    if days < 14:
-                        problems += 1
-                        _line(False, f"mailbox {box.name}: the mall key expires in {days:.0f} days;"
-                                     " issue a new one and enter it on the mailbox page")
+            for state in mailboxes(session, now=now):  # the figures /metrics shows
+                days = state.license_days_left
+                if state.active and days is not None and days < 14:
+                    problems += 1
+                    _line(False, f"mailbox {state.name}: the mall key expires in {days:.0f} days;"
+                                 " issue a new one and enter it on the mailbox page")
     except SQLAlchemyError as exc:
         _line(False, f"database: {exc.__class__.__name__} while reading mailboxes")
         sys.exit(1)
