@@ -65,6 +65,8 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
     assert first["status_hooks"] == ["inbox.services.mall_complete.on_status_changed"]
     assert first["thread_actions"] == ["mall_complete"]
     assert first["after_any_outcome"] == ["inbox.services.delivery.on_outcome"]
+    assert first["after_store"] == ["inbox.services.deadlines.on_stored_message"]
+    assert first["on_reconciled"] == ["inbox.services.delivery.delivered"]
 
 
 def test_importing_every_module_wires_nothing(tmp_path):
@@ -76,7 +78,7 @@ def test_importing_every_module_wires_nothing(tmp_path):
         "import inbox.wiring as w\n"
         "d = w.describe()\n"
         "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome',"
-        " 'thread_actions', 'mall_connectors')), d\n"
+        " 'thread_actions', 'mall_connectors', 'after_store', 'on_reconciled')), d\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]

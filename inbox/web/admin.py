@@ -207,7 +207,7 @@ def test_mail(mailbox_id: int):
 
     mailbox = mailbox_service.get_mailbox(db(), id=mailbox_id)
     me = current_user._get_current_object()
-    outcome = send_test_mail(mailbox, runtime().secrets, me.email, now=utcnow())
+    outcome = send_test_mail(mailbox, runtime(), me.email, now=utcnow())
     if outcome.status == OutboxStatus.SENT:
         flash(_("A test mail was sent to %(address)s. Check that it arrived.", address=me.email), "success")
     else:
