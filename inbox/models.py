@@ -513,3 +513,17 @@ class LoginSession(Base):
     created_at: Mapped[created_at]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class SavedSearch(Base):
+    """A search a user keeps: its words and filters under a name, listed in the queue's sidebar."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(Text, default="", server_default="")
+    filters: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[created_at]

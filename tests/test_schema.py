@@ -20,7 +20,7 @@ SEARCH_OBJECTS = {
     "messages_fts_config", "ix_messages_text_trgm", "ix_messages_subject_trgm",
     "ix_messages_from_address_trgm", "messages_bigrams", "messages_bigrams_data",
     "messages_bigrams_idx", "messages_bigrams_docsize", "messages_bigrams_config",
-    "ix_messages_bigrams",
+    "ix_messages_bigrams", "ix_messages_search_trgm", "ix_messages_search_bigrams",
 }
 
 
@@ -67,5 +67,32 @@ def test_upgrading_indexes_mail_stored_before_the_bigram_index(fresh_databases):
         with Session(engine) as session:
             hits = search(session, session.merge(agent), "返品").hits
             assert [h.thread.id for h in hits] == [thread.id]
+    finally:
+        engine.dispose()
+
+
+def test_folded_search_survives_a_downgrade_and_upgrade_with_mail_stored(fresh_databases):
+    """Migration 0019 rebuilds both search indexes from stored mail, in both directions."""
+    from alembic import command
+
+    from inbox.schema import alembic_config
+
+    engine = make_engine(fresh_databases.new_url())
+    try:
+        upgrade(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            box = make_mailbox(session)
+            agent = make_user(session, Role.AGENT, mailboxes=[box])
+            thread = make_thread(session, box, "件名", body="ｻｲｽﾞ交換をお願いします")
+            session.commit()
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(connection=conn), "0010")
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(connection=conn), "0019")
+        upgrade(engine)
+        with Session(engine) as session:
+            for query in ("さいず", "サイズ交換", "交換"):
+                hits = search(session, session.merge(agent), query).hits
+                assert [h.thread.id for h in hits] == [thread.id], query
     finally:
         engine.dispose()
