@@ -4,8 +4,9 @@
 ``fold`` applies, in order: Unicode NFKC (full-width Latin and digits, half-width kana, circled
 and compatibility characters become their plain forms), lower case, removal of every white
 space, and hiragana to katakana. ``search_text`` folds what a message is searched by — its
-subject, sender name, sender address and text — into one string, the fields kept apart by
-``FIELD_SEPARATOR`` (a control character no query can contain, so no match spans two fields).
+subject, sender name, sender address and text, each up to ``FOLD_LIMIT`` characters — into
+one string, the fields kept apart by ``FIELD_SEPARATOR`` (a control character no query can
+contain, so no match spans two fields).
 
 SQLite's index is fed by these functions (registered on every connection by ``inbox.db`` as
 ``inbox_search_text`` and ``inbox_fold``); PostgreSQL's by SQL functions of the same names
@@ -20,6 +21,7 @@ import unicodedata
 from typing import Any
 
 FIELD_SEPARATOR = "\x1f"
+FOLD_LIMIT = 1_000_000  # characters of each field that are searched; migration 0019 says the same
 HIRAGANA = "".join(chr(c) for c in range(0x3041, 0x3097))  # ぁ … ゖ
 KATAKANA = "".join(chr(c) for c in range(0x30A1, 0x30F7))  # ァ … ヶ
 _KANA = str.maketrans(HIRAGANA, KATAKANA)
@@ -40,7 +42,9 @@ def search_text(
     subject: str | None, from_name: str | None, from_address: str | None, text: str | None
 ) -> str:
     """What a message is found by, folded: its four fields joined by ``FIELD_SEPARATOR``."""
-    return FIELD_SEPARATOR.join(fold(part) for part in (subject, from_name, from_address, text))
+    return FIELD_SEPARATOR.join(
+        fold(part[:FOLD_LIMIT] if part else part) for part in (subject, from_name, from_address, text)
+    )
 
 
 def register_sqlite_functions(dbapi_conn: Any) -> None:

@@ -49,6 +49,7 @@ MAX_QUERY = 200
 MAX_TERM = 32  # longer words are cut: matching one huge text costs about text x term, uninterrupted
 SCAN_LIMIT = 500  # matching messages read, newest first, to collect one page of threads
 SNIPPET_CHARS = 60
+HIGHLIGHT_CHARS = 20_000  # matches are looked for (and marked) within this much of a message's text
 MAX_CANDIDATES = 5000  # bigram-index candidates (the newest) re-checked with LIKE on SQLite
 BUDGET_SECONDS = 5.0  # a search taking longer is stopped: "refine your search"
 
@@ -336,7 +337,7 @@ def _folded_with_positions(flat: str) -> tuple[str, list[tuple[int, int]]]:
 def highlighted(body: str, terms: list[str], width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
     """About ``width`` characters of ``body`` either side of the first term found in it, in
     pieces: (text, True) for each folded match of a term, (text, False) between them."""
-    flat = " ".join(body.split())
+    flat = " ".join(body[:HIGHLIGHT_CHARS * 2].split())[:HIGHLIGHT_CHARS]
     folded, origin = _folded_with_positions(flat)
     spans: list[tuple[int, int]] = []
     for term in terms:

@@ -111,3 +111,20 @@ def test_filters_narrow_by_mailbox_status_assignee_and_period(session, box):
     assert found(session, agent, "返品", until=now - timedelta(days=30)) == [resolved.id]
     ticket = search(session, agent, f"{resolved.id}", filters=SearchFilters(status=Status.NEW))
     assert ticket.ticket is None
+
+
+SAMPLES = [
+    "ｻｲｽﾞ ガギグ ﾊﾟﾋﾟﾌﾟ", "さいず　ぱぴぷ", "ＳＳ－２０２６１１０５", "Straße ÉCOLE Ωmega", "①②③ ㈱ ㌔",
+    "tab\tline\nfeed\r\x0bx\x0cy\x1cz\x1f", "\x85next\u2028line\u2029para\u1680ogham", "ASCII only Text 123",
+    "ゔゕゖ ヴヵヶ", "", "鈴木 一郎", "A" * 1_000_010, "あ" * 10 + " " + "い" * 1_000_000,
+]
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: repr(s[:12]))
+def test_the_database_folds_exactly_as_python_does(session, sample):
+    """The index (the database's function) and the query (Python's on SQLite) must agree."""
+    from sqlalchemy import func, literal, select
+
+    db_folded = session.scalar(select(func.inbox_search_text(literal(sample), literal(sample[:50]), literal("Ａ@Ｂ"), literal(sample))))
+    assert db_folded == search_text(sample, sample[:50], "Ａ@Ｂ", sample)
+    assert session.scalar(select(func.inbox_fold(literal(sample[:200])))) == fold(sample[:200])
