@@ -10,7 +10,7 @@ contain, so no match spans two fields).
 
 SQLite's index is fed by these functions (registered on every connection by ``inbox.db`` as
 ``inbox_search_text`` and ``inbox_fold``); PostgreSQL's by SQL functions of the same names
-(migration 0019) that do the same steps, and a query is folded by the same function its index
+(migration 0011) that do the same steps, and a query is folded by the same function its index
 was built with. Changing a step here means a migration that rebuilds the index.
 """
 
@@ -21,7 +21,7 @@ import unicodedata
 from typing import Any
 
 FIELD_SEPARATOR = "\x1f"
-FOLD_LIMIT = 1_000_000  # characters of each field that are searched; migration 0019 says the same
+FOLD_LIMIT = 1_000_000  # characters of each field that are searched; migration 0011 says the same
 HIRAGANA = "".join(chr(c) for c in range(0x3041, 0x3097))  # ぁ … ゖ
 KATAKANA = "".join(chr(c) for c in range(0x30A1, 0x30F7))  # ァ … ヶ
 _KANA = str.maketrans(HIRAGANA, KATAKANA)

@@ -72,7 +72,7 @@ def test_upgrading_indexes_mail_stored_before_the_bigram_index(fresh_databases):
 
 
 def test_folded_search_survives_a_downgrade_and_upgrade_with_mail_stored(fresh_databases):
-    """Migration 0019 rebuilds both search indexes from stored mail, in both directions."""
+    """Migration 0011 rebuilds both search indexes from stored mail, in both directions."""
     from alembic import command
 
     from inbox.schema import alembic_config
@@ -88,7 +88,7 @@ def test_folded_search_survives_a_downgrade_and_upgrade_with_mail_stored(fresh_d
         with engine.begin() as conn:
             command.downgrade(alembic_config(connection=conn), "0010")
         with engine.begin() as conn:
-            command.upgrade(alembic_config(connection=conn), "0019")
+            command.upgrade(alembic_config(connection=conn), "0011")
         upgrade(engine)
         with Session(engine) as session:
             for query in ("さいず", "サイズ交換", "交換"):

@@ -6,7 +6,7 @@ hiragana and katakana are the same, and spaces do not count — 「ｻｲｽﾞ�
 text and a query is folded by the same function.
 
 Every term of two characters or more (once folded) is looked up in an index. Terms of three
-or more: the trigram index of migration 0019 (SQLite: contentless FTS5 table ``messages_fts``;
+or more: the trigram index of migration 0011 (SQLite: contentless FTS5 table ``messages_fts``;
 PostgreSQL: a ``pg_trgm`` GIN index on ``inbox_search_text(...)`` serving ``LIKE '%…%'``).
 Terms of two (「配送」): the bigram index (inbox.search_bigrams) of the same folded text,
 whose candidates are re-checked with LIKE. Only
@@ -201,7 +201,7 @@ def _like_pattern(term: str) -> str:
 
 
 def _folded_message() -> ColumnElement[str]:
-    """The folded text a message is searched by: the expression migration 0019 indexes."""
+    """The folded text a message is searched by: the expression migration 0011 indexes."""
     return func.inbox_search_text(Message.subject, Message.from_name, Message.from_address, Message.text)
 
 

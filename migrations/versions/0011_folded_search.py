@@ -1,6 +1,6 @@
 """folded search: width, case, kana and spaces folded on the index and the query; sender names searched; saved searches
 
-Revision ID: 0019
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-30
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql
 from alembic import op
 
-revision = "0019"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
