@@ -159,3 +159,21 @@ def test_figures_by_agent_mailbox_and_total(session, thread):
     assert csat.figures(session, [], now, now) == []
     with pytest.raises(InvalidInput):
         csat.figures(session, [thread.mailbox_id], now, now, by="nonsense")
+
+
+def test_a_resolving_reply_goes_out_with_a_link_that_opens_the_survey(client, session, runtime, thread):
+    from inbox.services import replies
+
+    agent = make_user(session, Role.AGENT, mailboxes=[thread.mailbox])
+    draft = replies.Draft(to="customer@example.test", cc="", bcc="", subject="", reply_key="k1",
+                          text="お届け日が決まりました。", opened_at=utcnow())
+    message = replies.send_reply(session, thread, agent, draft, now=utcnow(),
+                                 settings=runtime.settings, blobs=runtime.blobs)
+    session.commit()
+    link = re.search(r"https://support\.example\.test(/survey/\S+)", message.text)
+    assert link, message.text
+    from inbox.ingest.parse import parse_message
+
+    sent = parse_message(runtime.blobs.get(message.raw_sha256))
+    assert link.group(0) in sent.text  # the link is in the mail that goes out
+    assert client.get(link.group(1)).status_code == 200
