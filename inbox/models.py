@@ -7,7 +7,7 @@ Models hold data only: no sessions, no commits, no Flask. Behaviour lives in
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -527,3 +528,71 @@ class SavedSearch(Base):
     query: Mapped[str] = mapped_column(Text, default="", server_default="")
     filters: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     created_at: Mapped[created_at]
+class TermCount(Base):
+    """Voice of the customer: in how many customer messages of a mailbox a term came, per day.
+
+    Filled by the VoC job (``inbox.services.voc``) from each inbound message's new text; the
+    day is the message's arrival day in the mailbox's timezone.
+    """
+
+    __tablename__ = "term_counts"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MessageTerm(Base):
+    """A term found in one customer message: what a term on the VoC page links to."""
+
+    __tablename__ = "message_terms"
+    __table_args__ = (Index("ix_message_terms_term", "term", "mailbox_id", "day"),)
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    day: Mapped[date]
+
+
+class TermAnalysed(Base):
+    """A customer message whose terms are counted: the primary key makes counting exactly-once."""
+
+    __tablename__ = "terms_analysed"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    analysed_at: Mapped[datetime]
+
+
+class AnalysisCursor(Base):
+    """How far a background analysis has read (the highest message id below which all is done)."""
+
+    __tablename__ = "analysis_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigIntId, default=0, server_default="0")
+
+
+class CsatAnswer(Base):
+    """A customer's satisfaction answer (1-5, optional comment) for one thread; changeable for 7 days."""
+
+    __tablename__ = "csat_answers"
+    __table_args__ = (Index("ix_csat_answers_mailbox_answered", "mailbox_id", "answered_at"),)
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    language: Mapped[str] = mapped_column(String(8), default="ja", server_default="ja")
+    answered_at: Mapped[datetime]
+    changed_at: Mapped[datetime]

@@ -23,6 +23,7 @@ from inbox.senders import mall_complete as mall_complete_sender
 from inbox.services import (
     alerts,
     assignment,
+    csat,
     deadlines,
     delivery,
     mailbox_check,
@@ -57,6 +58,7 @@ def wire() -> None:
         MailboxKind.YAHOO: mall_replies.YAHOO_CHANNEL,
     })
     replies.THREAD_ACTIONS[mall_complete.KIND] = mall_complete.ACTION_LABEL
+    replies.REPLY_FOOTERS[:] = [csat.reply_footer]
 
     outbox.register(alerts.KIND, alert_mail.deliver)
     outbox.register(mail_reply.KIND, mail_reply.deliver_reply, after=mail_reply.after_reply)
@@ -94,6 +96,7 @@ def describe() -> dict[str, list[str]]:
         "status_hooks": [name(h) for h in assignment.STATUS_HOOKS],
         "after_store": [name(h) for h in store.AFTER_STORE],
         "on_reconciled": [name(h) for h in mall_ingest.ON_RECONCILED],
+        "reply_footers": [name(h) for h in replies.REPLY_FOOTERS],
         "settings_validators": sorted(f"{k.value}: {name(v)}" for k, v in mailboxes.SETTINGS_VALIDATORS.items()),
         "mall_connectors": sorted(mall_http.CONNECTORS),
         "checkers": sorted(f"{k.value}: {name(v)}" for k, v in mailbox_check.CHECKERS.items()),

@@ -64,6 +64,7 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
         assert sorted(entry.split(":")[0] for entry in first[registry]) == kinds, registry
     assert first["status_hooks"] == ["inbox.services.mall_complete.on_status_changed"]
     assert first["thread_actions"] == ["mall_complete"]
+    assert first["reply_footers"] == ["inbox.services.csat.reply_footer"]
     assert first["after_any_outcome"] == ["inbox.services.delivery.on_outcome"]
     assert first["after_store"] == ["inbox.services.deadlines.on_stored_message"]
     assert first["on_reconciled"] == ["inbox.services.delivery.delivered"]
@@ -77,7 +78,7 @@ def test_importing_every_module_wires_nothing(tmp_path):
         "        importlib.import_module(m.name)\n"
         "import inbox.wiring as w\n"
         "d = w.describe()\n"
-        "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome',"
+        "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome', 'reply_footers',"
         " 'thread_actions', 'mall_connectors', 'after_store', 'on_reconciled')), d\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

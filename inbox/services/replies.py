@@ -8,7 +8,7 @@ mall modules register their own. Knows nothing of HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -328,6 +328,15 @@ def _reply_text(draft: Draft, mailbox: Mailbox) -> str:
     return single_signature(draft.text.replace("\r\n", "\n").rstrip(), mailbox.signature)
 
 
+# Texts added under a checked reply (e.g. the satisfaction survey link): each gets the session,
+# the thread, the app's secret key and the time, and returns "" or the text; filled by ``inbox.wiring``.
+REPLY_FOOTERS: list[Callable[[Session, Thread, str, datetime], str]] = []
+
+
+def _with_footers(session: Session, thread: Thread, text: str, settings: Settings, now: datetime) -> str:
+    return text + "".join(hook(session, thread, settings.secret_key, now) for hook in REPLY_FOOTERS)
+
+
 def _idempotency_key(thread: Thread, reply_key: str) -> str:
     return f"reply:{thread.id}:{reply_key}"
 
@@ -379,6 +388,7 @@ def send_reply(
             problems.append(Problem(_("Give at least one address in To.")))
     if problems:
         raise ReplyProblems(problems)
+    text = _with_footers(session, thread, text, settings, now)
     if not draft.confirm:
         newer = newer_replies(session, thread, draft.opened_at)
         if newer:
@@ -450,6 +460,7 @@ def prepare_mail(
         parse_addresses(draft.to), parse_addresses(draft.cc), parse_addresses(draft.bcc))
     if bad_to or bad_cc or bad_bcc or not to or channel.validate(text, draft.attachments):
         return None
+    text = _with_footers(session, thread, text, settings, now)
     reply = OutgoingReply(
         message=None, author=None, to=to, cc=cc, bcc=bcc, subject=draft.subject.strip(),  # type: ignore[arg-type]
         text=text, attachments=list(draft.attachments), parent=customer_message(session, thread),

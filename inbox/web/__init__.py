@@ -117,6 +117,10 @@ def init_app(app: Flask) -> None:
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
     areas += (quarantine,)
+    from inbox.web import survey, voc
+
+    areas += (voc, survey)
+    app.jinja_env.globals["csat_answer"] = survey.answer_for
     for module in areas:
         app.register_blueprint(module.bp)
     errors.init_app(app)

@@ -58,6 +58,8 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/admin/mailboxes/{ids['mailbox']}",
         "/admin/flagged",
         "/admin/mailboxes/new?kind=local",
+        "/reports/voc",
+        "/reports/voc/term?term=" + LONG_WORD,
     ]
 
 
