@@ -445,6 +445,7 @@ class ApprovalStatus(enum.StrEnum):
     APPROVED = "approved"  # queued in the outbox as written or as edited by the approver
     RETURNED = "returned"  # 差し戻し: back to its author with a comment
     REVISED = "revised"  # its author sent an edited version of the returned reply
+    WITHDRAWN = "withdrawn"  # its author took it back (pending or returned) without sending
 
 
 class ApprovalRequest(Base):

@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from inbox import create_app
 from inbox.db import Base, make_engine
-from inbox.models import Role, User
+from inbox.models import User
 from inbox.schema import DatabaseNotMigrated, upgrade
 from inbox.services.search import search
 from tests.conftest import base_config
-from tests.factories import make_mailbox, make_thread, make_user
 
 # Search indexes made by migrations 0002 and 0005 that the models cannot express: the SQLite
 # FTS5 tables (and the shadow tables FTS5 makes for them) and PostgreSQL's GIN indexes.

@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.Column("author_id", _id, nullable=False),
         sa.Column(
             "status",
-            sa.Enum("pending", "approved", "returned", "revised", name="approvalstatus",
+            sa.Enum("pending", "approved", "returned", "revised", "withdrawn", name="approvalstatus",
                     native_enum=False, length=16),
             nullable=False,
         ),
