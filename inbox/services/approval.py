@@ -240,10 +240,22 @@ def _by_key(session: Session, thread: Thread, reply_key: str) -> ApprovalRequest
         ApprovalRequest.thread_id == thread.id, ApprovalRequest.reply_key == reply_key[:64]))
 
 
+# Notification kinds this module sends (name -> label msgid), for ``inbox.wiring`` to register
+# with the notifications service where it is installed; unregistered kinds are not sent.
+NOTIFICATION_KINDS = {
+    "approval_requested": _("A reply awaits my approval"),
+    "approval_approved": _("My reply was approved"),
+    "approval_returned": _("My reply was returned to me"),
+}
+
+
 def _notify(session: Session, user_id: int, kind: str, request: ApprovalRequest, now: datetime) -> None:
-    if _notifications is not None:
-        _notifications.notify(session, user_id, kind, thread_id=request.thread_id,
-                              data={"approval": request.id}, now=now)
+    """Tell ``user_id`` through the notifications service, once per request and kind."""
+    if _notifications is None or kind not in getattr(_notifications, "KINDS", {}):
+        return
+    _notifications.notify(session, user_id, kind, now=now, thread_id=request.thread_id,
+                          data={"approval": request.id}, key=f"{kind}:{request.id}",
+                          actor_id=request.decided_by_id or request.author_id)
 
 
 # --- deciding ------------------------------------------------------------------------------
