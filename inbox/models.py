@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -102,6 +103,8 @@ class User(Base):
         String(64), default="Asia/Tokyo", server_default="Asia/Tokyo"
     )
     alert_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Staff in training: every reply waits for an approver (承認) before it goes out.
+    approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[created_at]
     last_login_at: Mapped[datetime | None]
 
@@ -156,6 +159,13 @@ class Mailbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
+    # Approval before send (see inbox.services.approval): every reply, or only replies on
+    # threads of the listed category ids; the approvers' own replies may skip it.
+    approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    approval_lead_skip: Mapped[bool] = mapped_column(default=False, server_default=false())
+    approval_category_ids: Mapped[list[Any]] = mapped_column(
+        JsonType, default=list, server_default=text("'[]'")
+    )
 
     members: Mapped[list[MailboxMember]] = relationship(
         back_populates="mailbox", cascade="all, delete-orphan"
@@ -187,6 +197,19 @@ class MailboxMember(Base):
 
     mailbox: Mapped[Mailbox] = relationship(back_populates="members")
     user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class MailboxApprover(Base):
+    """A user named to approve a mailbox's held replies (without any, its leads approve)."""
+
+    __tablename__ = "mailbox_approvers"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class SourceCursor(Base):
@@ -254,6 +277,8 @@ class Thread(Base):
     external_ref: Mapped[str | None] = mapped_column(String(120))
     external_meta: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Set by a sorting rule's "require_approval" action: replies here wait for an approver.
+    approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     mailbox: Mapped[Mailbox] = relationship()
     contact: Mapped[Contact | None] = relationship()
@@ -414,6 +439,48 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None]
     copied_to_sent: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[created_at]
+
+
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "pending"  # 承認待ち: held, not delivered
+    APPROVED = "approved"  # queued in the outbox as written or as edited by the approver
+    RETURNED = "returned"  # 差し戻し: back to its author with a comment
+    REVISED = "revised"  # its author sent an edited version of the returned reply
+    WITHDRAWN = "withdrawn"  # its author took it back (pending or returned) without sending
+
+
+class ApprovalRequest(Base):
+    """A reply held for approval (承認待ち): the draft as written, who decided, and how."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (
+        UniqueConstraint("thread_id", "reply_key"),
+        Index("ix_approval_requests_mailbox_status", "mailbox_id", "status"),
+        Index("ix_approval_requests_author_status", "author_id", "status"),
+    )
+
+    id: Mapped[int_pk]
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[ApprovalStatus] = mapped_column(
+        _enum(ApprovalStatus), default=ApprovalStatus.PENDING
+    )
+    reason: Mapped[str] = mapped_column(String(16))  # mailbox, user, category or rule
+    reply_key: Mapped[str] = mapped_column(String(64))
+    # The composer's values: to, cc, bcc, subject, text and staged attachments.
+    draft: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    written_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    diff: Mapped[str] = mapped_column(Text, default="", server_default="")  # approver's edit
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    message_row_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+    thread: Mapped[Thread] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
 class Alert(Base):

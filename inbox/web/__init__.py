@@ -121,6 +121,9 @@ def init_app(app: Flask) -> None:
 
     areas += (voc, survey)
     app.jinja_env.globals["csat_answer"] = survey.answer_for
+    from inbox.web import approvals
+
+    areas += (approvals,)
     for module in areas:
         app.register_blueprint(module.bp)
     errors.init_app(app)
