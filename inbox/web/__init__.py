@@ -105,8 +105,10 @@ def init_app(app: Flask) -> None:
     sessions.init_app(app, secure_cookies=runtime_of(app).settings.secure_cookies)
 
     from inbox.web import (
+        escalation,
         health,
         mentions,
+        notifications,
         outbox,
         overview,
         quarantine,
@@ -117,6 +119,7 @@ def init_app(app: Flask) -> None:
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
     areas += (quarantine,)
+    areas += (notifications, escalation)
     for module in areas:
         app.register_blueprint(module.bp)
     errors.init_app(app)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from inbox.db import utcnow
 from inbox.models import Role, Status
+from inbox.services import notifications
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.web.live import live_app, log_in
 
@@ -32,6 +34,7 @@ def site(fresh_databases, tmp_path_factory):
                                  body=f"{LONG_URL}\n" + "長い行" * 200, assignee_id=admin.id)
             for i in range(5):
                 make_thread(session, box, f"配送について {i}", customer=f"c{i}@example.jp")
+            notifications.notify(session, admin.id, "assigned", now=utcnow(), thread_id=thread.id, key="layout")
             session.commit()
             ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id}
         yield live, ids
@@ -58,6 +61,8 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/admin/mailboxes/{ids['mailbox']}",
         "/admin/flagged",
         "/admin/mailboxes/new?kind=local",
+        "/notifications",
+        f"/escalation/mailboxes/{ids['mailbox']}",
     ]
 
 
