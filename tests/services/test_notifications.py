@@ -4,6 +4,8 @@ obeyed, the list and unread count respect access, and mail goes out once (single
 from __future__ import annotations
 
 import dataclasses
+import email
+import email.policy
 import itertools
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -269,7 +271,9 @@ def test_single_mail_is_queued_once_however_often_the_scan_runs(session, runtime
     assert notification_mail.queue_singles(session, settings=runtime.settings, now=NOW) == 0
     [item] = mail_items(session)
     assert item.recipients == ["suzuki@example.test"] and item.idempotency_key.startswith("notify:")
-    assert "返品の件" in item.raw.decode("ascii", "replace") or b"Subject:" in item.raw
+    mail = email.message_from_bytes(item.raw, policy=email.policy.default)
+    assert mail["Subject"] == f"【通知】Lead さんがあなたを担当に割り当てました [#{item.thread_id}]"
+    assert "返品の件" in mail.get_content()
     [row] = rows(session, agent)
     assert (row.mail_state, row.outbox_id) == ("queued", item.id)
 
