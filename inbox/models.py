@@ -663,3 +663,68 @@ class CsatAnswer(Base):
     language: Mapped[str] = mapped_column(String(8), default="ja", server_default="ja")
     answered_at: Mapped[datetime]
     changed_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """Something a user is told about (assigned to them, mentioned, ...): in the app, by mail, or both.
+
+    One row per (user, event): ``event_id`` for changes written to a thread's history, ``key``
+    for the others (a message, a failed send, an escalation); both are unique per user.
+    ``mail_state`` is None (no mail wanted), "pending" (to be mailed, alone or in the digest)
+    or "queued" (its outbox item is ``outbox_id``).
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        UniqueConstraint("user_id", "event_id"),
+        Index("ix_notifications_user_unread", "user_id", "read_at", "id"),
+        Index("ix_notifications_mail_state", "mail_state", "user_id"),
+    )
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    key: Mapped[str | None] = mapped_column(String(255))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    in_app: Mapped[bool] = mapped_column(default=True, server_default=true())
+    read_at: Mapped[datetime | None]
+    mail_state: Mapped[str | None] = mapped_column(String(16))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+
+    thread: Mapped[Thread | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    event: Mapped[Event | None] = relationship()
+
+
+class NotificationSetting(Base):
+    """A user's notification choices: per kind in-app and mail on/off, and single mails or a daily digest."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # {kind: {"app": bool, "mail": bool}}; a kind not listed uses its registered defaults.
+    kinds: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class ThreadFollower(Base):
+    """A user who follows a thread: told when it changes."""
+
+    __tablename__ = "thread_followers"
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[created_at]

@@ -1,5 +1,5 @@
-"""The scheduler: APScheduler jobs that poll mailboxes, deliver the outbox, scan deadlines and
-count the voice-of-the-customer terms of new customer mail.
+"""The scheduler: APScheduler jobs that poll mailboxes, deliver the outbox, scan deadlines, mail
+notifications and count the voice-of-the-customer terms of new customer mail.
 
 Everything is built once at start-up and each job opens its own session. Several
 scheduler processes may run side by side: the database claims in ``services.claims``
@@ -85,6 +85,11 @@ class InboxScheduler:
 
         voc.run(self.runtime, owner=self.owner, now=utcnow())
 
+    def mail_notifications(self) -> None:
+        from inbox.services import notification_mail
+
+        notification_mail.run(self.runtime, owner=self.owner, now=utcnow())
+
     def start(self) -> InboxScheduler:
         settings = self.runtime.settings
         self.scheduler.add_job(self.sync_jobs, "interval", seconds=30, id="sync-jobs")
@@ -95,6 +100,9 @@ class InboxScheduler:
             self.scan_alerts, "interval", seconds=settings.alert_scan_seconds, id="alerts"
         )
         self.scheduler.add_job(self.analyse_terms, "interval", seconds=60, id="voc-terms")
+        self.scheduler.add_job(
+            self.mail_notifications, "interval", seconds=settings.outbox_seconds, id="notifications"
+        )
         self.scheduler.start()
         self.sync_jobs()
         return self

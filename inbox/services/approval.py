@@ -39,15 +39,10 @@ from inbox.models import (
     Thread,
     User,
 )
-from inbox.services import presence, replies
+from inbox.services import notifications, presence, replies
 from inbox.services.access import can_see_mailbox
 from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
 from inbox.storage import BlobStore
-
-try:  # the in-app notifications, where that service is installed
-    from inbox.services import notifications as _notifications  # type: ignore[attr-defined]
-except ImportError:  # the thread and the author's "returned replies" page show it anyway
-    _notifications = None
 
 USER, MAILBOX, CATEGORY, RULE = "user", "mailbox", "category", "rule"
 
@@ -240,20 +235,20 @@ def _by_key(session: Session, thread: Thread, reply_key: str) -> ApprovalRequest
         ApprovalRequest.thread_id == thread.id, ApprovalRequest.reply_key == reply_key[:64]))
 
 
-# Notification kinds this module sends (name -> label msgid), for ``inbox.wiring`` to register
-# with the notifications service where it is installed; unregistered kinds are not sent.
-NOTIFICATION_KINDS = {
-    "approval_requested": _("A reply awaits my approval"),
-    "approval_approved": _("My reply was approved"),
-    "approval_returned": _("My reply was returned to me"),
-}
+# Notification kinds this module sends, for ``inbox.wiring`` to register; a kind that is not
+# registered is not sent (the thread and the author's "returned replies" page show it anyway).
+NOTIFICATION_KINDS = (
+    notifications.Kind("approval_requested", _("A reply awaits my approval"), mail=True),
+    notifications.Kind("approval_approved", _("My reply was approved")),
+    notifications.Kind("approval_returned", _("My reply was returned to me"), mail=True),
+)
 
 
 def _notify(session: Session, user_id: int, kind: str, request: ApprovalRequest, now: datetime) -> None:
     """Tell ``user_id`` through the notifications service, once per request and kind."""
-    if _notifications is None or kind not in getattr(_notifications, "KINDS", {}):
+    if kind not in notifications.KINDS:
         return
-    _notifications.notify(session, user_id, kind, now=now, thread_id=request.thread_id,
+    notifications.notify(session, user_id, kind, now=now, thread_id=request.thread_id,
                           data={"approval": request.id}, key=f"{kind}:{request.id}",
                           actor_id=request.decided_by_id or request.author_id)
 

@@ -12,6 +12,7 @@ import pytest
 
 from inbox.db import utcnow
 from inbox.models import ApprovalRequest, ApprovalStatus, Role, Status
+from inbox.services import notifications
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.web.live import live_app, log_in
 
@@ -45,6 +46,7 @@ def site(fresh_databases, tmp_path_factory):
                 draft={"text": long_text}, written_text=long_text, created_at=utcnow(),
                 diff=f"--- written\n+++ approved\n-{LONG_URL}\n+{LONG_WORD}")
             session.add_all([held, returned])
+            notifications.notify(session, admin.id, "assigned", now=utcnow(), thread_id=thread.id, key="layout")
             session.commit()
             ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "approval": held.id}
         yield live, ids
@@ -76,6 +78,8 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/approvals/",
         f"/approvals/{ids['approval']}",
         "/approvals/mine",
+        "/notifications",
+        f"/escalation/mailboxes/{ids['mailbox']}",
     ]
 
 
