@@ -60,11 +60,12 @@ def test_upgrading_indexes_mail_stored_before_the_bigram_index(fresh_databases):
         upgrade(engine, "0004")
         with Session(engine, expire_on_commit=False) as session:
             box = make_mailbox(session)
-            agent = make_user(session, Role.AGENT, mailboxes=[box])
             thread = make_thread(session, box, "件名", body="返品をお願いします")
             session.commit()
         upgrade(engine)
         with Session(engine) as session:
+            # The user is made at head: the users table gains columns after 0004.
+            agent = make_user(session, Role.AGENT, mailboxes=[session.merge(box)])
             hits = search(session, session.merge(agent), "返品").hits
             assert [h.thread.id for h in hits] == [thread.id]
     finally:
