@@ -117,7 +117,11 @@ def init_app(app: Flask) -> None:
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
     areas += (quarantine,)
+    from inbox.web import account, audit
+
+    areas += (account, audit)
     for module in areas:
         app.register_blueprint(module.bp)
+    app.before_request(account.require_two_factor_setup)
     errors.init_app(app)
     health.init_app(app, app.extensions["inbox"])
