@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,8 @@ def _digest(code: str) -> str:
 
 
 def _normal(code: str) -> str:
+    """Full-width digits and letters (a Japanese IME) as ASCII, without spaces and dashes."""
+    code = unicodedata.normalize("NFKC", code)
     return "".join(code.split()).replace("-", "").lower()
 
 
@@ -81,7 +84,7 @@ def provisioning_uri(user: User, secret: str) -> str:
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step (30 s) within ±1 whose code equals ``code``, else None."""
     code = _normal(code)
-    if not code.isdigit() or len(code) != 6:
+    if not (code.isascii() and code.isdigit()) or len(code) != 6:
         return None
     totp = pyotp.TOTP(secret)
     step = int(now.timestamp()) // totp.interval
@@ -156,7 +159,7 @@ def verify(
         step = _matching_step(box.open(cred.secret_encrypted)["totp"], code, now)
         if step is not None and step > cred.last_step:
             cred.last_step, method = step, "totp"
-        elif step is None and len(_normal(code)) == 10:
+        elif step is None and len(_normal(code)) == 10 and _normal(code).isascii():
             found = session.scalar(
                 select(RecoveryCode).where(
                     RecoveryCode.user_id == user.id,
