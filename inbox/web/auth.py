@@ -111,6 +111,8 @@ def _pending_user() -> tuple[User, dict] | None:
 @bp.route("/login/code", methods=["GET", "POST"])
 def login_code():
     """The second step: a code from the authenticator app, or one of the recovery codes."""
+    if current_user.is_authenticated:
+        return redirect(url_for("queue.index"))
     found = _pending_user()
     if found is None:
         flash(_("Log in again: the log-in took too long or was not started."), "error")
