@@ -32,7 +32,7 @@ EDGES = {  # in this order: the first one makes the schema the others need
 EXPECTED_KINDS = {
     "source_pollers": ["imap", "local", "rakuten", "yahoo"],
     "reply_channels": ["imap", "local", "rakuten", "yahoo"],
-    "deliverers": ["alert", "credential_alert", "mall_complete", "rakuten_reply", "reply", "yahoo_reply"],
+    "deliverers": ["alert", "auto_ack", "credential_alert", "mall_complete", "rakuten_reply", "reply", "yahoo_reply"],
     "mall_connectors": ["rakuten", "yahoo"],
 }
 
@@ -65,6 +65,10 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
     assert first["status_hooks"] == ["inbox.services.mall_complete.on_status_changed"]
     assert first["thread_actions"] == ["mall_complete"]
     assert first["after_any_outcome"] == ["inbox.services.delivery.on_outcome"]
+    hooks = first["after_store"]  # the acknowledgement runs after the deadline is set
+    assert hooks.index("inbox.services.auto_ack.on_stored_message") > hooks.index(
+        "inbox.services.deadlines.on_stored_message")
+    assert "inbox.services.automatic.on_stored_message" in hooks
 
 
 def test_importing_every_module_wires_nothing(tmp_path):

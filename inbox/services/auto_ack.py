@@ -36,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from inbox.ingest.store import StoredMessage
 from inbox.models import (
     AutoAck,
     Direction,
@@ -257,3 +258,19 @@ def acknowledge(
     session.add(Event(thread_id=thread.id, kind="auto_ack_queued",
                       data={"outbox": item.id, "to": address, "business_hours": is_open}))
     return item
+
+
+def on_stored_message(session: Session, stored: StoredMessage) -> None:
+    """Ingest hook (after the deadline's): acknowledge a new thread's first customer message."""
+    if not stored.created or stored.message.direction != Direction.INBOUND:
+        return
+    if not AckSettings.of(stored.mailbox).enabled:
+        return
+    if stored.thread.id is None:
+        session.flush()  # the thread number goes into the text and the subject
+    options = stored.options
+    acknowledge(
+        session, stored.thread, stored.message, created=True, now=stored.now,
+        ticket_token=options.ticket_token.replace("{number}", str(stored.thread.id)),
+        ticket_pattern=options.ticket_pattern,
+    )

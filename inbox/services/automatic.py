@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.ingest.bounces import BounceReport
+from inbox.ingest.store import StoredMessage
 from inbox.models import Event, Message, MessageKind, OutboxItem, OutboxStatus, Status
 from inbox.services import deadlines, outbox
 
@@ -63,3 +64,9 @@ def record_bounce(
                           data={"from": before.value, "to": Status.OPEN.value, "by": "bounce"}))
     deadlines.on_classification_changed(session, thread, now)
     return item
+
+
+def on_stored_message(session: Session, stored: StoredMessage) -> None:
+    """Ingest hook: a bounce that ingest matched to our own message marks that message failed."""
+    if stored.bounced is not None:
+        record_bounce(session, stored.bounced, stored.message, stored.bounce or BounceReport(), now=stored.now)
