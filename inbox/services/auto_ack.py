@@ -264,7 +264,8 @@ def on_stored_message(session: Session, stored: StoredMessage) -> None:
     """Ingest hook (after the deadline's): acknowledge a new thread's first customer message."""
     if not stored.created or stored.message.direction != Direction.INBOUND:
         return
-    if not AckSettings.of(stored.mailbox).enabled:
+    mailbox = stored.mailbox or session.get(Mailbox, stored.thread.mailbox_id)
+    if mailbox is None or not AckSettings.of(mailbox).enabled:
         return
     if stored.thread.id is None:
         session.flush()  # the thread number goes into the text and the subject
