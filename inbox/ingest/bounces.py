@@ -23,7 +23,7 @@ _MSGID_LINE = re.compile(r"^[ \t>]*message-id:[ \t]*\n?[ \t]*<([^<>\s]+@[^<>\s]+
 _QMAIL_RCPT = re.compile(r"^<([^<>\s@]+@[^<>\s]+)>:", re.M)
 _TEXT_RCPT = re.compile(
     r"^[ \t]*(?:final-recipient|original-recipient|x-failed-recipients|recipient(?: address)?"
-    r"|宛先(?:アドレス)?|送信先)[ \t]*[:：][ \t]*(?:rfc822;)?[ \t]*<?([^<>\s@;,]+@[^<>\s;,]+?)>?[ \t]*$",
+    r"|宛先(?:アドレス)?|送信先)[ \t]*[:：][ \t]*(?:rfc822;)?[ \t]*<?([^<>\s@;,]+@[^<>\s;,]+?)>?[ \t\r]*$",
     re.I | re.M,
 )
 _ADDR = re.compile(r"<?([^<>\s@;,]+@[^<>\s;,]+)>?")
