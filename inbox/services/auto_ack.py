@@ -101,8 +101,9 @@ class AckSettings:
 
 def settings_problem(settings: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
     """Why the auto-acknowledgement settings are unusable: (msgid, settings key, params), or None."""
+    raw = settings.get("auto_ack_interval_minutes")
     try:
-        interval = int(settings.get("auto_ack_interval_minutes") or DEFAULT_INTERVAL_MINUTES)
+        interval = DEFAULT_INTERVAL_MINUTES if raw in (None, "") else int(raw)
     except (TypeError, ValueError):
         interval = -1
     if not 1 <= interval <= MAX_INTERVAL_MINUTES:

@@ -164,7 +164,7 @@ def test_a_bounce_that_returns_none_of_our_mail_opens_an_automatic_thread(sessio
 
 
 def test_a_bounce_fetched_twice_is_recorded_once(session, runtime, box):
-    thread, reply, item = sent_reply(session, runtime, box)
+    thread, reply, _item = sent_reply(session, runtime, box)
     raw = bounce_fixtures.qmail(reply.message_id, "yamada@example.jp")
     ingest(session, runtime, box, raw, "b1")
     again = ingest(session, runtime, box, raw, "b1-refetched-under-another-uid")
