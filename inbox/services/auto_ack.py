@@ -18,10 +18,12 @@ the conversation) with ``Auto-Submitted: auto-replied`` and ``X-Auto-Response-Su
 it is no answer: it neither changes the status nor meets the deadline
 (``inbox.services.delivery`` and ``inbox.services.deadlines`` count only NORMAL messages).
 
-Mall mailboxes (Rakuten, Yahoo) are not acknowledged yet. Design: the same decision, then the
-text queued through ``replies.REPLY_CHANNELS[kind]`` (``inbox.services.mall_replies``), which
-checks the mall's own limits (length, rate) and delivers through the mall API; the loop guard
-keys on the inquiry's customer. Knows nothing of HTTP or SMTP.
+Mall mailboxes (Rakuten, Yahoo) take the same settings: the text goes through the mall's reply
+channel (``replies.REPLY_CHANNELS[kind]``, ``inbox.services.mall_replies``), whose own limits
+(length, characters per line, links) are checked first: a text the mall would refuse is not
+queued, and the thread's history says why. The mall deliverer posts it once (rate limits and
+lost answers are its business) and the next poll matches the mall's copy. The loop guard keys
+on the inquiry's customer (the mall's masked address). Knows nothing of HTTP or SMTP.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from inbox.outgoing.headers import clean_text
 from inbox.services import outbox
 from inbox.services.business_hours import BusinessCalendar
 from inbox.services.deadlines import calendar_for
+from inbox.services.replies import REPLY_CHANNELS, OutgoingReply
 
 KIND = "auto_ack"  # the outbox kind; delivered like a reply (SMTP, Sent folder)
 HEADERS = (("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All"))
@@ -153,8 +156,12 @@ def render(text: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def _recipient(message: Message) -> tuple[str, str]:
-    """Whom to acknowledge: the first Reply-To address, else the sender."""
+def _recipient(mailbox: Mailbox, thread: Thread, message: Message) -> tuple[str, str]:
+    """Whom to acknowledge: the first Reply-To address, else the sender; in a mall, the
+    inquiry's customer (the mall's masked address)."""
+    if mailbox.kind not in MAIL_KINDS:
+        contact = thread.contact
+        return (contact.name, contact.address) if contact else (message.from_name or "", message.from_address or "")
     for a in message.reply_to or []:
         if a.get("address"):
             return a.get("name", ""), a["address"]
@@ -166,18 +173,19 @@ def skip_reason(
 ) -> str | None:
     """Why no acknowledgement goes out for ``message`` (a short code), None when one should."""
     ack = AckSettings.of(mailbox)
-    if not ack.enabled or mailbox.kind not in MAIL_KINDS:
+    mall = mailbox.kind not in MAIL_KINDS
+    if not ack.enabled or (mall and (mailbox.kind not in REPLY_CHANNELS or not thread.external_ref)):
         return "off"
     if not created or message.direction != Direction.INBOUND:
         return "not a new thread"
     if message.kind != MessageKind.NORMAL or thread.status in (Status.AUTOMATIC, Status.RESOLVED):
         return "automatic mail"
-    if message.parse_failed or not mailbox.address or "@" not in mailbox.address:
+    if message.parse_failed or (not mall and (not mailbox.address or "@" not in mailbox.address)):
         return "cannot answer"
-    _name, address = _recipient(message)
-    if is_no_reply(address) or is_no_reply(message.from_address):
+    _name, address = _recipient(mailbox, thread, message)
+    if not mall and (is_no_reply(address) or is_no_reply(message.from_address)):
         return "no-reply sender"
-    if address.lower() == mailbox.address.lower():
+    if not mall and address.lower() == mailbox.address.lower():
         return "own address"
     since = now - timedelta(minutes=ack.interval_minutes)
     recent = session.scalar(
@@ -212,7 +220,7 @@ def acknowledge(
     ack = AckSettings.of(mailbox)
     cal = calendar_for(mailbox)
     is_open, opening = business_state(cal, now)
-    name, address = _recipient(message)
+    name, address = _recipient(mailbox, thread, message)
     values = {
         "ticket": ticket_token,
         "next_business_open": format_opening(opening, cal, "ja"),
@@ -222,23 +230,49 @@ def acknowledge(
     }
     text = render(ack.open_text if is_open or not ack.closed_text.strip() else ack.closed_text, values)
     text = text.replace("\r\n", "\n").rstrip() + "\n"
-    parent_id = message.message_id if message.message_id and not message.message_id.endswith("@inbox.generated") else None
-    references = [r for r in [*(message.references or [])[-19:], parent_id] if r]
-    domain = mailbox.address.rsplit("@", 1)[-1]
-    message_id = f"inbox.ack.{thread.id}.{secrets.token_hex(8)}@{domain}"
-    subject = reply_subject(thread.subject or message.subject or "", ticket_token, ticket_pattern)
-    built = build_mail(
-        from_=(mailbox.display_name or "", mailbox.address), to=[(name, address)], cc=[],
-        subject=subject, text=text, message_id=message_id, date=now, in_reply_to=parent_id,
-        references=references, charset=mailbox.outbound_charset or "utf-8", tz=mailbox.timezone,
-        extra_headers=HEADERS,
-    )
+    mall = mailbox.kind not in MAIL_KINDS
+    if mall:
+        problems = REPLY_CHANNELS[mailbox.kind].validate(text.rstrip("\n"), [])
+        if problems:  # the mall would refuse it: say so on the thread instead of queueing it
+            session.add(Event(thread=thread, kind="auto_ack_skipped", data={
+                "reason": "mall limits", "problems": [p % getattr(p, "params", {}) for p in problems]}))
+            return None
     row = AutoAck(mailbox_id=mailbox.id, thread_id=thread.id, address=address.lower()[:320], created_at=now)
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # another worker acknowledged this thread meanwhile
         return None
+    if mall:
+        item = _queue_mall(session, mailbox, thread, message, text.rstrip("\n"), now)
+    else:
+        item = _queue_mail(session, mailbox, thread, message, (name, address), text, now, ticket_token, ticket_pattern)
+    row.outbox_id = item.id
+    item.payload = {**(item.payload or {}), "business_hours": is_open}
+    thread.message_count = (thread.message_count or 0) + 1
+    session.add(Event(thread_id=thread.id, kind="auto_ack_queued",
+                      data={"outbox": item.id, "to": address, "business_hours": is_open}))
+    return item
+
+
+def _queue_mail(
+    session: Session, mailbox: Mailbox, thread: Thread, message: Message, to: tuple[str, str], text: str,
+    now: datetime, ticket_token: str, ticket_pattern: str,
+) -> OutboxItem:
+    """The acknowledgement as a mail: built now (threading headers, Auto-Submitted), sent by
+    the reply deliverer (SMTP, then the Sent folder)."""
+    name, address = to
+    parent_id = message.message_id if message.message_id and not message.message_id.endswith("@inbox.generated") else None
+    references = [r for r in [*(message.references or [])[-19:], parent_id] if r]
+    domain = mailbox.address.rsplit("@", 1)[-1]
+    message_id = f"inbox.ack.{thread.id}.{secrets.token_hex(8)}@{domain}"
+    subject = reply_subject(thread.subject or message.subject or "", ticket_token, ticket_pattern)
+    built = build_mail(
+        from_=(mailbox.display_name or "", mailbox.address), to=[to], cc=[],
+        subject=subject, text=text, message_id=message_id, date=now, in_reply_to=parent_id,
+        references=references, charset=mailbox.outbound_charset or "utf-8", tz=mailbox.timezone,
+        extra_headers=HEADERS,
+    )
     ack_message = Message(
         thread_id=thread.id, mailbox_id=mailbox.id, direction=Direction.OUTBOUND,
         kind=MessageKind.AUTO_REPLY, message_id=message_id, in_reply_to=parent_id,
@@ -250,14 +284,33 @@ def acknowledge(
     session.flush()
     item = outbox.enqueue(
         session, kind=KIND, idempotency_key=f"{KIND}:{thread.id}", now=now, mail_from=mailbox.address,
-        recipients=[address], raw=built.raw, payload={"charset": built.charset, "business_hours": is_open},
+        recipients=[address], raw=built.raw, payload={"charset": built.charset},
         mailbox_id=mailbox.id, thread_id=thread.id, message_row_id=ack_message.id,
     )
     ack_message.source_key = f"out:{item.id}"
-    row.outbox_id = item.id
-    thread.message_count = (thread.message_count or 0) + 1
-    session.add(Event(thread_id=thread.id, kind="auto_ack_queued",
-                      data={"outbox": item.id, "to": address, "business_hours": is_open}))
+    return item
+
+
+def _queue_mall(
+    session: Session, mailbox: Mailbox, thread: Thread, message: Message, text: str, now: datetime
+) -> OutboxItem:
+    """The acknowledgement as a mall reply: through the mall's reply channel (its limits were
+    checked), posted once by the mall deliverer and matched to the mall's copy by the next poll."""
+    ack_message = Message(
+        thread_id=thread.id, mailbox_id=mailbox.id, direction=Direction.OUTBOUND,
+        kind=MessageKind.AUTO_REPLY, subject=thread.subject or "",
+        from_name=(mailbox.display_name or mailbox.name)[:255], from_address=mailbox.address or "",
+        sent_at=now, received_at=now, text=text, new_text=text, created_at=now,
+    )
+    session.add(ack_message)
+    session.flush()
+    reply = OutgoingReply(
+        message=ack_message, author=None, to=[], cc=[], bcc=[], subject=thread.subject or "",  # type: ignore[arg-type]
+        text=text, attachments=[], parent=message, idempotency_key=f"{KIND}:{thread.id}",
+        settings=None, blobs=None,  # type: ignore[arg-type]
+    )
+    item = REPLY_CHANNELS[mailbox.kind].enqueue(session, thread, reply, now)
+    ack_message.source_key = f"out:{item.id}"
     return item
 
 

@@ -66,12 +66,10 @@ class SmtpFields:
 SMTP_SETTINGS = SMTP_KEYS
 
 
-class AutomationFields:
-    """Automatic mail and the auto-acknowledgement (自動返信) of every mail-answering kind; the
-    field names are the settings keys (inbox.services.automatic, inbox.services.auto_ack)."""
+class AckFields:
+    """The auto-acknowledgement (自動返信) of every kind that answers (mail and malls); the
+    field names are the settings keys of inbox.services.auto_ack."""
 
-    automatic_mail_is_work = BooleanField(
-        _l("Count automatic mail (auto-replies, bounces, newsletters) as work to do"))
     auto_ack_enabled = BooleanField(_l("Acknowledge each new thread automatically (自動返信)"))
     auto_ack_open_text = TextAreaField(_l("Acknowledgement during business hours"))
     auto_ack_closed_text = TextAreaField(_l("Acknowledgement outside business hours (empty: the same text)"))
@@ -80,13 +78,15 @@ class AutomationFields:
         validators=[Optional(), NumberRange(min=1, max=MAX_INTERVAL_MINUTES)])
 
 
-AUTOMATION_SETTINGS = (
-    "automatic_mail_is_work",
-    "auto_ack_enabled",
-    "auto_ack_open_text",
-    "auto_ack_closed_text",
-    "auto_ack_interval_minutes",
-)
+class AutomationFields(AckFields):
+    """Mail kinds also choose whether automatic mail is work (inbox.services.automatic)."""
+
+    automatic_mail_is_work = BooleanField(
+        _l("Count automatic mail (auto-replies, bounces, newsletters) as work to do"))
+
+
+ACK_SETTINGS = ("auto_ack_enabled", "auto_ack_open_text", "auto_ack_closed_text", "auto_ack_interval_minutes")
+AUTOMATION_SETTINGS = ("automatic_mail_is_work", *ACK_SETTINGS)
 
 
 class ImapForm(MailboxForm, SmtpFields, AutomationFields):
