@@ -57,6 +57,9 @@ class Status(enum.StrEnum):
     OPEN = "open"  # 対応中
     WAITING = "waiting"  # 保留 (on hold / waiting on customer)
     RESOLVED = "resolved"  # 対応完了
+    # 自動メール: a thread opened by an auto-reply, bounce or bulk mail; not work until a person
+    # (or a customer's own mail) makes it so. See inbox.services.automatic.
+    AUTOMATIC = "automatic"
 
 
 class Priority(enum.StrEnum):
@@ -800,3 +803,23 @@ class RecoveryCode(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None]
+
+
+class AutoAck(Base):
+    """An auto-acknowledgement (自動返信) queued for a new thread: one per thread, ever.
+
+    Also the loop guard's memory: at most one per (mailbox, address) within the mailbox's
+    interval. See inbox.services.auto_ack.
+    """
+
+    __tablename__ = "auto_acks"
+    __table_args__ = (Index("ix_auto_acks_mailbox_address", "mailbox_id", "address", "created_at"),)
+
+    id: Mapped[int_pk]
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), unique=True
+    )
+    address: Mapped[str] = mapped_column(String(320))  # lower-cased
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[datetime]

@@ -24,6 +24,8 @@ from inbox.services import (
     alerts,
     approval,
     assignment,
+    auto_ack,
+    automatic,
     csat,
     deadlines,
     delivery,
@@ -72,9 +74,16 @@ def wire() -> None:
     outbox.register(mall_credentials.ALERT_KIND, mall_reply.deliver_alert)
     outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
     outbox.register(notification_mail.MAIL_KIND, alert_mail.deliver)
+    outbox.register(auto_ack.KIND, mail_reply.deliver_reply, after=mail_reply.after_reply)
 
     # Ingest: after each stored message, in this order (rules before the deadline they affect).
-    store.AFTER_STORE[:] = [deadlines.on_stored_message, notification_hooks.on_stored_message]
+    # A bounce of our own mail marks it failed; the auto-acknowledgement comes last.
+    store.AFTER_STORE[:] = [
+        deadlines.on_stored_message,
+        automatic.on_stored_message,
+        notification_hooks.on_stored_message,
+        auto_ack.on_stored_message,
+    ]
     mall_ingest.ON_RECONCILED[:] = [delivery.delivered]
 
     outbox.AFTER_ANY[:] = [delivery.on_outcome, notification_hooks.on_outcome]

@@ -33,7 +33,8 @@ EXPECTED_KINDS = {
     "source_pollers": ["imap", "local", "rakuten", "yahoo"],
     "reply_channels": ["imap", "local", "rakuten", "yahoo"],
     "deliverers": [
-        "alert", "credential_alert", "mall_complete", "notification", "rakuten_reply", "reply", "yahoo_reply",
+        "alert", "auto_ack", "credential_alert", "mall_complete", "notification", "rakuten_reply", "reply",
+        "yahoo_reply",
     ],
     "mall_connectors": ["rakuten", "yahoo"],
 }
@@ -72,7 +73,9 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
     ]
     assert first["after_store"] == [
         "inbox.services.deadlines.on_stored_message",
+        "inbox.services.automatic.on_stored_message",
         "inbox.services.notification_hooks.on_stored_message",
+        "inbox.services.auto_ack.on_stored_message",  # after the deadline is set
     ]
     assert first["after_record"] == ["inbox.services.notification_hooks.on_event"]
     assert first["notification_kinds"] == [

@@ -62,6 +62,7 @@ def ingest_options(runtime: Runtime) -> IngestOptions:
     s = runtime.settings
     return IngestOptions(
         ticket_pattern=s.ticket_pattern,
+        ticket_token=s.ticket_token,
         subject_match_days=s.subject_match_days,
         max_message_bytes=s.max_message_bytes,
     )

@@ -291,6 +291,7 @@ def newer_replies(session: Session, thread: Thread, since: datetime) -> list[Mes
             .where(
                 Message.thread_id == thread.id,
                 Message.direction == Direction.OUTBOUND,
+                Message.kind == MessageKind.NORMAL,  # an auto-acknowledgement is no double reply
                 Message.created_at > since,
                 Message.id.not_in(never_sent),
             )

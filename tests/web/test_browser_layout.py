@@ -56,6 +56,7 @@ def pages(ids: dict[str, int]) -> list[str]:
     return [
         "/",
         "/?view=all",
+        "/?view=automatic",
         f"/threads/{ids['thread']}",
         "/search?q=配送",
         "/overview",

@@ -130,6 +130,8 @@ class KindForm:
     settings: Mapping[str, str] = field(default_factory=dict)  # form field -> settings key
     secrets: Mapping[str, str] = field(default_factory=dict)  # form field -> secret key
     lists: frozenset[str] = frozenset()  # settings edited as comma-separated text
+    # Settings whose empty value (unticked, blank) means "the default": removed, not stored.
+    optional: frozenset[str] = frozenset()
 
     def values(self, form: MailboxForm) -> dict[str, Any]:
         """Keyword arguments for ``create_mailbox`` / ``update_mailbox`` from a valid form."""
@@ -140,6 +142,8 @@ class KindForm:
                 value = value.strip()
                 if name in self.lists:
                     value = [v.strip() for v in value.split(",") if v.strip()]
+            if name in self.optional and not value:
+                value = None
             settings[key] = value  # None removes the key; "" is kept (e.g. no Sent folder)
         if "smtp_host" in settings and not settings["smtp_host"]:  # no SMTP section filled in
             settings.update(dict.fromkeys(SMTP_KEYS))
