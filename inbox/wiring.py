@@ -23,6 +23,7 @@ from inbox.services import (
     alerts,
     assignment,
     delivery,
+    kpi_facts,
     mailbox_check,
     mailboxes,
     mall_complete,
@@ -64,7 +65,8 @@ def wire() -> None:
     outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
 
     outbox.AFTER_ANY[:] = [delivery.on_outcome]
-    assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed]
+    assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed, kpi_facts.on_status_changed]
+    delivery.DELIVERED_HOOKS[:] = [kpi_facts.on_reply_delivered]
 
     mailboxes.register_validator(MailboxKind.RAKUTEN, mall_credentials.validate_rakuten)
     mailboxes.register_validator(MailboxKind.YAHOO, mall_credentials.validate_yahoo)
@@ -86,6 +88,7 @@ def describe() -> dict[str, list[str]]:
         "after_delivery": sorted(f"{k}: {name(v)}" for k, v in outbox.AFTER_DELIVERY.items()),
         "after_any_outcome": [name(h) for h in outbox.AFTER_ANY],
         "status_hooks": [name(h) for h in assignment.STATUS_HOOKS],
+        "delivered_hooks": [name(h) for h in delivery.DELIVERED_HOOKS],
         "settings_validators": sorted(f"{k.value}: {name(v)}" for k, v in mailboxes.SETTINGS_VALIDATORS.items()),
         "mall_connectors": sorted(mall_http.CONNECTORS),
         "checkers": sorted(f"{k.value}: {name(v)}" for k, v in mailbox_check.CHECKERS.items()),

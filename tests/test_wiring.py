@@ -62,7 +62,10 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
         assert wired == first, f"{edge} is wired differently"
     for registry, kinds in EXPECTED_KINDS.items():
         assert sorted(entry.split(":")[0] for entry in first[registry]) == kinds, registry
-    assert first["status_hooks"] == ["inbox.services.mall_complete.on_status_changed"]
+    assert first["status_hooks"] == [
+        "inbox.services.mall_complete.on_status_changed", "inbox.services.kpi_facts.on_status_changed"
+    ]
+    assert first["delivered_hooks"] == ["inbox.services.kpi_facts.on_reply_delivered"]
     assert first["thread_actions"] == ["mall_complete"]
     assert first["after_any_outcome"] == ["inbox.services.delivery.on_outcome"]
 
@@ -75,7 +78,7 @@ def test_importing_every_module_wires_nothing(tmp_path):
         "        importlib.import_module(m.name)\n"
         "import inbox.wiring as w\n"
         "d = w.describe()\n"
-        "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome',"
+        "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome', 'delivered_hooks',"
         " 'thread_actions', 'mall_connectors')), d\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -16,7 +16,7 @@ the value it replaces, so a change a person made meanwhile wins. Knows nothing o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,11 @@ from inbox.models import Event, Message, OutboxItem, OutboxStatus, Thread, User
 from inbox.services import deadlines, outbox
 
 SENDING, FAILING = "sending", "failing"
+# hook(session, thread, item, author_id, now), run once per reply when it reached the customer,
+# before the thread takes its after-reply status and loses its rule deadline. Filled by
+# ``inbox.wiring`` (KPI facts).
+DeliveredHook = Callable[[Session, Thread, OutboxItem, "int | None", datetime], None]
+DELIVERED_HOOKS: list[DeliveredHook] = []
 BAD_ENDS = (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED)
 
 
@@ -70,6 +75,8 @@ def delivered(session: Session, item: OutboxItem, now: datetime) -> None:
     if thread is None:
         return
     author_id = session.scalar(select(Message.author_id).where(Message.id == item.message_row_id))
+    for hook in DELIVERED_HOOKS:
+        hook(session, thread, item, author_id, now)
     after = thread.mailbox.status_after_reply
     before = thread.status
     written_against = payload.get("status_at_queue", before.value)
