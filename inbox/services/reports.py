@@ -25,6 +25,7 @@ from inbox.services.access import require_role, visible_mailbox_ids
 from inbox.services.errors import InvalidInput
 
 MAX_DAYS = 731
+PAGE = 100
 DEFAULT_DAYS = 30
 FCR_REOPEN_WINDOW = timedelta(days=7)
 FIGURES = (
@@ -111,6 +112,23 @@ def parse_filter(args: Mapping[str, Any], *, zone: ZoneInfo, today: date) -> Rep
     return ReportFilter(start=start, end=end, zone=zone, mailbox_id=_int_arg(args, "mailbox"),
                         channel=channel, agent_id=_int_arg(args, "agent"),
                         category_id=_int_arg(args, "category"), tag=tag)
+
+
+def parse_narrowing(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The optional ``day`` (backlog), ``dow``/``hour`` (heat map) and ``before`` (paging) arguments."""
+    out: dict[str, Any] = {}
+    try:
+        if args.get("day"):
+            out["day"] = date.fromisoformat(args["day"])
+        for key, top in (("dow", 6), ("hour", 23), ("before", 2**63 - 1)):
+            if args.get(key) not in (None, ""):
+                value = int(args[key])
+                if not 0 <= value <= top:
+                    raise ValueError(key)
+                out[key] = value
+    except (TypeError, ValueError):
+        raise InvalidInput(_("The filters are not valid.")) from None
+    return out
 
 
 def scope_ids(session: Session, user: User, flt: ReportFilter) -> list[int]:
@@ -286,7 +304,7 @@ def _agents(session: Session, flt: ReportFilter, ids: list[int]) -> list[tuple[i
         stmt = _reply_stmt(select(ReplyFact.author_id, func.count(ReplyFact.id)), period, ids)
         for author, n in session.execute(stmt.group_by(ReplyFact.author_id)):
             counts.setdefault(author, [0, 0])[i] = n
-    names = dict(session.execute(select(User.id, User.name).where(User.id.in_([a for a in counts if a]))))
+    names = dict(session.execute(select(User.id, User.name).where(User.id.in_([a for a in counts if a]))).all())
     rows = [(a, names.get(a, "—") if a else "—", n[0], n[1]) for a, n in counts.items()]
     return sorted(rows, key=lambda r: (-r[2], r[1]))
 
@@ -299,11 +317,11 @@ def _backlog(session: Session, flt: ReportFilter, ids: list[int]) -> list[tuple[
     level = session.scalar(_narrow(base_stmt, flt, ids, f.thread_id, f.mailbox_id)) or 0
     arrivals = dict(session.execute(_narrow(
         select(f.received_day, func.count()).where(figure_condition("received", flt)),
-        flt, ids, f.thread_id, f.mailbox_id).group_by(f.received_day)))
+        flt, ids, f.thread_id, f.mailbox_id).group_by(f.received_day)).all())
     done = dict(session.execute(_narrow(
         select(f.resolved_day, func.count()).where(
             f.resolved_at >= lo, f.resolved_at < hi, f.received_at.is_not(None)),
-        flt, ids, f.thread_id, f.mailbox_id).group_by(f.resolved_day)))
+        flt, ids, f.thread_id, f.mailbox_id).group_by(f.resolved_day)).all())
     series = []
     for n in range(flt.days):
         d = flt.start + timedelta(days=n)
@@ -356,7 +374,7 @@ def threads_behind_stmt(session: Session, user: User, flt: ReportFilter, figure:
 
 
 def threads_behind(session: Session, user: User, flt: ReportFilter, figure: str, *,
-                   before_id: int | None = None, limit: int = 100, **kw: Any) -> list[Thread]:
+                   before_id: int | None = None, limit: int = PAGE, **kw: Any) -> list[Thread]:
     """One page (by falling id) of the threads behind a number."""
     inner = threads_behind_stmt(session, user, flt, figure, **kw).subquery()
     stmt = select(Thread).where(Thread.id.in_(select(inner.c[0])))

@@ -112,11 +112,12 @@ def init_app(app: Flask) -> None:
         quarantine,
         reply,
         reply_templates,
+        reports,
         search,
     )
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
-    areas += (quarantine,)
+    areas += (quarantine, reports)
     for module in areas:
         app.register_blueprint(module.bp)
     errors.init_app(app)
