@@ -66,7 +66,7 @@ def _num(value: float | int | None) -> str:
     return "" if value is None else str(value)
 
 
-def thread_rows(session: Session, user: User, flt: reports.ReportFilter,
+def thread_rows(session: Session, user: User | None, flt: reports.ReportFilter,
                 translate: Callable[[str], str] = str) -> Iterator[list[str]]:
     """Threads that arrived in the period (with the filters), one row each with their facts."""
     ids = reports.scope_ids(session, user, flt)
@@ -115,15 +115,15 @@ def summary_rows(report: reports.Report) -> list[list[Any]]:
         [_("First response, 90th percentile (business hours)"), a.first_response.p90_h, b.first_response.p90_h],
         [_("Resolution, median (business hours)"), a.resolution.median_h, b.resolution.median_h],
         [_("Resolution, 90th percentile (business hours)"), a.resolution.p90_h, b.resolution.p90_h],
-        [_("Replies within the deadline (%)"), a.within_deadline.percent, b.within_deadline.percent],
+        [_("Replies within the deadline (per cent)"), a.within_deadline.percent, b.within_deadline.percent],
         [_("Replies"), a.replies, b.replies],
-        [_("Reopen rate (%)"), a.reopen.percent, b.reopen.percent],
-        [_("First contact resolution (%)"), a.fcr.percent, b.fcr.percent],
+        [_("Reopen rate (per cent)"), a.reopen.percent, b.reopen.percent],
+        [_("First contact resolution (per cent)"), a.fcr.percent, b.fcr.percent],
         [_("Open threads at the end of the period"), a.backlog_end, b.backlog_end],
     ]
 
 
-def table_rows(session: Session, user: User, flt: reports.ReportFilter, table: str,
+def table_rows(session: Session, user: User | None, flt: reports.ReportFilter, table: str,
                translate: Callable[[str], str] = str) -> Iterable[list[Any]]:
     """The rows (header first) of one export table. Raises InvalidInput for an unknown table,
     PermissionDenied for agents, before any row is produced."""

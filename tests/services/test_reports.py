@@ -88,7 +88,7 @@ def test_each_number_leads_to_its_threads(session, may):
 
 
 def test_filters_narrow_every_figure(session, may):
-    a, b, t3, _old = may.threads
+    _a, b, _t3, _old = may.threads
     tagged = reports.build_report(session, may.lead, period("2026-05-01", "2026-05-31", tag="返品"))
     assert tagged.now.received == 1 and tagged.now.replies == 0
     assert reports.build_report(session, may.lead, period("2026-05-01", "2026-05-31", channel="imap")).now.received == 0
