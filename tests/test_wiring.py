@@ -66,6 +66,7 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
         "inbox.services.mall_complete.on_status_changed", "inbox.services.kpi_facts.on_status_changed"
     ]
     assert first["delivered_hooks"] == ["inbox.services.kpi_facts.on_reply_delivered"]
+    assert first["after_store"][-1] == "inbox.services.kpi_facts.on_stored_message"
     assert first["thread_actions"] == ["mall_complete"]
     assert first["after_any_outcome"] == ["inbox.services.delivery.on_outcome"]
 

@@ -12,11 +12,13 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, sele
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from inbox.ingest.store import StoredMessage
 from inbox.models import (
     Direction,
     Event,
     Mailbox,
     Message,
+    MessageKind,
     OutboxItem,
     OutboxStatus,
     Priority,
@@ -65,6 +67,13 @@ def calendars_for(session: Session, mailbox_ids: Iterable[int]) -> dict[int, Bus
 def rules_for(mailbox: Mailbox) -> list[DeadlineRule]:
     rules = [DeadlineRule(**r) for r in (mailbox.deadline_rules or [])]
     return rules or DEFAULT_RULES
+
+
+def on_stored_message(session: Session, stored: StoredMessage) -> None:
+    """Ingest hook: a customer's own message (not automatic mail, not ours) may start a deadline."""
+    message = stored.message
+    if message.direction == Direction.INBOUND and message.kind == MessageKind.NORMAL:
+        on_customer_message(session, stored.thread, message.received_at)
 
 
 def on_customer_message(session: Session, thread: Thread, received_at: datetime) -> None:

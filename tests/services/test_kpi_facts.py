@@ -58,12 +58,11 @@ class Centre:
                 self.session.add(message)
                 self.session.flush()
                 created = False
-                store._update_thread(self.session, thread, message, created=False, found_by="test")
-            if created and kind == MessageKind.NORMAL:
-                from inbox.services import deadlines
-
-                deadlines.on_customer_message(self.session, thread, at)
-            kpi_facts.on_stored_message(self.session, _Stored(self.mailbox, thread, message, created, at))
+                # the ingest path: the thread's bookkeeping (reopening), then every AFTER_STORE hook
+                store._update_thread(self.session, thread, message, created=False, found_by="test", now=at)
+            if created:
+                for hook in store.AFTER_STORE:
+                    hook(self.session, store.StoredMessage(self.mailbox, thread, message, True, at))
             self.session.flush()
         return thread
 
@@ -98,11 +97,6 @@ class Centre:
     def facts(self, thread) -> ThreadFact:
         self.session.flush()
         return self.session.get(ThreadFact, thread.id)
-
-
-class _Stored:
-    def __init__(self, mailbox, thread, message, created, now):
-        self.mailbox, self.thread, self.message, self.created, self.now = mailbox, thread, message, created, now
 
 
 def snapshot(session, thread_id):
@@ -219,3 +213,17 @@ def test_rebuild_takes_a_resolved_thread_without_history_as_resolved_at_its_last
     f = session.get(ThreadFact, thread.id)
     assert f.received_at == jst(2026, 5, 8, 10) and f.resolved_at == jst(2026, 5, 8, 10)
     assert f.first_reply_at is None and f.replies_count == 0
+
+
+def test_mail_stored_by_ingest_gives_the_thread_its_arrival(session, runtime):
+    from inbox.sources import RawItem
+
+    mailbox = make_mailbox(session)
+    raw = ("From: 山田 <yamada@example.jp>\r\nTo: support@example.test\r\nSubject: =?utf-8?b?6YWN6YCB?=\r\n"
+           "Message-ID: <kpi-1@example.jp>\r\nDate: Sat, 02 May 2026 10:00:00 +0900\r\n\r\nhello\r\n").encode()
+    at = jst(2026, 5, 2, 10)
+    with time_machine.travel(at, tick=False):
+        [result] = store.ingest_batch(session, runtime.blobs, mailbox, [RawItem("k1", raw, at, False)], now=at)
+        session.flush()
+    f = session.get(ThreadFact, result.thread.id)
+    assert f.received_at == at and (f.received_dow, f.received_hour) == (5, 10)
