@@ -82,26 +82,26 @@ def thread_rows(session: Session, user: User | None, flt: reports.ReportFilter,
             return
         f = ThreadFact
         stmt = reports._narrow(
-            select(Thread.id, Thread.subject, Mailbox.name, Mailbox.kind, Thread.status, f)
+            select(Thread.id, Thread.subject, Mailbox.name, Mailbox.kind, Thread.status,
+                   f.received_at, f.first_reply_at, f.first_response_business_s,
+                   f.first_response_wall_s, f.replied_within_deadline, f.replies_count,
+                   f.first_resolved_at, f.resolved_at, f.resolution_business_s, f.resolution_wall_s,
+                   f.reopened_count, f.replies_at_first_resolve, f.first_reopen_after_s)
             .join(Thread, Thread.id == f.thread_id).join(Mailbox, Mailbox.id == f.mailbox_id)
             .where(reports.figure_condition("received", flt)),
             flt, ids, f.thread_id, f.mailbox_id,
         ).order_by(f.received_at, f.thread_id)
         window = int(reports.FCR_REOPEN_WINDOW.total_seconds())
-        for tid, subject, mailbox, kind, status, fact in session.execute(
-            stmt.execution_options(yield_per=2000)
-        ):
+        result = session.execute(stmt.execution_options(yield_per=2000, stream_results=True))
+        for (tid, subject, mailbox, kind, status, received, first_reply, frt_b, frt_w, within,
+             replies, first_resolved, resolved, res_b, res_w, reopened, at_first, reopen_after) in result:
             fcr = None
-            if fact.first_resolved_at is not None and (fact.replies_at_first_resolve or 0) >= 1:
-                fcr = fact.replies_at_first_resolve == 1 and (
-                    fact.first_reopen_after_s is None or fact.first_reopen_after_s > window)
-            yield [str(tid), subject, mailbox, kind.value, status.value, _when(fact.received_at, flt),
-                   _when(fact.first_reply_at, flt), _hours(fact.first_response_business_s),
-                   _hours(fact.first_response_wall_s), _flag(fact.replied_within_deadline),
-                   str(fact.replies_count), _when(fact.first_resolved_at, flt),
-                   _when(fact.resolved_at, flt), _hours(fact.resolution_business_s),
-                   _hours(fact.resolution_wall_s), str(fact.reopened_count), _flag(fcr)]
-            session.expunge(fact)
+            if first_resolved is not None and (at_first or 0) >= 1:
+                fcr = at_first == 1 and (reopen_after is None or reopen_after > window)
+            yield [str(tid), subject, mailbox, kind.value, status.value, _when(received, flt),
+                   _when(first_reply, flt), _hours(frt_b), _hours(frt_w), _flag(within),
+                   str(replies), _when(first_resolved, flt), _when(resolved, flt), _hours(res_b),
+                   _hours(res_w), str(reopened), _flag(fcr)]
 
     return generate()
 
@@ -146,17 +146,22 @@ def table_rows(session: Session, user: User | None, flt: reports.ReportFilter, t
         [t(WEEKDAY_KEYS[dow]), *row] for dow, row in enumerate(report.heatmap)]
 
 
-def csv_lines(rows: Iterable[list[Any]], *, bom: bool = True) -> Iterator[str]:
-    """The rows as CSV text, one line at a time (a BOM first unless ``bom`` is false)."""
+def csv_lines(rows: Iterable[list[Any]], *, bom: bool = True, chunk: int = 64 * 1024) -> Iterator[str]:
+    """The rows as CSV text (a BOM first unless ``bom`` is false), in pieces of about ``chunk``
+    characters: a whole number of lines each, so memory stays flat and the server is not asked
+    to send one small write per row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if bom:
-        yield BOM
+        buffer.write(BOM)
     for row in rows:
         writer.writerow(_safe(v) for v in row)
+        if buffer.tell() >= chunk:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
         yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
 
 
 def _safe(value: Any) -> Any:
