@@ -10,7 +10,7 @@ and the CSV export of every thread of the two years, streamed, with its time, th
 heap peak (tracemalloc) and the process's peak RSS growth.
 
 Run: .venv/bin/python bench/reports.py [--backend sqlite,postgresql] [--threads 1000000]
-     [--messages 5] [--requests 20] [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+     [--messages 5] [--requests 20] [--keep /tmp/reports.sqlite] [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from web import PASSWORD, database  # noqa: E402
+from web import PASSWORD, database
 
-from inbox import create_app  # noqa: E402
-from inbox.crypto import generate_key  # noqa: E402
-from inbox.db import make_engine  # noqa: E402
-from inbox.models import (  # noqa: E402
+from inbox import create_app
+from inbox.crypto import generate_key
+from inbox.db import make_engine
+from inbox.models import (
     Contact,
     Mailbox,
     Message,
@@ -43,8 +43,8 @@ from inbox.models import (  # noqa: E402
     Thread,
     ThreadFact,
 )
-from inbox.schema import upgrade  # noqa: E402
-from inbox.services import accounts  # noqa: E402
+from inbox.schema import upgrade
+from inbox.services import accounts
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -168,12 +168,16 @@ def fill(engine: sa.Engine, n_threads: int, per_thread: int, rnd: random.Random)
 
 def run(backend: str, args: argparse.Namespace) -> None:
     rnd = random.Random(20261201)
-    with database(backend, args.pg_url, None) as url:
+    keep = args.keep if backend == "sqlite" else None
+    with database(backend, args.pg_url, keep) as url:
         engine = make_engine(url)
         upgrade(engine)
-        t0 = time.perf_counter()
-        fill(engine, args.threads, args.messages, rnd)
-        print(f"[{backend}] filled {args.threads} threads in {time.perf_counter() - t0:.0f} s")
+        with engine.connect() as conn:
+            have = conn.scalar(sa.select(sa.func.count()).select_from(Thread.__table__))
+        if not have:
+            t0 = time.perf_counter()
+            fill(engine, args.threads, args.messages, rnd)
+            print(f"[{backend}] filled {args.threads} threads in {time.perf_counter() - t0:.0f} s")
         engine.dispose()
         app = create_app({
             "server": {"secret_key": "bench-secret-key-0123456789"},
@@ -196,7 +200,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
             samples.append(time.perf_counter() - t)
             assert resp.status_code == 200
         samples.sort()
-        p95 = samples[max(0, int(round(0.95 * len(samples))) - 1)]
+        p95 = samples[max(0, round(0.95 * len(samples)) - 1)]
         print(f"[{backend}] GET /reports (90 days + previous 90), {args.requests} requests: "
               f"p50 {statistics.median(samples) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
 
@@ -225,6 +229,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=5)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--keep", help="SQLite only: database file kept (and reused when it exists).")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     for backend in args.backend.split(","):

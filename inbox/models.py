@@ -528,10 +528,13 @@ class ThreadFact(Base):
 
     __tablename__ = "thread_facts"
     __table_args__ = (
-        Index("ix_thread_facts_received", "received_at", "mailbox_id"),
-        Index("ix_thread_facts_first_reply", "first_reply_at", "mailbox_id"),
-        Index("ix_thread_facts_resolved", "resolved_at", "mailbox_id"),
-        Index("ix_thread_facts_first_resolved", "first_resolved_at", "mailbox_id"),
+        Index("ix_thread_facts_received", "received_at", "mailbox_id", "received_day",
+              "received_dow", "received_hour"),
+        Index("ix_thread_facts_first_reply", "first_reply_at", "mailbox_id", "first_response_business_s"),
+        Index("ix_thread_facts_resolved", "resolved_at", "mailbox_id", "received_at",
+              "resolution_business_s", "resolved_day"),
+        Index("ix_thread_facts_first_resolved", "first_resolved_at", "mailbox_id",
+              "replies_at_first_resolve", "first_reopen_after_s", "first_reopened_at"),
     )
 
     thread_id: Mapped[int] = mapped_column(
@@ -566,7 +569,7 @@ class ReplyFact(Base):
     """One delivered reply a person wrote: who, when, and whether it beat the deadline in force."""
 
     __tablename__ = "reply_facts"
-    __table_args__ = (Index("ix_reply_facts_delivered", "delivered_at", "mailbox_id"),)
+    __table_args__ = (Index("ix_reply_facts_delivered", "delivered_at", "mailbox_id", "author_id", "within_deadline"),)
 
     id: Mapped[int_pk]
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), unique=True)

@@ -202,10 +202,9 @@ def figure_condition(figure: str, flt: ReportFilter, *, day: date | None = None,
         return and_(first_resolved, f.replies_at_first_resolve == 1, or_(
             f.first_reopen_after_s.is_(None),
             f.first_reopen_after_s > int(FCR_REOPEN_WINDOW.total_seconds())))
-    if figure == "backlog":
-        d = day or flt.end
-        return and_(f.received_day <= d, f.received_at.is_not(None),
-                    or_(f.resolved_day.is_(None), f.resolved_day > d))
+    if figure == "backlog":  # open at the end of ``day`` (in the period's zone)
+        until = _midnight((day or flt.end) + timedelta(days=1), flt.zone)
+        return and_(f.received_at < until, or_(f.resolved_at.is_(None), f.resolved_at >= until))
     raise InvalidInput(_("Unknown figure."))
 
 
@@ -281,47 +280,75 @@ def _reply_stmt(stmt: Select, flt: ReportFilter, ids: list[int]) -> Select:
                    agent_column=ReplyFact.author_id)
 
 
-def figures(session: Session, flt: ReportFilter, ids: list[int]) -> Figures:
+def _arrivals(session: Session, flt: ReportFilter, ids: list[int]) -> list[tuple[date, int, int, int]]:
+    """(local day, weekday, hour, threads) of the period's arrivals: one pass over a covering index."""
+    f = ThreadFact
+    stmt = _narrow(select(f.received_day, f.received_dow, f.received_hour, func.count())
+                   .where(figure_condition("received", flt)), flt, ids, f.thread_id, f.mailbox_id)
+    return list(session.execute(stmt.group_by(f.received_day, f.received_dow, f.received_hour)).all())
+
+
+def _replies(session: Session, flt: ReportFilter, ids: list[int]) -> list[tuple[int | None, int, int, int]]:
+    """(author, replies, within the deadline, with a deadline) of the period's delivered replies."""
+    stmt = _reply_stmt(select(
+        ReplyFact.author_id, func.count(ReplyFact.id),
+        func.count(ReplyFact.id).filter(ReplyFact.within_deadline.is_(True)),
+        func.count(ReplyFact.id).filter(ReplyFact.within_deadline.is_not(None))), flt, ids)
+    return list(session.execute(stmt.group_by(ReplyFact.author_id)).all())
+
+
+def figures(session: Session, flt: ReportFilter, ids: list[int], *, arrivals: list | None = None,
+            replies: list | None = None, backlog_end: int | None = None) -> Figures:
     """The scalar figures of ``flt``'s period over mailboxes ``ids``."""
     out = Figures()
     if not ids:
         return out
-    out.received = _count(session, "received", flt, ids)
+    arrivals = _arrivals(session, flt, ids) if arrivals is None else arrivals
+    replies = _replies(session, flt, ids) if replies is None else replies
+    out.received = sum(n for *_key, n in arrivals)
     out.first_response = _spread(session, ThreadFact.first_response_business_s, "first_response", flt, ids)
     out.resolution = _spread(session, ThreadFact.resolution_business_s, "resolution", flt, ids)
-    met, total = session.execute(_reply_stmt(
-        select(func.count(ReplyFact.id).filter(ReplyFact.within_deadline.is_(True)),
-               func.count(ReplyFact.id).filter(ReplyFact.within_deadline.is_not(None))),
-        flt, ids)).one()
-    out.within_deadline = Share(met or 0, total or 0)
-    out.replies = session.scalar(_reply_stmt(select(func.count(ReplyFact.id)), flt, ids)) or 0
+    out.within_deadline = Share(sum(r[2] for r in replies), sum(r[3] for r in replies))
+    out.replies = sum(r[1] for r in replies)
     resolved = _count(session, "resolved_first", flt, ids)
     out.reopen = Share(_count(session, "reopened", flt, ids), resolved)
     out.fcr = Share(_count(session, "fcr", flt, ids), _count(session, "fcr_base", flt, ids))
-    out.backlog_end = _count(session, "backlog", flt, ids, day=flt.end)
+    out.backlog_end = (_open_at(session, flt, ids, flt.bounds()[1]) if backlog_end is None
+                       else backlog_end)
     return out
 
 
-def _agents(session: Session, flt: ReportFilter, ids: list[int]) -> list[tuple[int | None, str, int, int]]:
+def _agents(session: Session, now: list, before: list) -> list[tuple[int | None, str, int, int]]:
     counts: dict[int | None, list[int]] = {}
-    for i, period in enumerate((flt, flt.previous())):
-        stmt = _reply_stmt(select(ReplyFact.author_id, func.count(ReplyFact.id)), period, ids)
-        for author, n in session.execute(stmt.group_by(ReplyFact.author_id)):
+    for i, rows in enumerate((now, before)):
+        for author, n, *_rest in rows:
             counts.setdefault(author, [0, 0])[i] = n
     names = dict(session.execute(select(User.id, User.name).where(User.id.in_([a for a in counts if a]))).all())
     rows = [(a, names.get(a, "—") if a else "—", n[0], n[1]) for a, n in counts.items()]
     return sorted(rows, key=lambda r: (-r[2], r[1]))
 
 
-def _backlog(session: Session, flt: ReportFilter, ids: list[int]) -> list[tuple[date, int]]:
+def _open_at(session: Session, flt: ReportFilter, ids: list[int], at: datetime) -> int:
+    """Threads open at ``at``: arrived before it, less those resolved before it (two counts
+    over covering indexes, instead of a scan of every thread that ever arrived)."""
+    f = ThreadFact
+
+    def count(*where: ColumnElement[bool]) -> int:
+        stmt = select(func.count()).select_from(f).where(*where)
+        return session.scalar(_narrow(stmt, flt, ids, f.thread_id, f.mailbox_id)) or 0
+
+    return count(f.received_at < at) - count(f.resolved_at < at, f.received_at < at)
+
+
+def _backlog(session: Session, flt: ReportFilter, ids: list[int], arrivals: list
+             ) -> tuple[int, list[tuple[date, int]]]:
+    """Open threads when the period starts, and at the end of each of its days."""
     lo, hi = flt.bounds()
     f = ThreadFact
-    base_stmt = select(func.count()).select_from(f).where(
-        f.received_at < lo, or_(f.resolved_at.is_(None), f.resolved_at >= lo))
-    level = session.scalar(_narrow(base_stmt, flt, ids, f.thread_id, f.mailbox_id)) or 0
-    arrivals = dict(session.execute(_narrow(
-        select(f.received_day, func.count()).where(figure_condition("received", flt)),
-        flt, ids, f.thread_id, f.mailbox_id).group_by(f.received_day)).all())
+    level = start = _open_at(session, flt, ids, lo)
+    came: dict[date, int] = {}
+    for day, _dow, _hour, n in arrivals:
+        came[day] = came.get(day, 0) + n
     done = dict(session.execute(_narrow(
         select(f.resolved_day, func.count()).where(
             f.resolved_at >= lo, f.resolved_at < hi, f.received_at.is_not(None)),
@@ -329,19 +356,16 @@ def _backlog(session: Session, flt: ReportFilter, ids: list[int]) -> list[tuple[
     series = []
     for n in range(flt.days):
         d = flt.start + timedelta(days=n)
-        level += arrivals.get(d, 0) - done.get(d, 0)
+        level += came.get(d, 0) - done.get(d, 0)
         series.append((d, max(level, 0)))
-    return series
+    return start, series
 
 
-def _heatmap(session: Session, flt: ReportFilter, ids: list[int]) -> list[list[int]]:
+def _heatmap(arrivals: list) -> list[list[int]]:
     grid = [[0] * 24 for _ in range(7)]
-    f = ThreadFact
-    stmt = _narrow(select(f.received_dow, f.received_hour, func.count()).where(
-        figure_condition("received", flt)), flt, ids, f.thread_id, f.mailbox_id)
-    for dow, hour, n in session.execute(stmt.group_by(f.received_dow, f.received_hour)):
+    for _day, dow, hour, n in arrivals:
         if dow is not None and hour is not None:
-            grid[dow][hour] = n
+            grid[dow][hour] += n
     return grid
 
 
@@ -351,10 +375,16 @@ def build_report(session: Session, user: User | None, flt: ReportFilter) -> Repo
     if not ids:
         return Report(flt, Figures(), Figures(), [], [(flt.start + timedelta(days=n), 0)
                       for n in range(flt.days)], [[0] * 24 for _ in range(7)], ids)
+    arrivals, replies = _arrivals(session, flt, ids), _replies(session, flt, ids)
+    before = flt.previous()
+    replies_before = _replies(session, before, ids)
+    at_start, backlog = _backlog(session, flt, ids, arrivals)
     return Report(
-        flt=flt, now=figures(session, flt, ids), before=figures(session, flt.previous(), ids),
-        agents=_agents(session, flt, ids), backlog=_backlog(session, flt, ids),
-        heatmap=_heatmap(session, flt, ids), mailbox_ids=ids,
+        flt=flt, now=figures(session, flt, ids, arrivals=arrivals, replies=replies,
+                             backlog_end=backlog[-1][1]),
+        before=figures(session, before, ids, replies=replies_before, backlog_end=at_start),
+        agents=_agents(session, replies, replies_before), backlog=backlog,
+        heatmap=_heatmap(arrivals), mailbox_ids=ids,
     )
 
 

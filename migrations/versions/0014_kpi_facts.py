@@ -59,10 +59,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("thread_id", name=op.f("pk_thread_facts")),
     )
     for name, cols in (
-        ("ix_thread_facts_received", ["received_at", "mailbox_id"]),
-        ("ix_thread_facts_first_reply", ["first_reply_at", "mailbox_id"]),
-        ("ix_thread_facts_resolved", ["resolved_at", "mailbox_id"]),
-        ("ix_thread_facts_first_resolved", ["first_resolved_at", "mailbox_id"]),
+        ("ix_thread_facts_received", ["received_at", "mailbox_id", "received_day", "received_dow",
+                                      "received_hour"]),
+        ("ix_thread_facts_first_reply", ["first_reply_at", "mailbox_id", "first_response_business_s"]),
+        ("ix_thread_facts_resolved", ["resolved_at", "mailbox_id", "received_at",
+                                      "resolution_business_s", "resolved_day"]),
+        ("ix_thread_facts_first_resolved", ["first_resolved_at", "mailbox_id", "replies_at_first_resolve",
+                                            "first_reopen_after_s", "first_reopened_at"]),
     ):
         op.create_index(name, "thread_facts", cols)
     op.create_table(
@@ -87,7 +90,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("outbox_id", name=op.f("uq_reply_facts_outbox_id")),
     )
     op.create_index(op.f("ix_reply_facts_thread_id"), "reply_facts", ["thread_id"])
-    op.create_index("ix_reply_facts_delivered", "reply_facts", ["delivered_at", "mailbox_id"])
+    op.create_index("ix_reply_facts_delivered", "reply_facts",
+                    ["delivered_at", "mailbox_id", "author_id", "within_deadline"])
 
 
 def downgrade() -> None:
