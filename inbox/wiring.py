@@ -22,15 +22,21 @@ from inbox.senders import alert_mail, mail_reply, mall_reply
 from inbox.senders import mall_complete as mall_complete_sender
 from inbox.services import (
     alerts,
+    approval,
     assignment,
+    csat,
     deadlines,
     delivery,
+    history,
     kpi_facts,
     mailbox_check,
     mailboxes,
     mall_complete,
     mall_credentials,
     mall_replies,
+    notification_hooks,
+    notification_mail,
+    notifications,
     outbox,
     replies,
 )
@@ -58,6 +64,7 @@ def wire() -> None:
         MailboxKind.YAHOO: mall_replies.YAHOO_CHANNEL,
     })
     replies.THREAD_ACTIONS[mall_complete.KIND] = mall_complete.ACTION_LABEL
+    replies.REPLY_FOOTERS[:] = [csat.reply_footer]
 
     outbox.register(alerts.KIND, alert_mail.deliver)
     outbox.register(mail_reply.KIND, mail_reply.deliver_reply, after=mail_reply.after_reply)
@@ -65,14 +72,22 @@ def wire() -> None:
         outbox.register(kind, mall_reply.deliver, after=mall_reply.after_delivery)
     outbox.register(mall_credentials.ALERT_KIND, mall_reply.deliver_alert)
     outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
+    outbox.register(notification_mail.MAIL_KIND, alert_mail.deliver)
 
     # Ingest: after each stored message, in this order (rules before the deadline they affect).
-    store.AFTER_STORE[:] = [deadlines.on_stored_message, kpi_facts.on_stored_message]
+    store.AFTER_STORE[:] = [deadlines.on_stored_message, notification_hooks.on_stored_message,
+                            kpi_facts.on_stored_message]
     mall_ingest.ON_RECONCILED[:] = [delivery.delivered]
 
-    outbox.AFTER_ANY[:] = [delivery.on_outcome]
+    outbox.AFTER_ANY[:] = [delivery.on_outcome, notification_hooks.on_outcome]
     assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed, kpi_facts.on_status_changed]
     delivery.DELIVERED_HOOKS[:] = [kpi_facts.on_reply_delivered]
+    history.AFTER_RECORD[:] = [notification_hooks.on_event]
+
+    # Notification kinds, in the order the preferences page lists them; other areas add theirs.
+    notifications.KINDS.clear()
+    for kind in (*notifications.BUILTIN_KINDS, *approval.NOTIFICATION_KINDS):
+        notifications.register_kind(kind)
 
     mailboxes.register_validator(MailboxKind.RAKUTEN, mall_credentials.validate_rakuten)
     mailboxes.register_validator(MailboxKind.YAHOO, mall_credentials.validate_yahoo)
@@ -97,6 +112,9 @@ def describe() -> dict[str, list[str]]:
         "delivered_hooks": [name(h) for h in delivery.DELIVERED_HOOKS],
         "after_store": [name(h) for h in store.AFTER_STORE],
         "on_reconciled": [name(h) for h in mall_ingest.ON_RECONCILED],
+        "reply_footers": [name(h) for h in replies.REPLY_FOOTERS],
+        "after_record": [name(h) for h in history.AFTER_RECORD],
+        "notification_kinds": list(notifications.KINDS),
         "settings_validators": sorted(f"{k.value}: {name(v)}" for k, v in mailboxes.SETTINGS_VALIDATORS.items()),
         "mall_connectors": sorted(mall_http.CONNECTORS),
         "checkers": sorted(f"{k.value}: {name(v)}" for k, v in mailbox_check.CHECKERS.items()),

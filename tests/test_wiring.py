@@ -32,7 +32,9 @@ EDGES = {  # in this order: the first one makes the schema the others need
 EXPECTED_KINDS = {
     "source_pollers": ["imap", "local", "rakuten", "yahoo"],
     "reply_channels": ["imap", "local", "rakuten", "yahoo"],
-    "deliverers": ["alert", "credential_alert", "mall_complete", "rakuten_reply", "reply", "yahoo_reply"],
+    "deliverers": [
+        "alert", "credential_alert", "mall_complete", "notification", "rakuten_reply", "reply", "yahoo_reply",
+    ],
     "mall_connectors": ["rakuten", "yahoo"],
 }
 
@@ -66,9 +68,22 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
         "inbox.services.mall_complete.on_status_changed", "inbox.services.kpi_facts.on_status_changed"
     ]
     assert first["delivered_hooks"] == ["inbox.services.kpi_facts.on_reply_delivered"]
-    assert first["after_store"][-1] == "inbox.services.kpi_facts.on_stored_message"
     assert first["thread_actions"] == ["mall_complete"]
-    assert first["after_any_outcome"] == ["inbox.services.delivery.on_outcome"]
+    assert first["reply_footers"] == ["inbox.services.csat.reply_footer"]
+    assert first["after_any_outcome"] == [
+        "inbox.services.delivery.on_outcome", "inbox.services.notification_hooks.on_outcome",
+    ]
+    assert first["after_store"] == [
+        "inbox.services.deadlines.on_stored_message",
+        "inbox.services.notification_hooks.on_stored_message",
+        "inbox.services.kpi_facts.on_stored_message",
+    ]
+    assert first["after_record"] == ["inbox.services.notification_hooks.on_event"]
+    assert first["notification_kinds"] == [
+        "assigned", "mentioned", "customer_replied", "reply_failed", "followed_changed", "escalated",
+        "approval_requested", "approval_approved", "approval_returned",
+    ]
+    assert first["on_reconciled"] == ["inbox.services.delivery.delivered"]
 
 
 def test_importing_every_module_wires_nothing(tmp_path):
@@ -79,8 +94,9 @@ def test_importing_every_module_wires_nothing(tmp_path):
         "        importlib.import_module(m.name)\n"
         "import inbox.wiring as w\n"
         "d = w.describe()\n"
-        "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome', 'delivered_hooks',"
-        " 'thread_actions', 'mall_connectors')), d\n"
+        "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome', 'reply_footers', 'delivered_hooks',"
+        " 'thread_actions', 'mall_connectors', 'after_store', 'on_reconciled', 'after_record',"
+        " 'notification_kinds')), d\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -354,7 +354,8 @@ def _update_thread(
                     data={"from": previous.value, "to": "open", "by": "customer reply"},
                 )
             )
-    stored = StoredMessage(thread.mailbox, thread, message, created, now)
+    mailbox = thread.mailbox or session.get(Mailbox, thread.mailbox_id)  # a new thread has only the id
+    stored = StoredMessage(mailbox, thread, message, created, now)
     for hook in AFTER_STORE:
         hook(session, stored)
 

@@ -353,7 +353,7 @@ def poll_local(poller: Poller, mailbox_id: int, result: PollResult) -> None:
 
 def poll_imap(poller: Poller, mailbox_id: int, result: PollResult) -> None:
     """Fetch new mail from every watched folder (and the Sent folder, as outbound) over IMAP."""
-    from inbox.sources.imap import FolderState, ImapConnection, with_retries
+    from inbox.sources.imap import FolderState, with_retries
 
     with poller.runtime.Session() as session:
         settings = imap_settings(session.get(Mailbox, mailbox_id), poller.runtime.secrets)
@@ -362,7 +362,7 @@ def poll_imap(poller: Poller, mailbox_id: int, result: PollResult) -> None:
         folders.append(settings.sent_folder)
 
     def run_once() -> None:
-        with ImapConnection(settings) as conn:
+        with poller.runtime.seams.imap(settings) as conn:
             for folder in folders:
                 with poller.runtime.Session() as session:
                     cursor = cursor_for(session, mailbox_id, folder)

@@ -19,7 +19,7 @@ from inbox.services import mailboxes as mailbox_service
 from inbox.services.access import require_role
 from inbox.services.errors import InvalidInput, NotFound
 from inbox.services.mailbox_check import check_mailbox as run_check
-from inbox.web import db, mailbox_kinds, runtime
+from inbox.web import approval_settings, db, mailbox_kinds, runtime
 from inbox.web.errors import translated
 from inbox.web.forms import UserForm
 
@@ -73,6 +73,7 @@ def new_user():
             form.email.errors.append(translated(exc))
             return render_template("admin/user_form.html", form=form, user=None), 400
         accounts.set_active(session, user, bool(form.active.data), now=utcnow())
+        approval_settings.save_user(form, user)
         session.commit()
         if form.password.data:
             flash(_("User %(email)s created.", email=user.email), "info")
@@ -115,6 +116,7 @@ def edit_user(user_id: int):
         if form.password.data:
             accounts.set_password(session, user, form.password.data, now=utcnow())
         accounts.set_mailbox_access(session, user, form.mailboxes.data or [])
+        approval_settings.save_user(form, user)
         session.commit()
         flash(_("User %(email)s saved.", email=user.email), "info")
         return redirect(url_for("admin.users"))
@@ -164,6 +166,7 @@ def new_mailbox():
     spec = mailbox_kinds.get(request.args.get("kind", "imap"))
     form = spec.form_class()
     form.members.choices = _user_choices()
+    approval_settings.prepare_mailbox_form(form, form.members.choices)
     if form.validate_on_submit():
         try:
             mailbox = mailbox_service.create_mailbox(
@@ -172,6 +175,9 @@ def new_mailbox():
         except mailbox_service.InvalidSetting as exc:
             _show_error(spec, form, exc)
         else:
+            if not approval_settings.save_mailbox(form, mailbox):
+                db().rollback()
+                return _mailbox_page(spec, form, None)
             db().commit()
             flash(_("Mailbox %(name)s created.", name=mailbox.name), "info")
             return redirect(url_for("admin.edit_mailbox", mailbox_id=mailbox.id))
@@ -185,14 +191,19 @@ def edit_mailbox(mailbox_id: int):
     spec = mailbox_kinds.get(mailbox.kind)
     form = spec.form_class()
     form.members.choices = _user_choices()
+    approval_settings.prepare_mailbox_form(form, form.members.choices)
     if not form.is_submitted():
         spec.fill(form, mailbox)
+        approval_settings.fill_mailbox(form, mailbox)
     elif form.validate():
         try:
             mailbox_service.update_mailbox(db(), runtime().secrets, mailbox, **spec.values(form))
         except mailbox_service.InvalidSetting as exc:
             _show_error(spec, form, exc)
         else:
+            if not approval_settings.save_mailbox(form, mailbox):
+                db().rollback()
+                return _mailbox_page(spec, form, mailbox)
             db().commit()
             flash(_("Mailbox %(name)s saved.", name=mailbox.name), "info")
             return redirect(url_for("admin.edit_mailbox", mailbox_id=mailbox.id))
@@ -207,7 +218,7 @@ def test_mail(mailbox_id: int):
 
     mailbox = mailbox_service.get_mailbox(db(), id=mailbox_id)
     me = current_user._get_current_object()
-    outcome = send_test_mail(mailbox, runtime().secrets, me.email, now=utcnow())
+    outcome = send_test_mail(mailbox, runtime(), me.email, now=utcnow())
     if outcome.status == OutboxStatus.SENT:
         flash(_("A test mail was sent to %(address)s. Check that it arrived.", address=me.email), "success")
     else:
@@ -224,5 +235,7 @@ def check_mailbox(mailbox_id: int):
     result = run_check(mailbox, runtime().secrets)
     form = spec.form_class(formdata=None)
     form.members.choices = _user_choices()
+    approval_settings.prepare_mailbox_form(form, form.members.choices)
     spec.fill(form, mailbox)
+    approval_settings.fill_mailbox(form, mailbox)
     return _mailbox_page(spec, form, mailbox, check=result)

@@ -45,7 +45,10 @@ class CompleteForm(FlaskForm):
     Editing forms fill fields from the stored object; without this check a post that leaves a
     field out would untick a checkbox or clear a list (WTForms reads an absent checkbox as off).
     Templates render checkboxes and multiple selects with ``companion(field)``.
+    Fields named in ``keep_when_absent`` are the exception: left out, they change nothing.
     """
+
+    keep_when_absent: frozenset[str] = frozenset()
 
     def validate(self, extra_validators=None) -> bool:  # type: ignore[override]
         ok = super().validate(extra_validators)
@@ -53,6 +56,8 @@ class CompleteForm(FlaskForm):
             return ok
         posted = set(request.form) | set(request.files)
         for field in self:
+            if field.name in self.keep_when_absent:
+                continue
             if field.type != "CSRFTokenField" and presence_key(field) not in posted:
                 missing = _l("This field is missing from the form; reload the page and try again.")
                 field.errors = [*field.errors, missing]
@@ -71,6 +76,8 @@ class UserForm(CompleteForm):
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(min=10)])
     mailboxes = SelectMultipleField(_l("Mailboxes"), coerce=int)
     active = BooleanField(_l("Active"), default=True)
+    approval_required = BooleanField(_l("Replies need approval (staff in training)"))
+    keep_when_absent = frozenset({"approval_required"})  # see inbox.web.approval_settings
 
 
 class SettingsForm(FlaskForm):

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from inbox.db import utcnow
 from inbox.models import Status
 from inbox.services import queue as queue_service
+from inbox.services import saved_searches
 from inbox.services.errors import InvalidInput
 from inbox.web import db, runtime
 from inbox.web.inputs import id_list
@@ -42,7 +43,8 @@ def index():
         after=request.args.get("after"), limit=runtime().settings.page_size,
     )  # fmt: skip
     return render_template(
-        "queue/index.html", screen=screen, flt=flt, Status=Status, views=queue_service.VIEWS
+        "queue/index.html", screen=screen, flt=flt, Status=Status, views=queue_service.VIEWS,
+        saved_searches=saved_searches.list_for(db(), current_user._get_current_object()),
     )
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from inbox.models import Role, Status
+from inbox.db import utcnow
+from inbox.models import ApprovalRequest, ApprovalStatus, Role, Status
+from inbox.services import notifications
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.web.live import live_app, log_in
 
@@ -32,8 +34,21 @@ def site(fresh_databases, tmp_path_factory):
                                  body=f"{LONG_URL}\n" + "長い行" * 200, assignee_id=admin.id)
             for i in range(5):
                 make_thread(session, box, f"配送について {i}", customer=f"c{i}@example.jp")
+            trainee = make_user(session, mailboxes=[box], name="研修 太郎")
+            long_text = f"{LONG_URL}\n" + "長い行" * 200
+            held = ApprovalRequest(  # awaiting the admin's approval (no leads), and one returned
+                thread_id=thread.id, mailbox_id=box.id, author_id=trainee.id, reason="user",
+                reply_key="layout", draft={"to": "a@example.jp", "subject": LONG_WORD, "text": long_text},
+                written_text=long_text, created_at=utcnow())
+            returned = ApprovalRequest(
+                thread_id=thread.id, mailbox_id=box.id, author_id=admin.id, reason="mailbox",
+                reply_key="layout-2", status=ApprovalStatus.RETURNED, comment=LONG_URL,
+                draft={"text": long_text}, written_text=long_text, created_at=utcnow(),
+                diff=f"--- written\n+++ approved\n-{LONG_URL}\n+{LONG_WORD}")
+            session.add_all([held, returned])
+            notifications.notify(session, admin.id, "assigned", now=utcnow(), thread_id=thread.id, key="layout")
             session.commit()
-            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id}
+            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "approval": held.id}
         yield live, ids
 
 
@@ -60,6 +75,13 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/admin/mailboxes/{ids['mailbox']}",
         "/admin/flagged",
         "/admin/mailboxes/new?kind=local",
+        "/reports/voc",
+        "/reports/voc/term?term=" + LONG_WORD,
+        "/approvals/",
+        f"/approvals/{ids['approval']}",
+        "/approvals/mine",
+        "/notifications",
+        f"/escalation/mailboxes/{ids['mailbox']}",
     ]
 
 

@@ -1,7 +1,7 @@
 """thread_facts and reply_facts: KPI facts kept as events happen, for the reports
 
-Revision ID: 0014
-Revises: 0010
+Revision ID: 0016
+Revises: 0014
 Create Date: 2026-12-01
 
 One row per thread (first customer message, first delivered reply, resolutions, reopenings,
@@ -13,8 +13,8 @@ revision get their facts from ``inbox report rebuild-facts``.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0010"
+revision = "0016"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
