@@ -106,6 +106,8 @@ class User(Base):
     alert_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Staff in training: every reply waits for an approver (承認) before it goes out.
     approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The user's own signature, put above the mailbox's in the reply composer.
+    signature: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[created_at]
     last_login_at: Mapped[datetime | None]
 
@@ -730,6 +732,76 @@ class ThreadFollower(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[created_at]
+
+
+class AuditEntry(Base):
+    """One line of the audit trail: who did what, when, from which address, what changed.
+
+    Append-only: the app never updates or deletes a row, and the database refuses to (triggers
+    made by migration 0015). ``actor_id`` has no foreign key so that an entry outlives its
+    user; ``actor_email`` keeps who it was. ``changes`` never holds a secret, only key names.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_created", "created_at", "id"),
+        Index("ix_audit_log_actor_created", "actor_id", "created_at"),
+        Index("ix_audit_log_action_created", "action", "created_at"),
+    )
+
+    id: Mapped[int_pk]
+    created_at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(BigIntId)
+    actor_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class AccountToken(Base):
+    """A single-use link sent by mail: set a first password (invite) or a new one (reset).
+
+    Only the SHA-256 of the token is stored; ``used_at`` marks it spent.
+    """
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "reset" or "invite"
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class TotpCredential(Base):
+    """A user's TOTP authenticator: the encrypted secret, confirmed once a code matched.
+
+    ``last_step`` is the time step of the last accepted code, so that a code works only once.
+    """
+
+    __tablename__ = "totp_credentials"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    confirmed_at: Mapped[datetime | None]
+    last_step: Mapped[int] = mapped_column(BigIntId, default=0, server_default="0")
+    created_at: Mapped[created_at]
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code for two-factor log-in; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
 
 
 class ThreadFact(Base):

@@ -203,12 +203,14 @@ def composer_defaults(
     now: datetime,
     reply_key: str,
     intro: str | None = None,
+    signature: str | None = None,
 ) -> Composer:
     """To/Cc from the last customer message (Reply-To, else From; its Cc minus our own
     addresses), ``Re: <subject> [#n]``, and the body: ``intro`` (a filled-in template) or the
     mailbox signature, then the customer's message quoted under a Japanese header line (for
     channels that quote: the malls show the customer the whole conversation themselves, and a
-    quote would only use up their length limits)."""
+    quote would only use up their length limits). ``signature`` (the writer's own above the
+    mailbox's) replaces the mailbox signature when given."""
     mailbox = thread.mailbox
     channel = REPLY_CHANNELS.get(mailbox.kind)
     parent = customer_message(session, thread)
@@ -231,10 +233,11 @@ def composer_defaults(
     subject = reply_subject(
         thread.subject or (parent.subject if parent else ""), token, settings.ticket_pattern
     )
+    signature = mailbox.signature if signature is None else signature
     if intro is not None:
         text = intro.rstrip()
-    elif mailbox.signature:
-        text = "\n\n" + mailbox.signature.rstrip()
+    elif signature:
+        text = "\n\n" + signature.rstrip()
     else:
         text = ""
     if parent is not None and (channel is None or channel.quotes_history):

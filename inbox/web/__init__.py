@@ -127,7 +127,11 @@ def init_app(app: Flask) -> None:
     from inbox.web import approvals
 
     areas += (approvals, notifications, escalation)
+    from inbox.web import account, audit
+
+    areas += (account, audit)
     for module in areas:
         app.register_blueprint(module.bp)
+    app.before_request(account.require_two_factor_setup)
     errors.init_app(app)
     health.init_app(app, app.extensions["inbox"])

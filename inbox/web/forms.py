@@ -13,6 +13,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -81,8 +82,25 @@ class UserForm(CompleteForm):
 
 
 class SettingsForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     timezone = StringField(_l("Time zone"), validators=[DataRequired()])
+    signature = TextAreaField(_l("Signature"), validators=[Optional(), Length(max=2000)])
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired()])
+
+
+class SetPasswordForm(FlaskForm):
+    new = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired()])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
 
 
 class EmptyForm(FlaskForm):

@@ -92,7 +92,8 @@ def composer_context(
         chosen = templates_service.get_template(session, user, template_id)
         intro = templates_service.render(chosen.body, fill, add_signature=True)
     composer = replies.composer_defaults(
-        session, thread, settings=settings, now=utcnow(), reply_key=uuid.uuid4().hex, intro=intro
+        session, thread, settings=settings, now=utcnow(), reply_key=uuid.uuid4().hex, intro=intro,
+        signature=fill.signature,
     )
     if draft is not None:
         composer.to, composer.cc, composer.bcc = draft.to, draft.cc, draft.bcc

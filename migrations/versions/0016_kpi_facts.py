@@ -1,7 +1,7 @@
 """thread_facts and reply_facts: KPI facts kept as events happen, for the reports
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-01
 
 One row per thread (first customer message, first delivered reply, resolutions, reopenings,
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
