@@ -61,6 +61,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "reply_failure_mail": False,
     },
     "metrics": {"token": None},
+    "api": {"rate_per_minute": 600},
+    "webhooks": {"allow_private": False, "timeout_seconds": 10},
 }
 
 
@@ -103,6 +105,9 @@ class Settings:
     metrics_token: str | None = None
     pool_size: int = 5  # connections kept per process (PostgreSQL)
     reply_failure_mail: bool = False  # mail a reply's author and assignee when it did not go out
+    api_rate_per_minute: int = 600  # requests per API token and minute, all processes together
+    webhooks_allow_private: bool = False  # webhook URLs on loopback/private networks (tests, labs)
+    webhooks_timeout_seconds: int = 10
 
     @property
     def ticket_pattern(self) -> str:
@@ -244,4 +249,7 @@ def load_settings(
         },
         metrics_token=str(raw["metrics"]["token"]) if raw["metrics"]["token"] else None,
         pool_size=_int(raw, "database", "pool_size", 1),
+        api_rate_per_minute=_int(raw, "api", "rate_per_minute", 1),
+        webhooks_allow_private=bool(raw["webhooks"]["allow_private"]),
+        webhooks_timeout_seconds=_int(raw, "webhooks", "timeout_seconds", 1),
     )

@@ -58,6 +58,9 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/admin/mailboxes/{ids['mailbox']}",
         "/admin/flagged",
         "/admin/mailboxes/new?kind=local",
+        "/settings/tokens",
+        "/admin/api-tokens",
+        "/api/v1/docs",
     ]
 
 
