@@ -18,7 +18,7 @@ from inbox.ingest import mall as mall_ingest
 from inbox.ingest import store
 from inbox.jobs import mall_poll, poll
 from inbox.models import MailboxKind
-from inbox.senders import alert_mail, mail_reply, mall_reply
+from inbox.senders import alert_mail, mail_reply, mall_reply, webhook
 from inbox.senders import mall_complete as mall_complete_sender
 from inbox.services import (
     alerts,
@@ -32,6 +32,7 @@ from inbox.services import (
     mall_replies,
     outbox,
     replies,
+    webhooks,
 )
 from inbox.sources import mall_http, rakuten, yahoo
 
@@ -64,13 +65,16 @@ def wire() -> None:
         outbox.register(kind, mall_reply.deliver, after=mall_reply.after_delivery)
     outbox.register(mall_credentials.ALERT_KIND, mall_reply.deliver_alert)
     outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
+    outbox.register(webhooks.KIND, webhook.deliver, after=webhooks.after_delivery)
 
     # Ingest: after each stored message, in this order (rules before the deadline they affect).
-    store.AFTER_STORE[:] = [deadlines.on_stored_message]
+    store.AFTER_STORE[:] = [deadlines.on_stored_message, webhooks.on_stored_message]
     mall_ingest.ON_RECONCILED[:] = [delivery.delivered]
 
-    outbox.AFTER_ANY[:] = [delivery.on_outcome]
-    assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed]
+    outbox.AFTER_ANY[:] = [delivery.on_outcome, webhooks.on_outcome]
+    assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed, webhooks.on_status_changed]
+    assignment.ASSIGNED_HOOKS[:] = [webhooks.on_assigned]
+    alerts.STAGE_HOOKS[:] = [webhooks.on_stage_reached]
 
     mailboxes.register_validator(MailboxKind.RAKUTEN, mall_credentials.validate_rakuten)
     mailboxes.register_validator(MailboxKind.YAHOO, mall_credentials.validate_yahoo)
@@ -92,6 +96,8 @@ def describe() -> dict[str, list[str]]:
         "after_delivery": sorted(f"{k}: {name(v)}" for k, v in outbox.AFTER_DELIVERY.items()),
         "after_any_outcome": [name(h) for h in outbox.AFTER_ANY],
         "status_hooks": [name(h) for h in assignment.STATUS_HOOKS],
+        "assigned_hooks": [name(h) for h in assignment.ASSIGNED_HOOKS],
+        "stage_hooks": [name(h) for h in alerts.STAGE_HOOKS],
         "after_store": [name(h) for h in store.AFTER_STORE],
         "on_reconciled": [name(h) for h in mall_ingest.ON_RECONCILED],
         "settings_validators": sorted(f"{k.value}: {name(v)}" for k, v in mailboxes.SETTINGS_VALIDATORS.items()),

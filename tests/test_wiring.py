@@ -32,7 +32,7 @@ EDGES = {  # in this order: the first one makes the schema the others need
 EXPECTED_KINDS = {
     "source_pollers": ["imap", "local", "rakuten", "yahoo"],
     "reply_channels": ["imap", "local", "rakuten", "yahoo"],
-    "deliverers": ["alert", "credential_alert", "mall_complete", "rakuten_reply", "reply", "yahoo_reply"],
+    "deliverers": ["alert", "credential_alert", "mall_complete", "rakuten_reply", "reply", "webhook", "yahoo_reply"],
     "mall_connectors": ["rakuten", "yahoo"],
 }
 
@@ -62,10 +62,15 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
         assert wired == first, f"{edge} is wired differently"
     for registry, kinds in EXPECTED_KINDS.items():
         assert sorted(entry.split(":")[0] for entry in first[registry]) == kinds, registry
-    assert first["status_hooks"] == ["inbox.services.mall_complete.on_status_changed"]
+    assert first["status_hooks"] == [
+        "inbox.services.mall_complete.on_status_changed", "inbox.services.webhooks.on_status_changed"]
+    assert first["assigned_hooks"] == ["inbox.services.webhooks.on_assigned"]
+    assert first["stage_hooks"] == ["inbox.services.webhooks.on_stage_reached"]
     assert first["thread_actions"] == ["mall_complete"]
-    assert first["after_any_outcome"] == ["inbox.services.delivery.on_outcome"]
-    assert first["after_store"] == ["inbox.services.deadlines.on_stored_message"]
+    assert first["after_any_outcome"] == [
+        "inbox.services.delivery.on_outcome", "inbox.services.webhooks.on_outcome"]
+    assert first["after_store"] == [
+        "inbox.services.deadlines.on_stored_message", "inbox.services.webhooks.on_stored_message"]
     assert first["on_reconciled"] == ["inbox.services.delivery.delivered"]
 
 
@@ -78,7 +83,7 @@ def test_importing_every_module_wires_nothing(tmp_path):
         "import inbox.wiring as w\n"
         "d = w.describe()\n"
         "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome',"
-        " 'thread_actions', 'mall_connectors', 'after_store', 'on_reconciled')), d\n"
+        " 'thread_actions', 'mall_connectors', 'after_store', 'on_reconciled', 'assigned_hooks', 'stage_hooks')), d\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
