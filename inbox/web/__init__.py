@@ -117,10 +117,11 @@ def init_app(app: Flask) -> None:
         reply_templates,
         search,
         tokens,
+        webhooks,
     )
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
-    areas += (quarantine, tokens)
+    areas += (quarantine, tokens, webhooks)
     for module in areas:
         app.register_blueprint(module.bp)
     errors.init_app(app)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from inbox.db import utcnow
 from inbox.models import Role, Status
+from inbox.services import webhooks
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.web.live import live_app, log_in
 
@@ -32,8 +34,12 @@ def site(fresh_databases, tmp_path_factory):
                                  body=f"{LONG_URL}\n" + "長い行" * 200, assignee_id=admin.id)
             for i in range(5):
                 make_thread(session, box, f"配送について {i}", customer=f"c{i}@example.jp")
+            hook = webhooks.create(session, live.runtime.secrets, by=admin, allow_private=True,
+                                   now=utcnow(), name=LONG_WORD[:120], url=LONG_URL, events=list(webhooks.EVENTS),
+                                   fmt="json", mailbox_id=box.id)
+            webhooks.ping(session, hook, by=admin, now=utcnow())
             session.commit()
-            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id}
+            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "webhook": hook.id}
         yield live, ids
 
 
@@ -61,6 +67,9 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/settings/tokens",
         "/admin/api-tokens",
         "/api/v1/docs",
+        "/admin/webhooks/",
+        "/admin/webhooks/new",
+        f"/admin/webhooks/{ids['webhook']}",
     ]
 
 
