@@ -62,6 +62,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "reply_failure_mail": False,
     },
     "metrics": {"token": None},
+    "api": {"rate_per_minute": 600},
+    "webhooks": {"allow_private": False, "timeout_seconds": 10},
 }
 
 
@@ -105,6 +107,9 @@ class Settings:
     pool_size: int = 5  # connections kept per process (PostgreSQL)
     reply_failure_mail: bool = False  # mail a reply's author and assignee when it did not go out
     two_factor_roles: tuple[str, ...] = ()  # roles that must log in with a second factor
+    api_rate_per_minute: int = 600  # requests per API token and minute, all processes together
+    webhooks_allow_private: bool = False  # webhook URLs on loopback/private networks (tests, labs)
+    webhooks_timeout_seconds: int = 10
 
     @property
     def ticket_pattern(self) -> str:
@@ -250,4 +255,7 @@ def load_settings(
         },
         metrics_token=str(raw["metrics"]["token"]) if raw["metrics"]["token"] else None,
         pool_size=_int(raw, "database", "pool_size", 1),
+        api_rate_per_minute=_int(raw, "api", "rate_per_minute", 1),
+        webhooks_allow_private=bool(raw["webhooks"]["allow_private"]),
+        webhooks_timeout_seconds=_int(raw, "webhooks", "timeout_seconds", 1),
     )

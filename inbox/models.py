@@ -887,3 +887,82 @@ class ReplyFact(Base):
     delivered_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
     within_deadline: Mapped[bool | None]
+class ApiToken(Base):
+    """A token for the REST API; only the SHA-256 of the secret is stored, with its visible prefix.
+
+    A personal token acts as its user. A service token (``service``) acts as its own account
+    (``user_id``), an inactive user that is never a person: it cannot log in and is not offered
+    as an assignee; its role and mailboxes are what the admin chose.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(8))  # "read" or "write"
+    service: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    # Requests in the current rate-limit window (one minute), shared by every worker process.
+    rate_window: Mapped[datetime | None]
+    rate_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class ApiIdempotency(Base):
+    """The response an API POST gave for (token, Idempotency-Key): a repeat gets it again."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+
+    id: Mapped[int_pk]
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))  # method, path and body
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[created_at]
+
+
+class WebhookSubscription(Base):
+    """Where to POST which events: one mailbox's (``mailbox_id``) or every mailbox's (None)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int_pk]
+    name: Mapped[str] = mapped_column(String(120))
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    secret_encrypted: Mapped[str] = mapped_column(Text)  # the HMAC key, see inbox.crypto
+    events: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    format: Mapped[str] = mapped_column(String(16), default="json", server_default="json")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+
+
+class WebhookDelivery(Base):
+    """One event sent (or to be sent) to one subscription through the outbox, with the last responses."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),)
+
+    id: Mapped[int_pk]
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
+    )
+    event: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(64))  # the same for a redelivery
+    body: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    # The latest attempts, newest first: {"at", "status", "body", "error"}.
+    responses: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    created_at: Mapped[created_at]

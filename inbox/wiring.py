@@ -18,7 +18,7 @@ from inbox.ingest import mall as mall_ingest
 from inbox.ingest import store
 from inbox.jobs import mall_poll, poll
 from inbox.models import MailboxKind
-from inbox.senders import alert_mail, mail_reply, mall_reply
+from inbox.senders import alert_mail, mail_reply, mall_reply, webhook
 from inbox.senders import mall_complete as mall_complete_sender
 from inbox.services import (
     alerts,
@@ -41,6 +41,7 @@ from inbox.services import (
     notifications,
     outbox,
     replies,
+    webhooks,
 )
 from inbox.sources import mall_http, rakuten, yahoo
 
@@ -76,6 +77,7 @@ def wire() -> None:
     outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
     outbox.register(notification_mail.MAIL_KIND, alert_mail.deliver)
     outbox.register(auto_ack.KIND, mail_reply.deliver_reply, after=mail_reply.after_reply)
+    outbox.register(webhooks.KIND, webhook.deliver, after=webhooks.after_delivery)
 
     # Ingest: after each stored message, in this order (rules before the deadline they affect).
     # A bounce of our own mail marks it failed; the auto-acknowledgement comes last.
@@ -84,12 +86,17 @@ def wire() -> None:
         automatic.on_stored_message,
         notification_hooks.on_stored_message,
         kpi_facts.on_stored_message,
+        webhooks.on_stored_message,
         auto_ack.on_stored_message,
     ]
     mall_ingest.ON_RECONCILED[:] = [delivery.delivered]
 
-    outbox.AFTER_ANY[:] = [delivery.on_outcome, notification_hooks.on_outcome]
-    assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed, kpi_facts.on_status_changed]
+    outbox.AFTER_ANY[:] = [delivery.on_outcome, notification_hooks.on_outcome, webhooks.on_outcome]
+    assignment.STATUS_HOOKS[:] = [
+        mall_complete.on_status_changed, kpi_facts.on_status_changed, webhooks.on_status_changed,
+    ]
+    assignment.ASSIGNED_HOOKS[:] = [webhooks.on_assigned]
+    alerts.STAGE_HOOKS[:] = [webhooks.on_stage_reached]
     delivery.DELIVERED_HOOKS[:] = [kpi_facts.on_reply_delivered]
     history.AFTER_RECORD[:] = [notification_hooks.on_event]
 
@@ -119,6 +126,8 @@ def describe() -> dict[str, list[str]]:
         "after_any_outcome": [name(h) for h in outbox.AFTER_ANY],
         "status_hooks": [name(h) for h in assignment.STATUS_HOOKS],
         "delivered_hooks": [name(h) for h in delivery.DELIVERED_HOOKS],
+        "assigned_hooks": [name(h) for h in assignment.ASSIGNED_HOOKS],
+        "stage_hooks": [name(h) for h in alerts.STAGE_HOOKS],
         "after_store": [name(h) for h in store.AFTER_STORE],
         "on_reconciled": [name(h) for h in mall_ingest.ON_RECONCILED],
         "reply_footers": [name(h) for h in replies.REPLY_FOOTERS],

@@ -34,7 +34,7 @@ EXPECTED_KINDS = {
     "reply_channels": ["imap", "local", "rakuten", "yahoo"],
     "deliverers": [
         "alert", "auto_ack", "credential_alert", "mall_complete", "notification", "rakuten_reply", "reply",
-        "yahoo_reply",
+        "webhook", "yahoo_reply",
     ],
     "mall_connectors": ["rakuten", "yahoo"],
 }
@@ -66,19 +66,24 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
     for registry, kinds in EXPECTED_KINDS.items():
         assert sorted(entry.split(":")[0] for entry in first[registry]) == kinds, registry
     assert first["status_hooks"] == [
-        "inbox.services.mall_complete.on_status_changed", "inbox.services.kpi_facts.on_status_changed"
+        "inbox.services.mall_complete.on_status_changed", "inbox.services.kpi_facts.on_status_changed",
+        "inbox.services.webhooks.on_status_changed",
     ]
     assert first["delivered_hooks"] == ["inbox.services.kpi_facts.on_reply_delivered"]
+    assert first["assigned_hooks"] == ["inbox.services.webhooks.on_assigned"]
+    assert first["stage_hooks"] == ["inbox.services.webhooks.on_stage_reached"]
     assert first["thread_actions"] == ["mall_complete"]
     assert first["reply_footers"] == ["inbox.services.csat.reply_footer"]
     assert first["after_any_outcome"] == [
         "inbox.services.delivery.on_outcome", "inbox.services.notification_hooks.on_outcome",
+        "inbox.services.webhooks.on_outcome",
     ]
     assert first["after_store"] == [
         "inbox.services.deadlines.on_stored_message",
         "inbox.services.automatic.on_stored_message",
         "inbox.services.notification_hooks.on_stored_message",
         "inbox.services.kpi_facts.on_stored_message",
+        "inbox.services.webhooks.on_stored_message",
         "inbox.services.auto_ack.on_stored_message",  # after the deadline is set
     ]
     assert first["after_record"] == ["inbox.services.notification_hooks.on_event"]
@@ -99,7 +104,7 @@ def test_importing_every_module_wires_nothing(tmp_path):
         "d = w.describe()\n"
         "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome', 'reply_footers', 'delivered_hooks',"
         " 'thread_actions', 'mall_connectors', 'after_store', 'on_reconciled', 'after_record',"
-        " 'notification_kinds')), d\n"
+        " 'notification_kinds', 'assigned_hooks', 'stage_hooks')), d\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import email.policy
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
@@ -48,6 +48,9 @@ from inbox.services.errors import NotFound
 log = logging.getLogger(__name__)
 
 LEASE = "alerts"
+# hook(session, thread, stage, due_at, now), run once per alert issued (a thread reaching a
+# deadline stage), in the transaction that records it. Filled by ``inbox.wiring`` (webhooks).
+STAGE_HOOKS: list[Callable[[Session, Thread, str, datetime, datetime], None]] = []
 KIND = "alert"
 # An overdue alert that could not be issued within this long after the deadline (scheduler
 # down, deadline set by hand far in the past) is dropped: the badge and digest still show it.
@@ -241,6 +244,8 @@ def issue(session: Session, due: DueAlert, *, now: datetime, settings: Settings)
             },
         )
     )
+    for hook in STAGE_HOOKS:
+        hook(session, thread, due.stage.value, due.due_at, now)
     return True
 
 

@@ -27,6 +27,9 @@ MAX_TAG_LENGTH = 64
 # reply); the thread's mailbox kind may act on it. Filled by ``inbox.wiring`` (mall channels).
 StatusHook = Callable[[Session, Thread, datetime], None]
 STATUS_HOOKS: list[StatusHook] = []
+# hook(session, thread, now), run after a thread's new assignee is saved (by hand or in bulk).
+# Filled by ``inbox.wiring`` (webhooks).
+ASSIGNED_HOOKS: list[StatusHook] = []
 
 
 def _(message: str) -> str:
@@ -178,6 +181,8 @@ def assign(
     thread = _checked(session, thread_id, by, expected_version)
     if _apply_assign(session, thread, assignee_id, by, now):
         _save(session, thread)
+        for hook in ASSIGNED_HOOKS:
+            hook(session, thread, now)
     return thread
 
 
@@ -315,6 +320,9 @@ def bulk_apply(
                     _save(session, thread)
                     if action == "status":
                         status_changed(session, thread, now)
+                    if action == "assign":
+                        for hook in ASSIGNED_HOOKS:
+                            hook(session, thread, now)
         except (PermissionDenied, InvalidInput, NotFound, ConcurrentChange):
             skipped += 1
             continue

@@ -50,6 +50,7 @@ SORTS = ("deadline", "activity")
 DEADLINES = ("overdue", "today", "none")
 BULK_ACTIONS = ("assign", "unassign", "status", "add_tag", "remove_tag")
 MAX_BULK = 500
+MAX_ID = 2**63 - 1  # what a BIGINT id column holds
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,10 @@ class QueueFilter:
             raise InvalidInput(f"Unknown sort order {self.sort!r}.")
         if self.deadline is not None and self.deadline not in DEADLINES:
             raise InvalidInput(f"Unknown deadline filter {self.deadline!r}.")
-        if self.assignee not in (None, "me", "none") and not str(self.assignee).isdigit():
+        if self.assignee not in (None, "me", "none") and not (
+            str(self.assignee).isascii() and str(self.assignee).isdigit()
+            and 0 < int(self.assignee) <= MAX_ID
+        ):
             raise InvalidInput("Unknown assignee filter.")
 
     def as_args(self) -> dict[str, Any]:
@@ -190,16 +194,24 @@ def encode_cursor(thread: Thread, order: str) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a cursor time without its zone")
+    return value
+
+
 def decode_cursor(cursor: str, order: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
         if key["o"] != order:
             raise ValueError("cursor of another sort order")
-        key["a"] = datetime.fromisoformat(key["a"])
+        key["a"] = _aware(datetime.fromisoformat(key["a"]))
         key["i"] = int(key["i"])
+        if not 0 <= key["i"] <= MAX_ID:
+            raise ValueError("id out of range")
         if order == "deadline" and key["d"] is not None:
-            key["d"] = datetime.fromisoformat(key["d"])
+            key["d"] = _aware(datetime.fromisoformat(key["d"]))
         return key
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidInput("The page link is damaged; start from the first page.") from exc

@@ -51,6 +51,9 @@ def _close_db(_exc: BaseException | None) -> None:
 
 
 def _select_locale() -> str:
+    api_user = g.get("api_user")
+    if api_user is not None and api_user.language in ("ja", "en"):
+        return api_user.language
     if current_user.is_authenticated and current_user.language in ("ja", "en"):
         return current_user.language
     chosen = request.cookies.get("lang")
@@ -116,6 +119,8 @@ def init_app(app: Flask) -> None:
         reply_templates,
         reports,
         search,
+        tokens,
+        webhooks,
     )
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
@@ -130,8 +135,12 @@ def init_app(app: Flask) -> None:
     from inbox.web import account, audit
 
     areas += (account, audit)
+    areas += (tokens, webhooks)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)
     errors.init_app(app)
     health.init_app(app, app.extensions["inbox"])
+    from inbox.web import api
+
+    api.init_app(app)

@@ -11,6 +11,7 @@ from flask import Flask, g, render_template
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from inbox.services.errors import (
     ConcurrentChange,
@@ -35,6 +36,10 @@ def _rollback() -> None:
 
 
 def _page(status: int, title: str, message: str):
+    from inbox.web.api.problems import is_api_request, problem
+
+    if is_api_request():  # the API answers in problem details, never in HTML
+        return problem(status, title, message)
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
@@ -57,6 +62,15 @@ def _too_large(app: Flask):
     )
 
 
+def _api_or_default(error: HTTPException):
+    """Other HTTP errors: problem details under /api/, Werkzeug's own page elsewhere."""
+    from inbox.web.api.problems import is_api_request, problem
+
+    if is_api_request():
+        return problem(error.code or 500, error.name, error.description or "")
+    return error
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import gettext as _
 
@@ -67,6 +81,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(404, lambda e: _page(404, _("Not found"), _("No such page.")))
     app.register_error_handler(403, lambda e: _page(403, _("Not allowed"), _("Not allowed.")))
     app.register_error_handler(413, lambda e: _too_large(app))
+    app.register_error_handler(HTTPException, _api_or_default)
     app.register_error_handler(
         CSRFError,
         lambda e: _page(

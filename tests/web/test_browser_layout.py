@@ -12,7 +12,7 @@ import pytest
 
 from inbox.db import utcnow
 from inbox.models import ApprovalRequest, ApprovalStatus, Role, Status
-from inbox.services import notifications
+from inbox.services import notifications, webhooks
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.web.live import live_app, log_in
 
@@ -47,8 +47,13 @@ def site(fresh_databases, tmp_path_factory):
                 diff=f"--- written\n+++ approved\n-{LONG_URL}\n+{LONG_WORD}")
             session.add_all([held, returned])
             notifications.notify(session, admin.id, "assigned", now=utcnow(), thread_id=thread.id, key="layout")
+            hook = webhooks.create(session, live.runtime.secrets, by=admin, allow_private=True,
+                                   now=utcnow(), name=LONG_WORD[:120], url=LONG_URL, events=list(webhooks.EVENTS),
+                                   fmt="json", mailbox_id=box.id)
+            webhooks.ping(session, hook, by=admin, now=utcnow())
             session.commit()
-            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "approval": held.id}
+            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "approval": held.id,
+                   "webhook": hook.id}
         yield live, ids
 
 
@@ -86,6 +91,12 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/approvals/mine",
         "/notifications",
         f"/escalation/mailboxes/{ids['mailbox']}",
+        "/settings/tokens",
+        "/admin/api-tokens",
+        "/api/v1/docs",
+        "/admin/webhooks/",
+        "/admin/webhooks/new",
+        f"/admin/webhooks/{ids['webhook']}",
     ]
 
 

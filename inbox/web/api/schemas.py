@@ -1,0 +1,217 @@
+"""The REST API's request and response shapes, declared once: they validate input, shape output
+and are the OpenAPI document's schemas (``inbox.web.api.spec``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from inbox.models import Direction, MessageKind, Priority, Status
+from inbox.web.inputs import MAX_ID
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Tag = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = ""
+    instance: str | None = None
+    errors: list[FieldError] | None = Field(default=None, description="Which input was wrong.")
+    problems: list[str] | None = Field(default=None, description="Why a reply cannot be sent.")
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+class Person(BaseModel):
+    id: int
+    name: str
+
+
+class Customer(BaseModel):
+    id: int
+    address: str
+    name: str
+
+
+class MailboxOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    address: str | None
+
+
+class MailboxList(BaseModel):
+    mailboxes: list[MailboxOut]
+
+
+class ThreadOut(BaseModel):
+    id: int = Field(description="The ticket number.")
+    mailbox_id: int
+    mailbox_name: str
+    subject: str
+    status: Status
+    priority: Priority
+    assignee: Person | None
+    customer: Customer | None
+    tags: list[str]
+    due_at: datetime | None
+    due_set_by_hand: bool
+    last_activity_at: datetime
+    created_at: datetime
+    message_count: int
+    version: int = Field(description="Give it back in PATCH to refuse changes made meanwhile.")
+
+
+class ThreadPage(BaseModel):
+    threads: list[ThreadOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class Address(BaseModel):
+    name: str = ""
+    address: str
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    message_id: int
+    filename: str
+    content_type: str
+    size: int
+    inline: bool
+
+
+class MessageOut(BaseModel):
+    id: int
+    thread_id: int
+    direction: Direction
+    kind: MessageKind
+    subject: str
+    from_name: str
+    from_address: str
+    to: list[Address]
+    cc: list[Address]
+    sent_at: datetime | None
+    received_at: datetime
+    text: str
+    new_text: str
+    has_html: bool
+    author: Person | None
+    send_status: str | None = Field(description="For our replies: queued, sending, sent, failed, ...")
+    attachments: list[AttachmentOut]
+
+
+class MessageList(BaseModel):
+    messages: list[MessageOut]
+
+
+class SearchHit(BaseModel):
+    thread: ThreadOut
+    snippet: str
+
+
+class SearchOut(BaseModel):
+    query: str
+    ticket: ThreadOut | None = Field(description="The thread whose number was typed, if any.")
+    hits: list[SearchHit]
+    more: bool
+    timed_out: bool
+
+
+class CustomerOut(Customer):
+    threads: list[ThreadOut]
+
+
+class Me(BaseModel):
+    id: int
+    name: str
+    role: str
+    token_name: str
+    scope: Literal["read", "write"]
+    service: bool
+    mailbox_ids: list[int]
+
+
+class ReplyOut(BaseModel):
+    message: MessageOut
+    outbox_id: int
+    status: str
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+class ThreadQuery(Strict):
+    view: Literal[
+        "default", "new", "open", "waiting", "resolved", "mine", "unassigned", "overdue",
+        "due_today", "all",
+    ] = "default"  # fmt: skip
+    mailbox: Id | None = None
+    status: list[Status] = Field(default_factory=list, max_length=4)
+    assignee: Annotated[str, Field(pattern=r"^(me|none|[1-9][0-9]{0,18})$")] | None = None
+    tag: Tag | None = None
+    deadline: Literal["overdue", "today", "none"] | None = None
+    sort: Literal["deadline", "activity"] | None = None
+    cursor: Annotated[str, Field(max_length=500)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class SearchQuery(Strict):
+    q: Annotated[str, Field(max_length=200)]
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+class NoteIn(Strict):
+    body: Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class ReplyIn(Strict):
+    text: Annotated[str, Field(min_length=1, max_length=200_000)]
+    to: Annotated[str, Field(max_length=5000)] | None = Field(
+        default=None, description="Addresses as typed in the composer; default: the customer.")
+    cc: Annotated[str, Field(max_length=5000)] | None = None
+    bcc: Annotated[str, Field(max_length=5000)] = ""
+    subject: Annotated[str, Field(max_length=998)] | None = Field(
+        default=None, description="Default: Re: and the thread's subject with its ticket number.")
+    opened_at: AwareDatetime | None = Field(
+        default=None,
+        description="When you read the thread: a reply recorded later by someone else refuses "
+        "this one with 409 unless `confirm` is true. Default: no such check.")
+    confirm: bool = False
+
+
+class ThreadPatch(Strict):
+    version: Version | None = Field(
+        default=None, description="The version you read; 409 if the thread changed since.")
+    assignee_id: Id | None = Field(default=None, description="null unassigns.")
+    status: Status | None = None
+    priority: Priority | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=20, description="Replaces the tags.")
+    due_at: AwareDatetime | None = Field(
+        default=None, description="A deadline set by hand, with its zone; null clears it.")
