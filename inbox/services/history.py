@@ -26,6 +26,15 @@ def record(
     return event
 
 
+def audit(
+    session: Session, kind: str, data: dict[str, Any], *, by: User | None, now: datetime
+) -> Event:
+    """Add one event that belongs to no thread: what an admin or lead changed in the settings."""
+    event = Event(thread_id=None, actor_id=by.id if by else None, kind=kind, data=data, created_at=now)
+    session.add(event)
+    return event
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One line of a thread's history: who did what, when; ``users`` names the ids in ``data``."""
