@@ -70,7 +70,7 @@ def full_ingest(port: int, db_url: str, blob_dir: str) -> dict:
     """Poll the whole INBOX once through the product's own path; returns counts and timings."""
     from inbox.config import load_settings
     from inbox.crypto import generate_key
-    from inbox.ingest.poll import Poller
+    from inbox.jobs.poll import Poller
     from inbox.models import MailboxKind
     from inbox.runtime import build_runtime
     from inbox.schema import upgrade

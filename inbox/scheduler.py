@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from inbox.db import utcnow
-from inbox.ingest.poll import Poller, process_owner
+from inbox.jobs.poll import Poller, process_owner
 from inbox.models import Mailbox
 from inbox.runtime import Runtime
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from inbox.demo import malls as demo_malls
 from inbox.ingest import mall as mall_ingest
-from inbox.ingest import poll
+from inbox.ingest import store
+from inbox.jobs import mall_poll, poll
 from inbox.models import MailboxKind
 from inbox.senders import alert_mail, mail_reply, mall_reply
 from inbox.senders import mall_complete as mall_complete_sender
 from inbox.services import (
     alerts,
     assignment,
+    deadlines,
     delivery,
     mailbox_check,
     mailboxes,
@@ -30,6 +32,7 @@ from inbox.services import (
     mall_replies,
     outbox,
     replies,
+    rule_actions,
 )
 from inbox.sources import mall_http, rakuten, yahoo
 
@@ -43,8 +46,8 @@ def wire() -> None:
     poll.SOURCE_POLLERS.update({
         MailboxKind.LOCAL: poll.poll_local,
         MailboxKind.IMAP: poll.poll_imap,
-        MailboxKind.RAKUTEN: mall_ingest.poll_mall,
-        MailboxKind.YAHOO: mall_ingest.poll_mall,
+        MailboxKind.RAKUTEN: mall_poll.poll_mall,
+        MailboxKind.YAHOO: mall_poll.poll_mall,
     })
 
     mail_channel = replies.MailChannel()
@@ -62,6 +65,10 @@ def wire() -> None:
         outbox.register(kind, mall_reply.deliver, after=mall_reply.after_delivery)
     outbox.register(mall_credentials.ALERT_KIND, mall_reply.deliver_alert)
     outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
+
+    # Ingest: after each stored message, in this order (rules before the deadline they affect).
+    store.AFTER_STORE[:] = [rule_actions.on_stored_message, deadlines.on_stored_message]
+    mall_ingest.ON_RECONCILED[:] = [delivery.delivered]
 
     outbox.AFTER_ANY[:] = [delivery.on_outcome]
     assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed]
@@ -86,6 +93,8 @@ def describe() -> dict[str, list[str]]:
         "after_delivery": sorted(f"{k}: {name(v)}" for k, v in outbox.AFTER_DELIVERY.items()),
         "after_any_outcome": [name(h) for h in outbox.AFTER_ANY],
         "status_hooks": [name(h) for h in assignment.STATUS_HOOKS],
+        "after_store": [name(h) for h in store.AFTER_STORE],
+        "on_reconciled": [name(h) for h in mall_ingest.ON_RECONCILED],
         "settings_validators": sorted(f"{k.value}: {name(v)}" for k, v in mailboxes.SETTINGS_VALIDATORS.items()),
         "mall_connectors": sorted(mall_http.CONNECTORS),
         "checkers": sorted(f"{k.value}: {name(v)}" for k, v in mailbox_check.CHECKERS.items()),

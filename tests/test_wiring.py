@@ -65,6 +65,11 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
     assert first["status_hooks"] == ["inbox.services.mall_complete.on_status_changed"]
     assert first["thread_actions"] == ["mall_complete"]
     assert first["after_any_outcome"] == ["inbox.services.delivery.on_outcome"]
+    # Sorting rules run before the deadline, so what they set counts for the first deadline.
+    assert first["after_store"][:2] == [
+        "inbox.services.rule_actions.on_stored_message",
+        "inbox.services.deadlines.on_stored_message",
+    ]
 
 
 def test_importing_every_module_wires_nothing(tmp_path):

@@ -37,7 +37,7 @@ def flagged_list(obj: CliContext) -> None:
 @friendly_errors
 def flagged_reprocess(obj: CliContext, ids: tuple[int, ...], all_: bool) -> None:
     from inbox.db import utcnow
-    from inbox.ingest.poll import ingest_options
+    from inbox.jobs.poll import ingest_options
     from inbox.models import Message
     from inbox.services import quarantine
 

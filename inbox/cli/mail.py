@@ -118,7 +118,7 @@ def import_command(
     quiet: bool,
     batch_size: int | None,
 ) -> None:
-    from inbox.ingest.poll import chunks, ingest_options
+    from inbox.jobs.poll import chunks, ingest_options
     from inbox.services.mail_import import DryRun, import_batch
     from inbox.services.mailboxes import get_mailbox
     from inbox.sources.local import LocalSourceError, count_local
@@ -335,7 +335,7 @@ def mailbox_check(obj: CliContext, name: str, timeout: float) -> None:
 @friendly_errors
 @domain_errors
 def mailbox_poll(obj: CliContext, name: str) -> None:
-    from inbox.ingest.poll import Poller
+    from inbox.jobs.poll import Poller
     from inbox.services.mailboxes import get_mailbox
 
     runtime = _runtime(obj)

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from inbox.crypto import generate_key
 from inbox.demo import catcher
 from inbox.demo.malls import load_mall_demo
-from inbox.ingest.poll import chunks, ingest_options
 from inbox.ingest.store import BatchCounts, ingest_items
+from inbox.jobs.poll import chunks, ingest_options
 from inbox.models import Event, Mailbox, MailboxKind, Role, Status, Thread, User
 from inbox.resources import config_example
 from inbox.runtime import Runtime

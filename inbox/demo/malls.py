@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from inbox.ingest.mall import CURSOR, StoreContext, store_conversation
-from inbox.ingest.poll import cursor_for
+from inbox.jobs.poll import cursor_for
 from inbox.models import MailboxKind, User
 from inbox.runtime import Runtime
 from inbox.services.mailboxes import create_mailbox

@@ -1,10 +1,11 @@
-"""Storing EC-mall conversations and polling mall channels: one thread per inquiry, each message once.
+"""Storing EC-mall conversations: one thread per inquiry, each message once.
 
 A conversation from ``inbox.sources.rakuten``/``yahoo`` becomes the thread whose
 ``external_ref`` is its inquiry/topic id; each post becomes the message whose
 ``source_key`` is the mall's own identity. Our own replies, stored at enqueue with a
 temporary key, are matched to the mall's copy here, so a reply never shows twice.
-The cursor (``SourceCursor`` "mall") moves only with the step that completes a window.
+Polling (the cursor "mall", moved only with the step that completes a window) is
+``inbox.jobs.mall_poll``; this module is given a session and stores.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from inbox.ingest.poll import Poller, PollError, PollResult, cursor_for
 from inbox.ingest.store import BatchCounts, _update_thread
 from inbox.models import (
     Attachment,
@@ -38,51 +37,20 @@ from inbox.models import (
 from inbox.sources.mall_http import (
     CLOCK_SKEW,
     MallConversation,
-    MallError,
     MallFile,
     MallPost,
-    MallSource,
-    connect,
-    env_for,
     same_body,
 )
 from inbox.storage import BlobStore
-
-if TYPE_CHECKING:
-    from inbox.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 CURSOR = "mall"
 PENDING_PREFIX = "out:"  # source_key of our own reply until the mall's copy is seen
-RECHECK_LIMIT = 200  # open threads re-fetched per poll (follow-ups on older inquiries)
-BLOCKING_STATES = ("expired", "invalid", "reconsent")  # credentials_state values that stop polling
 
-
-# -- the channel -----------------------------------------------------------------------------
-
-
-def open_source(runtime: Runtime, mailbox: Mailbox) -> MallSource:
-    """The connector of a mall mailbox, with its secrets opened; rotated tokens are stored sealed."""
-    mailbox_id = mailbox.id
-
-    def store_secrets(changes: dict[str, Any]) -> None:
-        from inbox.services.mailboxes import update_secrets
-
-        with runtime.Session() as session:
-            box = session.get(Mailbox, mailbox_id)
-            update_secrets(box, runtime.secrets, changes)
-            session.commit()
-
-    secrets = runtime.secrets.open(mailbox.secret_encrypted)
-    return connect(mailbox.kind.value, mailbox.settings or {}, secrets, env_for(runtime),
-                   on_secrets=store_secrets)
-
-
-def credentials_blocked(mailbox: Mailbox) -> str | None:
-    """Why polling is stopped for this channel's credentials, or None."""
-    state = (mailbox.settings or {}).get("credentials_state")
-    return state if state in BLOCKING_STATES else None
+# Called when the mall's copy shows that a reply still queued (or failed) did reach the
+# customer: the delivery's consequences (status, deadline, history). Filled by ``inbox.wiring``.
+ON_RECONCILED: list[Callable[[Session, OutboxItem, datetime], None]] = []
 
 
 # -- storing ---------------------------------------------------------------------------------
@@ -192,7 +160,7 @@ def _add_post(session: Session, mailbox: Mailbox, thread: Thread, conv: MallConv
             session.add(message)
     except IntegrityError:  # the same mall message was stored meanwhile
         return False
-    _update_thread(session, thread, message, created=created, found_by="mall reference")
+    _update_thread(session, thread, message, created=created, found_by="mall reference", now=ctx.now)
     if not post.inbound:
         _answered(session, thread, message)
     return True
@@ -232,76 +200,7 @@ def _adopt_pending(session: Session, thread: Thread, post: MallPost, now: dateti
             item.claimed_by = item.claimed_until = None
             session.add(Event(thread_id=thread.id, kind="send_reconciled",
                               data={"outbox": item.id, "from": previous.value, "key": post.key}))
-            from inbox.services import delivery
-
-            delivery.delivered(session, item, now)
+            for hook in ON_RECONCILED:
+                hook(session, item, now)
         return True
     return False
-
-
-# -- polling ---------------------------------------------------------------------------------
-
-
-def poll_mall(poller: Poller, mailbox_id: int, result: PollResult) -> None:
-    """One poll of a mall channel: the source's windows, then the open threads, each step committed."""
-    from inbox.services import mall_credentials
-
-    runtime = poller.runtime
-    with runtime.Session() as session:
-        mailbox = session.get(Mailbox, mailbox_id)
-        blocked = credentials_blocked(mailbox)
-        if blocked:
-            raise PollError(mailbox.last_error or f"Polling is stopped: credentials {blocked}.")
-        source = open_source(runtime, mailbox)
-        state = dict(cursor_for(session, mailbox_id, CURSOR).state or {})
-        session.commit()
-    ctx = StoreContext(runtime.blobs, poller.now(), source.download)
-    seen: set[str] = set()  # refreshed by this poll already: not re-checked
-    try:
-        with runtime.Session() as session:
-            mailbox = session.get(Mailbox, mailbox_id)
-            if mall_credentials.license_check_due(mailbox, poller.now()):
-                expiry = source.license_expiry()  # type: ignore[attr-defined]
-                mall_credentials.record_license_expiry(session, runtime, mailbox, expiry, poller.now())
-                session.commit()
-        for step in source.sync(state, now=poller.now()):
-            _store_step(poller, mailbox_id, step.conversations, step.state, ctx, result)
-            seen.update(c.ref for c in step.conversations)
-        with runtime.Session() as session:
-            refs = list(session.scalars(
-                select(Thread.external_ref)
-                .where(Thread.mailbox_id == mailbox_id, Thread.status != Status.RESOLVED,
-                       Thread.external_ref.is_not(None))
-                .order_by(Thread.id).limit(RECHECK_LIMIT)))
-        batch: list[MallConversation] = []
-        for conv in source.fetch(r for r in refs if r not in seen):
-            batch.append(conv)
-            if len(batch) >= 10:
-                _store_step(poller, mailbox_id, batch, None, ctx, result)
-                batch = []
-        _store_step(poller, mailbox_id, batch, None, ctx, result)
-    except MallError as exc:
-        if exc.kind not in mall_credentials.STATES:
-            raise PollError(str(exc)) from exc
-        with runtime.Session() as session:
-            mailbox = session.get(Mailbox, mailbox_id)
-            message = mall_credentials.on_credentials_failure(session, runtime, mailbox, exc, poller.now())
-            session.commit()
-        raise PollError(message) from exc
-
-
-def _store_step(poller: Poller, mailbox_id: int, conversations: list[MallConversation],
-                state: dict[str, Any] | None, ctx: StoreContext, result: PollResult) -> None:
-    if not conversations and state is None:
-        return
-    poller.renew(mailbox_id)
-    with poller.runtime.Session() as session:
-        mailbox = session.get(Mailbox, mailbox_id)
-        for conv in conversations:
-            result.counts.add(store_conversation(session, mailbox, conv, ctx))
-        if state is not None:
-            cursor = cursor_for(session, mailbox_id, CURSOR)
-            cursor.state, cursor.updated_at = dict(state), poller.now()
-        poller.check_holder(session, mailbox_id)
-        session.commit()
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,6 +28,7 @@ from inbox.models import (
     Message,
     MessageKind,
     RawMessage,
+    SourceCursor,
     Status,
     Thread,
     User,
@@ -43,6 +44,23 @@ class IngestOptions:
     ticket_pattern: str = r"\[#(\d+)\]"
     subject_match_days: int = 14
     max_message_bytes: int = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """What an ``AFTER_STORE`` hook is given: a message just stored, inside the ingest transaction."""
+
+    mailbox: Mailbox
+    thread: Thread
+    message: Message
+    created: bool  # the message opened its thread
+    now: datetime
+
+
+# Called for every stored message (inbound or outbound, any kind, new thread or follow-up), in
+# order, inside the ingest transaction, after the thread's own bookkeeping (counts, events,
+# reopening). Filled by ``inbox.wiring``: sorting rules, then the deadline, then what follows.
+AFTER_STORE: list[Callable[[Session, StoredMessage], None]] = []
 
 
 @dataclass
@@ -307,15 +325,15 @@ def _store_one(
         )
     session.add(message)
     batch.thread_of_mid[p.message_id] = thread
-    _update_thread(session, thread, message, created=created, found_by=how)
+    _update_thread(session, thread, message, created=created, found_by=how, now=now)
     return IngestResult(message, thread, True, how, list(parsed.warnings))
 
 
 def _update_thread(
-    session: Session, thread: Thread, message: Message, *, created: bool, found_by: str
+    session: Session, thread: Thread, message: Message, *, created: bool, found_by: str,
+    now: datetime,
 ) -> None:
-    from inbox.services import deadlines
-
+    """Keep the thread's own record of a message just stored, then run the ``AFTER_STORE`` hooks."""
     thread.message_count = (thread.message_count or 0) + 1
     if thread.last_activity_at is None or message.received_at >= thread.last_activity_at:
         thread.last_activity_at = message.received_at
@@ -323,20 +341,22 @@ def _update_thread(
     session.add(
         Event(thread=thread, kind="thread_created" if created else "message_received", data=data)
     )
-    if message.direction != Direction.INBOUND or message.kind != MessageKind.NORMAL:
-        return  # auto-replies, bounces, bulk mail and our own never reopen a thread or set a deadline
-    thread.last_inbound_at = message.received_at
-    if not created and thread.status in (Status.RESOLVED, Status.WAITING):
-        previous = thread.status
-        thread.status = Status.OPEN
-        session.add(
-            Event(
-                thread=thread,
-                kind="status_changed",
-                data={"from": previous.value, "to": "open", "by": "customer reply"},
+    if message.direction == Direction.INBOUND and message.kind == MessageKind.NORMAL:
+        # auto-replies, bounces, bulk mail and our own never reopen a thread
+        thread.last_inbound_at = message.received_at
+        if not created and thread.status in (Status.RESOLVED, Status.WAITING):
+            previous = thread.status
+            thread.status = Status.OPEN
+            session.add(
+                Event(
+                    thread=thread,
+                    kind="status_changed",
+                    data={"from": previous.value, "to": "open", "by": "customer reply"},
+                )
             )
-        )
-    deadlines.on_customer_message(session, thread, message.received_at)
+    stored = StoredMessage(thread.mailbox, thread, message, created, now)
+    for hook in AFTER_STORE:
+        hook(session, stored)
 
 
 def ingest_batch(
@@ -483,6 +503,20 @@ def ingest_message(
     """Store one raw message (a batch of one); ``received_at`` None means "use the Date header"."""
     item = RawItem(source_key, raw, received_at, from_sent_folder)
     return ingest_batch(session, blobs, mailbox, [item], now=now, options=options)[0]
+
+
+def cursor_for(session: Session, mailbox_id: int, name: str) -> SourceCursor:
+    """The named cursor of a mailbox's source (created at its start), for the caller to move."""
+    cursor = session.scalar(
+        select(SourceCursor).where(SourceCursor.mailbox_id == mailbox_id, SourceCursor.name == name)
+    )
+    if cursor is None:
+        cursor = SourceCursor(
+            mailbox_id=mailbox_id, name=name, uidvalidity=None, last_uid=0, state={}
+        )
+        session.add(cursor)
+        session.flush()
+    return cursor
 
 
 def raw_source(session: Session, sha256: str) -> bytes | None:

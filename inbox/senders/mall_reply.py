@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox.ingest.mall import credentials_blocked, open_source
 from inbox.models import Mailbox, Message, OutboxItem, OutboxStatus
 from inbox.senders.smtp import SmtpSettings, send_raw
 from inbox.services import mall_replies, outbox
+from inbox.services.mall_credentials import credentials_blocked, open_source
 from inbox.services.outbox import DeliveryOutcome
 from inbox.sources.mall_http import MallError, MallSource
 

@@ -12,11 +12,13 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, sele
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from inbox.ingest.store import StoredMessage
 from inbox.models import (
     Direction,
     Event,
     Mailbox,
     Message,
+    MessageKind,
     OutboxItem,
     OutboxStatus,
     Priority,
@@ -86,6 +88,13 @@ def rule_for(mailbox: Mailbox, thread: Thread) -> DeadlineRule | None:
 def rule_names(mailbox: Mailbox) -> list[str]:
     """Names of the mailbox's named deadline rules, which a sorting rule can apply."""
     return [r.name for r in rules_for(mailbox) if r.name]
+
+
+def on_stored_message(session: Session, stored: StoredMessage) -> None:
+    """Ingest hook: a customer's own message (not automatic mail, not ours) may start a deadline."""
+    message = stored.message
+    if message.direction == Direction.INBOUND and message.kind == MessageKind.NORMAL:
+        on_customer_message(session, stored.thread, message.received_at)
 
 
 def on_customer_message(session: Session, thread: Thread, received_at: datetime) -> None:

@@ -27,7 +27,7 @@ from inbox.services import mall_complete, outbox
 from inbox.services.mailbox_check import CheckResult
 from inbox.services.mailboxes import InvalidSetting, update_secrets
 from inbox.sources import rakuten_facts
-from inbox.sources.mall_http import MallEnv, MallError, MallSource, connect
+from inbox.sources.mall_http import MallEnv, MallError, MallSource, connect, env_for
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime
@@ -182,3 +182,26 @@ def check(mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float)
     else:
         result.problem(mailbox.kind.value, "login", report.message)
 
+
+BLOCKING_STATES = ("expired", "invalid", "reconsent")  # credentials_state values that stop polling
+
+
+def open_source(runtime: Runtime, mailbox: Mailbox) -> MallSource:
+    """The connector of a mall mailbox, with its secrets opened; rotated tokens are stored sealed."""
+    mailbox_id = mailbox.id
+
+    def store_secrets(changes: dict[str, Any]) -> None:
+        with runtime.Session() as session:
+            box = session.get(Mailbox, mailbox_id)
+            update_secrets(box, runtime.secrets, changes)
+            session.commit()
+
+    secrets = runtime.secrets.open(mailbox.secret_encrypted)
+    return connect(mailbox.kind.value, mailbox.settings or {}, secrets, env_for(runtime),
+                   on_secrets=store_secrets)
+
+
+def credentials_blocked(mailbox: Mailbox) -> str | None:
+    """Why polling is stopped for this channel's credentials, or None."""
+    state = (mailbox.settings or {}).get("credentials_state")
+    return state if state in BLOCKING_STATES else None

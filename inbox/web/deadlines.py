@@ -11,7 +11,7 @@ from wtforms.validators import Optional
 
 from inbox.db import utcnow
 from inbox.models import Role, Thread, User
-from inbox.services import categories, alerts, deadlines
+from inbox.services import alerts, categories, deadlines
 from inbox.services.access import get_thread, require_role, visible_mailboxes
 from inbox.services.business_hours import WEEKDAYS
 from inbox.services.errors import InvalidInput

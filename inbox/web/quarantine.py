@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from inbox.db import utcnow
-from inbox.ingest.poll import ingest_options
+from inbox.jobs.poll import ingest_options
 from inbox.models import Message
 from inbox.services import quarantine
 from inbox.services.errors import NotFound

@@ -10,7 +10,7 @@ import threading
 from sqlalchemy import func, select
 
 from inbox.config import load_settings
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import MailboxKind, Message
 from inbox.runtime import build_runtime
 from inbox.services.mailboxes import create_mailbox

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from inbox.config import load_settings
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.runtime import build_runtime
 from inbox.services import claims
 from inbox.sources.imap import ImapConnection

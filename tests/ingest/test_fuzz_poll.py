@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from inbox.config import load_settings
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import Message, SourceCursor
 from inbox.runtime import build_runtime
 from tests.conftest import base_config

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from inbox.config import load_settings
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import Mailbox, MailboxKind, Message
 from inbox.runtime import build_runtime
 from inbox.services.mailboxes import create_mailbox

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from inbox.config import load_settings
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import Direction, Mailbox, MailboxKind, Message, SourceCursor
 from inbox.runtime import build_runtime
 from inbox.services.mailboxes import create_mailbox

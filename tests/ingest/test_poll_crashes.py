@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 
 from inbox.config import load_settings
 from inbox.db import utcnow
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import JobClaim, Message, SourceCursor
 from inbox.runtime import Runtime, build_runtime
 from inbox.services import claims

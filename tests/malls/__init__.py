@@ -88,7 +88,7 @@ def drive() -> None:
     import sys
     import time
 
-    from inbox.ingest.poll import Poller
+    from inbox.jobs.poll import Poller
 
     config = base_config(Path(os.environ["MALL_BLOBS"]), os.environ["MALL_DB"])
     config["security"] = {"encryption_key": os.environ["MALL_KEY"]}  # the parent's key

@@ -6,7 +6,7 @@ import pytest
 
 import inbox.senders  # noqa: F401  (mall reply channels and deliverers, as in the scheduler)
 from inbox.db import utcnow
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import MailboxKind, Role
 from inbox.services import outbox
 from inbox.services.mailboxes import create_mailbox

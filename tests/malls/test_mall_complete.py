@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 import inbox.senders  # noqa: F401  (registers the deliverers)
 from inbox.db import utcnow
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import Mailbox, MailboxKind, OutboxItem, OutboxStatus, Role, Status, Thread, User
 from inbox.services import mall_complete, outbox
 from inbox.services.assignment import bulk_apply, set_status

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 import inbox.senders  # noqa: F401  (registers the credential_alert deliverer)
 from inbox.db import utcnow
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import Mailbox, OutboxItem, Role
 from inbox.services import outbox
 from inbox.services.mailbox_check import check_mailbox

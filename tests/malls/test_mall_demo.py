@@ -7,7 +7,7 @@ from sqlalchemy import select
 import inbox.senders  # noqa: F401
 from inbox.db import utcnow
 from inbox.demo import load_demo
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import Mailbox, MailboxKind, User
 from tests.malls import mall_runtime, threads
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 import inbox.senders  # noqa: F401  (registers the deliverers and the mall reply channels)
 from inbox.db import utcnow
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import Message, OutboxItem, OutboxStatus, Role, Thread
 from inbox.services import outbox
 from inbox.services.mall_replies import RAKUTEN_RULES, YAHOO_RULES, check_reply

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from inbox.db import utcnow
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import Direction, Event, Mailbox, SourceCursor, Status, Thread
 from inbox.sources.rakuten import jst
 from tests.malls import add_channel, cursor_state, fast_env, keys, mailbox, mall_runtime, threads
@@ -225,7 +225,7 @@ def test_expired_key_stops_polling_with_a_banner_and_a_new_key_resumes_from_the_
 
 
 def test_an_error_mid_poll_repeats_nothing_on_the_next_poll(runtime, stub, monkeypatch):
-    import inbox.ingest.mall as mall
+    import inbox.jobs.mall_poll as mall
 
     for i in range(4):
         stub.add_inquiry(f"999999-20240101-{i:04d}", f"質問 {i}", ago(hours=i + 1))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from inbox.db import utcnow
-from inbox.ingest.poll import Poller
+from inbox.jobs.poll import Poller
 from inbox.models import Mailbox
 from inbox.services.mall_credentials import replace_secrets
 from inbox.sources.mall_http import MallEnv, RateLimiter

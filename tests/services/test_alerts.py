@@ -315,8 +315,9 @@ def test_alert_mail_reaches_a_real_smtp_server_and_a_refusal_stays_visible(
     outbox.deliver_due(runtime.Session, runtime, owner="w", now=lambda: now + timedelta(minutes=1))
     session.expire_all()
     assert alerts.stuck_items(session) == []
-    subjects = sorted(m.message()["Subject"] for m in smtp_server.messages)
-    assert [s.split("] ")[-1] for s in subjects] == ["一件目", "二件目"]
+    # Sorted by the thread's subject, not the whole line: "[#10]" sorts before "[#9]".
+    subjects = sorted(m.message()["Subject"].split("] ")[-1] for m in smtp_server.messages)
+    assert subjects == ["一件目", "二件目"]
     assert {m.rcpt_tos[0] for m in smtp_server.messages} == {"agent@example.test"}
 
 

@@ -19,7 +19,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -28,13 +28,15 @@ from inbox.ingest.parse import ParsedMessage
 from inbox.ingest.store import (
     BatchCounts,
     IngestOptions,
+    cursor_for,
     ingest_items,
     ingest_quarantined,
     known_source_keys,
     parse_items,
 )
-from inbox.models import Mailbox, MailboxKind, SourceCursor
+from inbox.models import Mailbox, MailboxKind
 from inbox.services import claims, mailbox_health
+from inbox.services.mailboxes import imap_settings
 from inbox.sources import RawItem
 
 if TYPE_CHECKING:
@@ -68,19 +70,6 @@ def ingest_options(runtime: Runtime) -> IngestOptions:
 def chunks(items: Iterator[RawItem], size: int) -> Iterator[list[RawItem]]:
     while batch := list(islice(items, size)):
         yield batch
-
-
-def cursor_for(session: Session, mailbox_id: int, name: str) -> SourceCursor:
-    cursor = session.scalar(
-        select(SourceCursor).where(SourceCursor.mailbox_id == mailbox_id, SourceCursor.name == name)
-    )
-    if cursor is None:
-        cursor = SourceCursor(
-            mailbox_id=mailbox_id, name=name, uidvalidity=None, last_uid=0, state={}
-        )
-        session.add(cursor)
-        session.flush()
-    return cursor
 
 
 class Poller:
@@ -364,7 +353,6 @@ def poll_local(poller: Poller, mailbox_id: int, result: PollResult) -> None:
 
 def poll_imap(poller: Poller, mailbox_id: int, result: PollResult) -> None:
     """Fetch new mail from every watched folder (and the Sent folder, as outbound) over IMAP."""
-    from inbox.services.mailboxes import imap_settings
     from inbox.sources.imap import FolderState, ImapConnection, with_retries
 
     with poller.runtime.Session() as session:
