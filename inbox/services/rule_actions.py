@@ -139,10 +139,11 @@ class _Run:
 
     def set_priority(self, value: str) -> None:
         priority = Priority(value)
-        if self.thread.priority == priority:
+        current = self.thread.priority or Priority.NORMAL  # a thread made at ingest has no value yet
+        if current == priority:
             return
         if not self.dry:
-            self.event("priority_changed", {"from": self.thread.priority.value, "to": priority.value})
+            self.event("priority_changed", {"from": current.value, "to": priority.value})
             self.thread.priority = priority
             self.reclassified = True
         self.note("priority", priority.value)
@@ -327,10 +328,11 @@ def on_stored_message(session: Session, stored: Any) -> None:
     ``stored`` has ``.thread``, ``.message``, ``.created``, ``.mailbox`` and ``.now``. Our own
     mail is left alone. Mail from a blocked sender is marked as spam and no rule runs.
     """
-    message, thread, mailbox, now = stored.message, stored.thread, stored.mailbox, stored.now
+    message, thread, now = stored.message, stored.thread, stored.now
     if message.direction != Direction.INBOUND:
         return
     with session.no_autoflush:
+        mailbox = stored.mailbox or session.get(Mailbox, thread.mailbox_id)
         if mall_category := (stored.created and categories.category_for_mall(mailbox, thread.external_meta)):
             try:
                 categories.apply(session, thread, mall_category, by=None, now=now)
