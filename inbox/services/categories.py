@@ -65,6 +65,21 @@ def choices(session: Session, mailbox_id: int) -> list[tuple[int, str]]:
     return [(c.id, c.label) for c in for_mailbox(session, mailbox_id)]
 
 
+def visible_choices(session: Session, user: User) -> list[tuple[int, str]]:
+    """(id, label) of the active categories of the user's mailboxes and the global ones; a
+    mailbox's own are labelled with the mailbox name (for the queue's bulk action)."""
+    ids = visible_mailbox_ids(session, user)
+    rows = session.scalars(
+        select(Category).where(
+            Category.active, or_(Category.mailbox_id.is_(None), Category.mailbox_id.in_(ids))
+        )
+    )
+    names = dict(session.execute(select(Mailbox.id, Mailbox.name).where(Mailbox.id.in_(ids))).all())
+    return [
+        (c.id, f"{c.label} ({names[c.mailbox_id]})" if c.mailbox_id else c.label) for c in _tree(rows)
+    ]
+
+
 def editable_scopes(session: Session, user: User) -> list[int | None]:
     """Scopes the user may edit: None (global) and every mailbox for admins, own mailboxes for leads."""
     if user.role == Role.ADMIN:

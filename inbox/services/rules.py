@@ -36,7 +36,7 @@ from inbox.models import (
     User,
 )
 from inbox.services import history
-from inbox.services.access import can_see_mailbox, visible_mailbox_ids
+from inbox.services.access import can_see_mailbox, get_thread, require_role, visible_mailbox_ids
 from inbox.services.assignment import normalize_tags
 from inbox.services.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -480,3 +480,15 @@ def as_rows(rule: SortingRule | None, names: Mapping[str, Mapping[Any, str]]) ->
 def input_rows(fields: Iterable[str], texts: Iterable[str]) -> list[tuple[str, str]]:
     """Zip the editor's parallel select/text lists into rows (blank rows dropped)."""
     return [(f.strip(), t or "") for f, t in zip(fields, texts, strict=False) if f.strip()]
+
+
+def set_vip(session: Session, user: User, thread_id: int, vip: bool, *, now: datetime) -> None:
+    """Mark the thread's customer as VIP or not (what the ``vip`` condition reads); leads and
+    admins of the thread's mailbox. Raises NotFound, PermissionDenied or InvalidInput (no customer)."""
+    thread = get_thread(session, user, thread_id)
+    require_role(user, Role.ADMIN, Role.LEAD)
+    if thread.contact is None:
+        raise InvalidInput(_("No contact is known for this thread."))
+    if thread.contact.vip != vip:
+        thread.contact.vip = vip
+        history.record(session, thread, "customer_vip", {"vip": vip}, by=user, now=now)

@@ -117,6 +117,9 @@ def init_app(app: Flask) -> None:
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
     areas += (quarantine,)
+    from inbox.web import categories, rules
+
+    areas += (rules, categories)
     for module in areas:
         app.register_blueprint(module.bp)
     errors.init_app(app)

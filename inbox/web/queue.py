@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from inbox.db import utcnow
 from inbox.models import Status
+from inbox.services import categories
 from inbox.services import queue as queue_service
 from inbox.services.errors import InvalidInput
 from inbox.web import db, runtime
@@ -42,7 +43,8 @@ def index():
         after=request.args.get("after"), limit=runtime().settings.page_size,
     )  # fmt: skip
     return render_template(
-        "queue/index.html", screen=screen, flt=flt, Status=Status, views=queue_service.VIEWS
+        "queue/index.html", screen=screen, flt=flt, Status=Status, views=queue_service.VIEWS,
+        category_choices=categories.visible_choices(db(), current_user._get_current_object()),
     )
 
 
@@ -51,7 +53,9 @@ def index():
 def bulk():
     form = request.form
     action = form.get("action", "")
-    value = form.get({"assign": "assignee", "status": "status", "add_tag": "tag"}.get(action, ""))
+    value = form.get(
+        {"assign": "assignee", "status": "status", "add_tag": "tag", "category": "category"}.get(action, "")
+    )
     ids = id_list(form.getlist("thread"))
     session = db()
     done = queue_service.bulk_update(
