@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from inbox.models import Role, Status
+from inbox.models import Category, Role, SortingRule, Status
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.web.live import live_app, log_in
 
@@ -32,8 +32,17 @@ def site(fresh_databases, tmp_path_factory):
                                  body=f"{LONG_URL}\n" + "長い行" * 200, assignee_id=admin.id)
             for i in range(5):
                 make_thread(session, box, f"配送について {i}", customer=f"c{i}@example.jp")
+            category = Category(mailbox_id=box.id, name=LONG_WORD[:120])
+            session.add(category)
+            session.flush()
+            rule = SortingRule(
+                mailbox_id=box.id, name=LONG_WORD[:120], position=1, state={},
+                conditions=[{"field": "subject", "value": LONG_WORD[:200]}],
+                actions=[{"type": "add_tags", "value": [LONG_WORD[:60]]}, {"type": "set_category", "value": category.id}],
+            )
+            session.add(rule)
             session.commit()
-            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id}
+            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "rule": rule.id}
         yield live, ids
 
 
@@ -58,6 +67,11 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/admin/mailboxes/{ids['mailbox']}",
         "/admin/flagged",
         "/admin/mailboxes/new?kind=local",
+        "/rules/",
+        "/rules/new",
+        f"/rules/{ids['rule']}/edit",
+        "/categories/",
+        f"/categories/mailboxes/{ids['mailbox']}",
     ]
 
 
