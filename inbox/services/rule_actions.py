@@ -71,25 +71,26 @@ def facts_for(
     mailbox: Mailbox,
     *,
     new_thread: bool,
-    vip: bool,
+    vip: bool | None = None,
     has_attachment: bool | None = None,
     calendar=None,
 ) -> Facts:
-    if has_attachment is None:
-        has_attachment = any(not a.inline for a in message.attachments)
-    cal = calendar or deadlines.calendar_for(mailbox)
+    """The facts of ``message`` in ``thread``; each is read only if a condition asks for it."""
     return Facts(
-        sender=(message.from_address or "").lower(),
-        recipients=_addresses(message.to) + _addresses(message.cc),
-        subject_text=message.subject or thread.subject or "",
-        body_text=message.new_text or message.text or "",
-        kind=message.kind.value if message.kind else "normal",
-        channel=mailbox.kind.value,
-        mall_values=categories.mall_values(thread.external_meta),
-        has_attachment=has_attachment,
-        inside_hours=cal.is_open(message.received_at),
-        vip=vip,
         new_thread=new_thread,
+        sender=lambda: (message.from_address or "").lower(),
+        recipients=lambda: _addresses(message.to) + _addresses(message.cc),
+        subject_text=lambda: message.subject or thread.subject or "",
+        body_text=lambda: message.new_text or message.text or "",
+        kind=lambda: message.kind.value if message.kind else "normal",
+        channel=lambda: mailbox.kind.value,
+        mall_values=lambda: categories.mall_values(thread.external_meta),
+        has_attachment=(
+            (lambda: any(not a.inline for a in message.attachments))
+            if has_attachment is None else (lambda: has_attachment)
+        ),
+        inside_hours=lambda: (calendar or deadlines.calendar_for(mailbox)).is_open(message.received_at),
+        vip=(lambda: bool(thread.contact is not None and thread.contact.vip)) if vip is None else (lambda: vip),
     )
 
 
@@ -243,6 +244,7 @@ class _Run:
             )
             if known is None:
                 self.session.add(BlockedSender(mailbox_id=self.rule.mailbox_id, address=address))
+                self.session.info.pop(_BLOCKED, None)
         if address:
             self.note("blocked", address)
         self.spam()
@@ -306,17 +308,21 @@ def run_rules(
 # --- at ingest --------------------------------------------------------------------------------------
 
 
+_BLOCKED = "inbox.blocked_senders"
+
+
 def _blocked(session: Session, mailbox_id: int, sender: str) -> bool:
-    if not sender:
-        return False
-    return session.scalar(
-        select(BlockedSender.id)
-        .where(
-            BlockedSender.address == sender,
-            (BlockedSender.mailbox_id == mailbox_id) | BlockedSender.mailbox_id.is_(None),
+    """Is ``sender`` blocked for the mailbox (or everywhere)? Read once per session and mailbox."""
+    cache: dict[int, set[str]] = session.info.setdefault(_BLOCKED, {})
+    if mailbox_id not in cache:
+        cache[mailbox_id] = set(
+            session.scalars(
+                select(BlockedSender.address).where(
+                    (BlockedSender.mailbox_id == mailbox_id) | BlockedSender.mailbox_id.is_(None)
+                )
+            )
         )
-        .limit(1)
-    ) is not None
+    return bool(sender) and sender in cache[mailbox_id]
 
 
 BLOCKED_RULE = CompiledRule(id=0, name="", mailbox_id=None, match_all=True, conditions=(), actions=(("spam", None), ("stop", None)))
@@ -343,14 +349,10 @@ def on_stored_message(session: Session, stored: Any) -> None:
         blocked = _blocked(session, mailbox.id, sender)
         if not rules and not blocked:
             return
-        contact = thread.contact
         cal = session.info.setdefault("inbox.calendars", {})
         if mailbox.id not in cal:
             cal[mailbox.id] = deadlines.calendar_for(mailbox)
-        facts = facts_for(
-            thread, message, mailbox, new_thread=stored.created,
-            vip=bool(contact is not None and contact.vip), calendar=cal[mailbox.id],
-        )
+        facts = facts_for(thread, message, mailbox, new_thread=stored.created, calendar=cal[mailbox.id])
         if blocked:
             run_rules(session, thread, facts, [BLOCKED_RULE], now=now)
             return

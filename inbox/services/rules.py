@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -91,21 +91,26 @@ def fold(text: str) -> str:
 # --- the mail a rule looks at -------------------------------------------------------------------
 
 
-@dataclass
 class Facts:
-    """What the conditions read about one incoming message and its thread (folded on demand)."""
+    """What the conditions read about one incoming message and its thread.
 
-    sender: str
-    recipients: list[str]
-    subject_text: str
-    body_text: str
-    kind: str
-    channel: str
-    mall_values: list[str]
-    has_attachment: bool
-    inside_hours: bool
-    vip: bool
-    new_thread: bool
+    Each value is worked out the first time a condition asks for it (folding a long body or
+    looking at the calendar costs time that most rules never need).
+    """
+
+    def __init__(self, *, new_thread: bool, **getters: Callable[[], Any]) -> None:
+        # getters: sender, recipients, subject_text, body_text, kind, channel, mall_values,
+        # has_attachment, inside_hours, vip
+        self._get = getters
+        self.new_thread = new_thread
+
+    def __getattr__(self, name: str) -> Any:
+        get = self.__dict__.get("_get", {}).get(name)
+        if get is None:
+            raise AttributeError(name)
+        value = get()
+        setattr(self, name, value)
+        return value
 
     @cached_property
     def subject(self) -> str:
@@ -128,31 +133,32 @@ def _sender_matches(sender: str, value: str) -> bool:
     return host == domain or host.endswith("." + domain)
 
 
-def condition_holds(field: str, value: Any, facts: Facts) -> bool:
-    """One condition (``value`` as stored: folded text, or one of the field's choices)."""
+def predicate(field: str, value: Any) -> Callable[[Facts], bool]:
+    """One condition as a test on Facts (``value`` as stored: folded text, or a field's choice)."""
     if field == "sender":
-        return _sender_matches(facts.sender, value)
+        return lambda f: _sender_matches(f.sender, value)
     if field == "recipient":
-        return value in facts.recipients
+        return lambda f: value in f.recipients
     if field == "subject":
-        return value in facts.subject
+        return lambda f: value in f.subject
     if field == "body":
-        return value in facts.body
+        return lambda f: value in f.body
     if field == "kind":
-        return facts.kind == value
+        return lambda f: f.kind == value
     if field == "channel":
-        return facts.channel == value
+        return lambda f: f.channel == value
     if field == "mall_type":
-        return any(value in v for v in facts.mall)
+        return lambda f: any(value in v for v in f.mall)
+    flag = value in ("yes", "inside", "new")
     if field == "has_attachment":
-        return facts.has_attachment == (value == "yes")
+        return lambda f: f.has_attachment == flag
     if field == "business_hours":
-        return facts.inside_hours == (value == "inside")
+        return lambda f: f.inside_hours == flag
     if field == "vip":
-        return facts.vip == (value == "yes")
+        return lambda f: f.vip == flag
     if field == "thread":
-        return facts.new_thread == (value == "new")
-    return False
+        return lambda f: f.new_thread == flag
+    return lambda f: False
 
 
 @dataclass(frozen=True)
@@ -165,22 +171,40 @@ class CompiledRule:
     match_all: bool
     conditions: tuple[tuple[str, Any], ...]
     actions: tuple[tuple[str, Any], ...]
+    tests: tuple[Callable[[Facts], bool], ...] = ()
 
     def matches(self, facts: Facts) -> bool:
-        if not self.conditions:
+        if not self.tests:
             return True
-        results = (condition_holds(f, v, facts) for f, v in self.conditions)
-        return all(results) if self.match_all else any(results)
+        if self.match_all:
+            for test in self.tests:
+                if not test(facts):
+                    return False
+            return True
+        for test in self.tests:
+            if test(facts):
+                return True
+        return False
+
+
+_COST = {
+    "thread": 0, "kind": 0, "channel": 0, "vip": 1, "sender": 1, "recipient": 2, "subject": 2,
+    "mall_type": 2, "business_hours": 3, "has_attachment": 3, "body": 4,
+}
 
 
 def compile_rule(rule: SortingRule) -> CompiledRule:
+    conditions = tuple((c["field"], c.get("value")) for c in rule.conditions or [])
     return CompiledRule(
         id=rule.id,
         name=rule.name,
         mailbox_id=rule.mailbox_id,
         match_all=rule.match_all,
-        conditions=tuple((c["field"], c.get("value")) for c in rule.conditions or []),
+        conditions=conditions,
         actions=tuple((a["type"], a.get("value")) for a in rule.actions or []),
+        # Cheapest first: with all/any the answer is the same in any order, and a cheap test
+        # that decides it spares folding a long body.
+        tests=tuple(predicate(f, v) for f, v in sorted(conditions, key=lambda c: _COST.get(c[0], 9))),
     )
 
 
