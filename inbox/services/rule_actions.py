@@ -41,7 +41,7 @@ from inbox.models import (
     User,
 )
 from inbox.services import categories, deadlines, history, presence
-from inbox.services.access import restrict_threads
+from inbox.services.access import can_see_mailbox, restrict_threads
 from inbox.services.assignment import normalize_tags
 from inbox.services.errors import InvalidInput
 from inbox.services.rules import SPAM_TAG, CompiledRule, Facts, compile_rule, rules_in_force
@@ -162,8 +162,8 @@ class _Run:
         if user_id is None or self.thread.assignee_id == user_id:
             return
         user = self.session.get(User, user_id)
-        if user is None or not user.active:
-            return
+        if user is None or not user.active or not can_see_mailbox(self.session, user, self.thread.mailbox_id):
+            return  # e.g. a global rule naming someone who does not work this mailbox
         if not self.dry:
             self.event("assigned", {"from": self.thread.assignee_id, "to": user_id})
             self.thread.assignee_id = user_id
