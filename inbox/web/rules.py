@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from inbox.db import utcnow
 from inbox.models import Category, Mailbox, MailboxMember, User
-from inbox.services import deadlines, rule_actions, rules
+from inbox.services import deadlines, rule_actions, rule_editor, rules
 from inbox.services.errors import InvalidInput, PermissionDenied
 from inbox.web import db
 from inbox.web.errors import translated
@@ -89,18 +89,18 @@ def _scope_choices(scopes: list[int | None]) -> list[tuple[str, str]]:
     return [("" if s is None else str(s), gettext("All mailboxes (global)") if s is None else names.get(s, "?")) for s in scopes]
 
 
-def _input() -> rules.RuleInput:
+def _input() -> rule_editor.RuleInput:
     f = request.form
     scope = f.get("mailbox", "")
     if scope and not scope.isdigit():
         raise InvalidInput(gettext("Choose a mailbox."))
-    return rules.RuleInput(
+    return rule_editor.RuleInput(
         name=f.get("name", ""),
         mailbox_id=int(scope) if scope else None,
         match_all=f.get("match") != "any",
         active=bool(f.get("active")),
-        conditions=rules.input_rows(f.getlist("cond_field"), f.getlist("cond_value")),
-        actions=rules.input_rows(f.getlist("action_type"), f.getlist("action_value")),
+        conditions=rule_editor.input_rows(f.getlist("cond_field"), f.getlist("cond_value")),
+        actions=rule_editor.input_rows(f.getlist("action_type"), f.getlist("action_value")),
     )
 
 
@@ -112,7 +112,7 @@ def index():
     names = _names()
     return render_template(
         "rules/index.html", rules=listed, names=names, condition_labels=CONDITION_LABELS,
-        shown={r.id: rules.as_rows(r, names) for r in listed},
+        shown={r.id: rule_editor.as_rows(r, names) for r in listed},
         action_labels=ACTION_LABELS,
     )
 
@@ -137,7 +137,7 @@ def _editor(rule_id: int | None):
     stored = rules.get_rule(session, me, rule_id) if rule_id is not None else None
     form, status, preview = FlaskForm(), 200, None
     if request.method == "GET":
-        rows = rules.as_rows(stored, _names())
+        rows = rule_editor.as_rows(stored, _names())
         values = {
             "name": stored.name if stored else "", "match": "all" if not stored or stored.match_all else "any",
             "active": stored.active if stored else True,
@@ -149,19 +149,19 @@ def _editor(rule_id: int | None):
         values = {
             "name": f.get("name", ""), "match": f.get("match", "all"), "active": bool(f.get("active")),
             "mailbox": f.get("mailbox", ""),
-            "conditions": rules.input_rows(f.getlist("cond_field"), f.getlist("cond_value")),
-            "actions": rules.input_rows(f.getlist("action_type"), f.getlist("action_value")),
+            "conditions": rule_editor.input_rows(f.getlist("cond_field"), f.getlist("cond_value")),
+            "actions": rule_editor.input_rows(f.getlist("action_type"), f.getlist("action_value")),
         }
         if not form.validate_on_submit():
             raise InvalidInput(gettext("The form expired. Reload the page and try again."))
         try:
             data = _input()
             if request.form.get("do") == "preview":
-                looked, matched = rule_actions.preview(session, me, rules.build(session, me, data), now=utcnow())
+                looked, matched = rule_actions.preview(session, me, rule_editor.build(session, me, data), now=utcnow())
                 preview = {"looked": looked, "rows": matched}
                 session.rollback()  # the dry run wrote nothing; make sure nothing is kept
             else:
-                saved = rules.save(session, me, data, rule_id=rule_id, now=utcnow())
+                saved = rule_editor.save(session, me, data, rule_id=rule_id, now=utcnow())
                 session.commit()
                 flash(gettext("Rule “%(name)s” saved.", name=saved.name), "success")
                 return redirect(url_for("rules.index"))
@@ -181,7 +181,7 @@ def _editor(rule_id: int | None):
 def delete(rule_id: int):
     if not FlaskForm().validate_on_submit():
         raise InvalidInput(gettext("The form expired. Reload the page and try again."))
-    rules.delete(db(), _me(), rule_id, now=utcnow())
+    rule_editor.delete(db(), _me(), rule_id, now=utcnow())
     db().commit()
     flash(gettext("Rule deleted."), "success")
     return redirect(url_for("rules.index"))
@@ -192,6 +192,6 @@ def delete(rule_id: int):
 def move(rule_id: int):
     if not FlaskForm().validate_on_submit():
         raise InvalidInput(gettext("The form expired. Reload the page and try again."))
-    rules.move(db(), _me(), rule_id, up=request.form.get("direction") == "up", now=utcnow())
+    rule_editor.move(db(), _me(), rule_id, up=request.form.get("direction") == "up", now=utcnow())
     db().commit()
     return redirect(url_for("rules.index"))

@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from inbox.db import utcnow
 from inbox.models import Priority, Status, User
-from inbox.services import assignment, categories, notes, rules, threads_view
+from inbox.services import assignment, categories, notes, rule_editor, threads_view
 from inbox.services.access import get_thread
 from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound
 from inbox.web import db, runtime
@@ -195,7 +195,7 @@ def category(thread_id: int):
 @bp.post("/<int:thread_id>/vip")
 @login_required
 def vip(thread_id: int):
-    rules.set_vip(db(), _me(), thread_id, request.form.get("vip") == "1", now=utcnow())
+    rule_editor.set_vip(db(), _me(), thread_id, request.form.get("vip") == "1", now=utcnow())
     return _done(thread_id, gettext("Customer saved."))
 
 

@@ -18,9 +18,10 @@ from inbox.models import (
     Thread,
     ThreadPresence,
 )
-from inbox.services import categories, rule_actions, rules
+from inbox.services import categories, rule_actions, rule_editor, rules
 from inbox.services.errors import InvalidInput, NotFound, PermissionDenied
-from inbox.services.rules import RuleInput, fold
+from inbox.services.rule_editor import RuleInput
+from inbox.services.rules import fold
 from inbox.storage import BlobStore
 from inbox.wiring import wire
 from tests.factories import make_mailbox, make_thread, make_user
@@ -94,7 +95,7 @@ def add_rule(session, admin, *, mailbox_id, conditions, actions, match_all=True,
         name=name, mailbox_id=mailbox_id, match_all=match_all, active=True,
         conditions=conditions, actions=actions,
     )
-    return rules.save(session, admin, data, rule_id=None, now=NOW)
+    return rule_editor.save(session, admin, data, rule_id=None, now=NOW)
 
 
 def ingest(session, blobs, box, raw, at=NOW):
@@ -376,7 +377,7 @@ def test_preview_lists_matching_threads_and_changes_without_writing(session, blo
     hit = ingest(session, blobs, box, mail(subject="返品したい"))
     ingest(session, blobs, box, mail(subject="配送"))
     events_before = session.scalar(select(func.count()).select_from(Event))
-    rule = rules.build(session, admin, RuleInput(
+    rule = rule_editor.build(session, admin, RuleInput(
         name="返品", mailbox_id=box.id, match_all=True, active=True,
         conditions=[("subject", "へんぴん"), ("subject", "返品")][1:], actions=[("add_tags", "返品"), ("set_priority", "high")],
     ))
@@ -394,7 +395,7 @@ def test_preview_lists_matching_threads_and_changes_without_writing(session, blo
 def test_preview_looks_at_the_last_500_threads_only(session, box, admin):
     for i in range(3):
         make_thread(session, box, subject=f"返品 {i}")
-    rule = rules.build(session, admin, RuleInput(
+    rule = rule_editor.build(session, admin, RuleInput(
         name="r", mailbox_id=box.id, match_all=True, active=True,
         conditions=[("subject", "返品")], actions=[("stop", "")],
     ))
@@ -402,3 +403,10 @@ def test_preview_looks_at_the_last_500_threads_only(session, box, admin):
     assert looked == 2 and len(rows) == 2
     newest = session.scalars(select(Thread.id).order_by(Thread.id.desc()).limit(2)).all()
     assert [r.thread.id for r in rows] == list(newest)
+
+
+def test_a_global_rule_never_assigns_someone_who_does_not_work_the_mailbox(session, blobs, box, admin):
+    other = make_mailbox(session, "sales")
+    make_user(session, Role.AGENT, name="営業", email="sales-agent@example.test", mailboxes=[other])
+    add_rule(session, admin, mailbox_id=None, conditions=[], actions=[("assign", "sales-agent@example.test")])
+    assert ingest(session, blobs, box, mail()).assignee_id is None

@@ -8,9 +8,8 @@ from sqlalchemy import func, select
 
 from inbox.db import utcnow
 from inbox.models import Event, Role, SortingRule, Status, Thread
-from inbox.services import categories, rule_actions
-from inbox.services import rules as rules_service
-from inbox.services.rules import RuleInput
+from inbox.services import categories, rule_actions, rule_editor
+from inbox.services.rule_editor import RuleInput
 from tests.factories import csrf_token, login_as, make_mailbox, make_thread, make_user
 
 
@@ -64,7 +63,7 @@ def test_lead_previews_then_saves_a_rule(client, session, box, lead):
 def test_lead_cannot_make_a_global_rule_or_edit_another_mailboxs(client, session, box, lead):
     other = make_mailbox(session, "other")
     admin = make_user(session, Role.ADMIN)
-    theirs = rules_service.save(session, admin, RuleInput("x", other.id, True, True, [], [("stop", "")]), rule_id=None, now=utcnow())
+    theirs = rule_editor.save(session, admin, RuleInput("x", other.id, True, True, [], [("stop", "")]), rule_id=None, now=utcnow())
     login_as(client, lead)
     token = csrf_token(client, "/rules/new")
     assert client.post("/rules/new", data=rule_form(token, box, mailbox="", do="save")).status_code == 403
@@ -103,7 +102,7 @@ def test_rule_form_without_csrf_is_refused(client, session, box, lead):
 def test_history_tells_what_a_rule_did_in_words(client, session, box, lead):
     suzuki = make_user(session, Role.AGENT, mailboxes=[box], name="鈴木")
     thread = make_thread(session, box)
-    rule = rules_service.build(session, lead, RuleInput("返品", box.id, True, True, [], [("add_tags", "返品"), ("assign", "鈴木")]))
+    rule = rule_editor.build(session, lead, RuleInput("返品", box.id, True, True, [], [("add_tags", "返品"), ("assign", "鈴木")]))
     rule.id = 1
     from inbox.services.rules import compile_rule
 
