@@ -142,16 +142,12 @@ def _action(session: Session, user: User, kind: str, text: str, mailbox_id: int 
 def _parsed(session: Session, user: User, data: RuleInput) -> tuple[list[dict], list[dict]]:
     if data.mailbox_id not in editable_scopes(session, user):
         raise PermissionDenied(_("You may not edit the rules of this mailbox."))
-    conditions = [
-        _condition(f, t, n) for n, (f, t) in enumerate(data.conditions, 1) if f and (t.strip() or CONDITIONS.get(f))
-    ]
-    actions = [
-        _action(session, user, k, t, data.mailbox_id, n)
-        for n, (k, t) in enumerate(data.actions, 1)
-        if k
-    ]
-    if len(conditions) > MAX_CONDITIONS or len(actions) > MAX_ACTIONS:
+    if len(data.conditions) > MAX_CONDITIONS or len(data.actions) > MAX_ACTIONS:
         raise InvalidInput(_("A rule may have at most 20 conditions and 20 actions."))
+    conditions = [_condition(f, t, n) for n, (f, t) in enumerate(data.conditions, 1) if f]
+    actions = [
+        _action(session, user, k, t, data.mailbox_id, n) for n, (k, t) in enumerate(data.actions, 1) if k
+    ]
     if not actions:
         raise InvalidInput(_("A rule needs at least one action."))
     return conditions, actions

@@ -82,6 +82,8 @@ def test_lead_cannot_make_a_global_rule_or_edit_another_mailboxs(client, session
         {"name": ""},
         {"mailbox": "abc"},
         {"cond_value": ["x" * 600, ""]},
+        {"cond_field": ["subject"], "cond_value": [""]},
+        {"action_type": ["stop"] * 21, "action_value": [""] * 21},
     ],
 )
 def test_bad_rule_input_gets_a_translated_400(client, session, box, lead, bad):
