@@ -35,6 +35,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "login_window_minutes": 15,
         "login_lockout_minutes": 15,
         "remember_days": 30,
+        "two_factor_roles": [],
     },
     "ui": {"default_language": "ja", "default_timezone": "Asia/Tokyo", "page_size": 50},
     "ingest": {
@@ -103,6 +104,7 @@ class Settings:
     metrics_token: str | None = None
     pool_size: int = 5  # connections kept per process (PostgreSQL)
     reply_failure_mail: bool = False  # mail a reply's author and assignee when it did not go out
+    two_factor_roles: tuple[str, ...] = ()  # roles that must log in with a second factor
 
     @property
     def ticket_pattern(self) -> str:
@@ -208,8 +210,12 @@ def load_settings(
     remember_days = _int(raw, "security", "remember_days", 1)
     if remember_days > MAX_REMEMBER_DAYS:
         raise ConfigError("security.remember_days", f"must be at most {MAX_REMEMBER_DAYS}")
+    two_factor_roles = raw["security"]["two_factor_roles"]
+    if not isinstance(two_factor_roles, list) or not set(two_factor_roles) <= {"admin", "lead", "agent"}:
+        raise ConfigError("security.two_factor_roles", 'must be a list of roles, e.g. ["admin", "lead"]')
     return Settings(
         secret_key=secret_key,
+        two_factor_roles=tuple(two_factor_roles),
         database_url=url,
         blob_dir=Path(str(raw["storage"]["blob_dir"])),
         encryption_key=encryption_key,

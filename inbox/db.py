@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from inbox.search_bigrams import register_sqlite_functions
+from inbox import search_bigrams, search_fold
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -102,7 +102,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
-            register_sqlite_functions(dbapi_conn)
+            search_bigrams.register_sqlite_functions(dbapi_conn)
+            search_fold.register_sqlite_functions(dbapi_conn)
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:

@@ -7,7 +7,7 @@ Models hold data only: no sessions, no commits, no Flask. Behaviour lives in
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -16,10 +16,12 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -55,6 +57,9 @@ class Status(enum.StrEnum):
     OPEN = "open"  # 対応中
     WAITING = "waiting"  # 保留 (on hold / waiting on customer)
     RESOLVED = "resolved"  # 対応完了
+    # 自動メール: a thread opened by an auto-reply, bounce or bulk mail; not work until a person
+    # (or a customer's own mail) makes it so. See inbox.services.automatic.
+    AUTOMATIC = "automatic"
 
 
 class Priority(enum.StrEnum):
@@ -101,6 +106,10 @@ class User(Base):
         String(64), default="Asia/Tokyo", server_default="Asia/Tokyo"
     )
     alert_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Staff in training: every reply waits for an approver (承認) before it goes out.
+    approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The user's own signature, put above the mailbox's in the reply composer.
+    signature: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[created_at]
     last_login_at: Mapped[datetime | None]
 
@@ -155,6 +164,13 @@ class Mailbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]
     created_at: Mapped[created_at]
+    # Approval before send (see inbox.services.approval): every reply, or only replies on
+    # threads of the listed category ids; the approvers' own replies may skip it.
+    approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    approval_lead_skip: Mapped[bool] = mapped_column(default=False, server_default=false())
+    approval_category_ids: Mapped[list[Any]] = mapped_column(
+        JsonType, default=list, server_default=text("'[]'")
+    )
 
     members: Mapped[list[MailboxMember]] = relationship(
         back_populates="mailbox", cascade="all, delete-orphan"
@@ -186,6 +202,19 @@ class MailboxMember(Base):
 
     mailbox: Mapped[Mailbox] = relationship(back_populates="members")
     user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class MailboxApprover(Base):
+    """A user named to approve a mailbox's held replies (without any, its leads approve)."""
+
+    __tablename__ = "mailbox_approvers"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class SourceCursor(Base):
@@ -259,7 +288,7 @@ class Thread(Base):
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
     # A named deadline rule chosen by a sorting rule; None: the most specific matching rule.
     deadline_rule: Mapped[str | None] = mapped_column(String(64))
-    # Set by a sorting rule's ``require_approval`` action; read by the approval workflow.
+    # Set by a sorting rule's "require_approval" action: replies here wait for an approver.
     approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     mailbox: Mapped[Mailbox] = relationship()
@@ -481,6 +510,48 @@ class OutboxItem(Base):
     created_at: Mapped[created_at]
 
 
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "pending"  # 承認待ち: held, not delivered
+    APPROVED = "approved"  # queued in the outbox as written or as edited by the approver
+    RETURNED = "returned"  # 差し戻し: back to its author with a comment
+    REVISED = "revised"  # its author sent an edited version of the returned reply
+    WITHDRAWN = "withdrawn"  # its author took it back (pending or returned) without sending
+
+
+class ApprovalRequest(Base):
+    """A reply held for approval (承認待ち): the draft as written, who decided, and how."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (
+        UniqueConstraint("thread_id", "reply_key"),
+        Index("ix_approval_requests_mailbox_status", "mailbox_id", "status"),
+        Index("ix_approval_requests_author_status", "author_id", "status"),
+    )
+
+    id: Mapped[int_pk]
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[ApprovalStatus] = mapped_column(
+        _enum(ApprovalStatus), default=ApprovalStatus.PENDING
+    )
+    reason: Mapped[str] = mapped_column(String(16))  # mailbox, user, category or rule
+    reply_key: Mapped[str] = mapped_column(String(64))
+    # The composer's values: to, cc, bcc, subject, text and staged attachments.
+    draft: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    written_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    diff: Mapped[str] = mapped_column(Text, default="", server_default="")  # approver's edit
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    message_row_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+    thread: Mapped[Thread] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
 class Alert(Base):
     """A deadline alert that was issued: one per (thread, stage, deadline), ever."""
 
@@ -579,3 +650,240 @@ class LoginSession(Base):
     created_at: Mapped[created_at]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class SavedSearch(Base):
+    """A search a user keeps: its words and filters under a name, listed in the queue's sidebar."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(Text, default="", server_default="")
+    filters: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[created_at]
+class TermCount(Base):
+    """Voice of the customer: in how many customer messages of a mailbox a term came, per day.
+
+    Filled by the VoC job (``inbox.services.voc``) from each inbound message's new text; the
+    day is the message's arrival day in the mailbox's timezone.
+    """
+
+    __tablename__ = "term_counts"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MessageTerm(Base):
+    """A term found in one customer message: what a term on the VoC page links to."""
+
+    __tablename__ = "message_terms"
+    __table_args__ = (Index("ix_message_terms_term", "term", "mailbox_id", "day"),)
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    day: Mapped[date]
+
+
+class TermAnalysed(Base):
+    """A customer message whose terms are counted: the primary key makes counting exactly-once."""
+
+    __tablename__ = "terms_analysed"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    analysed_at: Mapped[datetime]
+
+
+class AnalysisCursor(Base):
+    """How far a background analysis has read (the highest message id below which all is done)."""
+
+    __tablename__ = "analysis_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigIntId, default=0, server_default="0")
+
+
+class CsatAnswer(Base):
+    """A customer's satisfaction answer (1-5, optional comment) for one thread; changeable for 7 days."""
+
+    __tablename__ = "csat_answers"
+    __table_args__ = (Index("ix_csat_answers_mailbox_answered", "mailbox_id", "answered_at"),)
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    language: Mapped[str] = mapped_column(String(8), default="ja", server_default="ja")
+    answered_at: Mapped[datetime]
+    changed_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """Something a user is told about (assigned to them, mentioned, ...): in the app, by mail, or both.
+
+    One row per (user, event): ``event_id`` for changes written to a thread's history, ``key``
+    for the others (a message, a failed send, an escalation); both are unique per user.
+    ``mail_state`` is None (no mail wanted), "pending" (to be mailed, alone or in the digest)
+    or "queued" (its outbox item is ``outbox_id``).
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        UniqueConstraint("user_id", "event_id"),
+        Index("ix_notifications_user_unread", "user_id", "read_at", "id"),
+        Index("ix_notifications_mail_state", "mail_state", "user_id"),
+    )
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    key: Mapped[str | None] = mapped_column(String(255))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    in_app: Mapped[bool] = mapped_column(default=True, server_default=true())
+    read_at: Mapped[datetime | None]
+    mail_state: Mapped[str | None] = mapped_column(String(16))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+
+    thread: Mapped[Thread | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    event: Mapped[Event | None] = relationship()
+
+
+class NotificationSetting(Base):
+    """A user's notification choices: per kind in-app and mail on/off, and single mails or a daily digest."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # {kind: {"app": bool, "mail": bool}}; a kind not listed uses its registered defaults.
+    kinds: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class ThreadFollower(Base):
+    """A user who follows a thread: told when it changes."""
+
+    __tablename__ = "thread_followers"
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[created_at]
+
+
+class AuditEntry(Base):
+    """One line of the audit trail: who did what, when, from which address, what changed.
+
+    Append-only: the app never updates or deletes a row, and the database refuses to (triggers
+    made by migration 0015). ``actor_id`` has no foreign key so that an entry outlives its
+    user; ``actor_email`` keeps who it was. ``changes`` never holds a secret, only key names.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_created", "created_at", "id"),
+        Index("ix_audit_log_actor_created", "actor_id", "created_at"),
+        Index("ix_audit_log_action_created", "action", "created_at"),
+    )
+
+    id: Mapped[int_pk]
+    created_at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(BigIntId)
+    actor_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class AccountToken(Base):
+    """A single-use link sent by mail: set a first password (invite) or a new one (reset).
+
+    Only the SHA-256 of the token is stored; ``used_at`` marks it spent.
+    """
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "reset" or "invite"
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class TotpCredential(Base):
+    """A user's TOTP authenticator: the encrypted secret, confirmed once a code matched.
+
+    ``last_step`` is the time step of the last accepted code, so that a code works only once.
+    """
+
+    __tablename__ = "totp_credentials"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    confirmed_at: Mapped[datetime | None]
+    last_step: Mapped[int] = mapped_column(BigIntId, default=0, server_default="0")
+    created_at: Mapped[created_at]
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code for two-factor log-in; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
+
+
+class AutoAck(Base):
+    """An auto-acknowledgement (自動返信) queued for a new thread: one per thread, ever.
+
+    Also the loop guard's memory: at most one per (mailbox, address) within the mailbox's
+    interval. See inbox.services.auto_ack.
+    """
+
+    __tablename__ = "auto_acks"
+    __table_args__ = (Index("ix_auto_acks_mailbox_address", "mailbox_id", "address", "created_at"),)
+
+    id: Mapped[int_pk]
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), unique=True
+    )
+    address: Mapped[str] = mapped_column(String(320))  # lower-cased
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[datetime]

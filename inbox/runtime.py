@@ -1,8 +1,8 @@
-"""The objects built once at start-up and shared by web, scheduler and CLI: settings, engine, sessions, blobs, secrets."""
+"""The objects built once at start-up and shared by web, scheduler and CLI: settings, engine, sessions, blobs, secrets, seams."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, make_url
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from inbox.config import Settings
 from inbox.crypto import SecretBox
 from inbox.db import make_engine
+from inbox.seams import Seams, real_seams
 from inbox.sources import redact
 from inbox.storage import BlobStore, make_private_dir
 
@@ -22,10 +23,14 @@ class Runtime:
     Session: sessionmaker[Session]
     blobs: BlobStore
     secrets: SecretBox
+    seams: Seams = field(default_factory=real_seams)  # the way out to IMAP, SMTP and malls
 
 
-def build_runtime(settings: Settings, *, bind: Engine | Connection | None = None) -> Runtime:
-    """Build the runtime; ``bind`` (tests) replaces the engine made from the settings' URL.
+def build_runtime(
+    settings: Settings, *, bind: Engine | Connection | None = None, seams: Seams | None = None
+) -> Runtime:
+    """Build the runtime; ``bind`` (tests) replaces the engine made from the settings' URL and
+    ``seams`` (tests, demo) the real IMAP, SMTP and mall implementations.
 
     Also wires the app (``inbox.wiring.wire``): every edge that builds a runtime — web app,
     scheduler, CLI command — sees the same registries; and keeps the configured secrets and the
@@ -58,4 +63,5 @@ def build_runtime(settings: Settings, *, bind: Engine | Connection | None = None
         Session=factory,
         blobs=BlobStore(settings.blob_dir),
         secrets=SecretBox(settings.encryption_key),
+        seams=seams or real_seams(),
     )

@@ -1,4 +1,5 @@
-"""The scheduler: APScheduler jobs that poll mailboxes, deliver the outbox and scan deadlines.
+"""The scheduler: APScheduler jobs that poll mailboxes, deliver the outbox, scan deadlines, mail
+notifications and count the voice-of-the-customer terms of new customer mail.
 
 Everything is built once at start-up and each job opens its own session. Several
 scheduler processes may run side by side: the database claims in ``services.claims``
@@ -79,6 +80,16 @@ class InboxScheduler:
 
         alerts.run_scan(self.runtime, owner=self.owner, now=utcnow())
 
+    def analyse_terms(self) -> None:
+        from inbox.services import voc
+
+        voc.run(self.runtime, owner=self.owner, now=utcnow())
+
+    def mail_notifications(self) -> None:
+        from inbox.services import notification_mail
+
+        notification_mail.run(self.runtime, owner=self.owner, now=utcnow())
+
     def start(self) -> InboxScheduler:
         settings = self.runtime.settings
         self.scheduler.add_job(self.sync_jobs, "interval", seconds=30, id="sync-jobs")
@@ -87,6 +98,10 @@ class InboxScheduler:
         )
         self.scheduler.add_job(
             self.scan_alerts, "interval", seconds=settings.alert_scan_seconds, id="alerts"
+        )
+        self.scheduler.add_job(self.analyse_terms, "interval", seconds=60, id="voc-terms")
+        self.scheduler.add_job(
+            self.mail_notifications, "interval", seconds=settings.outbox_seconds, id="notifications"
         )
         self.scheduler.start()
         self.sync_jobs()

@@ -22,14 +22,22 @@ from inbox.senders import alert_mail, mail_reply, mall_reply
 from inbox.senders import mall_complete as mall_complete_sender
 from inbox.services import (
     alerts,
+    approval,
     assignment,
+    auto_ack,
+    automatic,
+    csat,
     deadlines,
     delivery,
+    history,
     mailbox_check,
     mailboxes,
     mall_complete,
     mall_credentials,
     mall_replies,
+    notification_hooks,
+    notification_mail,
+    notifications,
     outbox,
     replies,
     rule_actions,
@@ -58,6 +66,7 @@ def wire() -> None:
         MailboxKind.YAHOO: mall_replies.YAHOO_CHANNEL,
     })
     replies.THREAD_ACTIONS[mall_complete.KIND] = mall_complete.ACTION_LABEL
+    replies.REPLY_FOOTERS[:] = [csat.reply_footer]
 
     outbox.register(alerts.KIND, alert_mail.deliver)
     outbox.register(mail_reply.KIND, mail_reply.deliver_reply, after=mail_reply.after_reply)
@@ -65,13 +74,28 @@ def wire() -> None:
         outbox.register(kind, mall_reply.deliver, after=mall_reply.after_delivery)
     outbox.register(mall_credentials.ALERT_KIND, mall_reply.deliver_alert)
     outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
+    outbox.register(notification_mail.MAIL_KIND, alert_mail.deliver)
+    outbox.register(auto_ack.KIND, mail_reply.deliver_reply, after=mail_reply.after_reply)
 
     # Ingest: after each stored message, in this order (rules before the deadline they affect).
-    store.AFTER_STORE[:] = [rule_actions.on_stored_message, deadlines.on_stored_message]
+    # A bounce of our own mail marks it failed; the auto-acknowledgement comes last.
+    store.AFTER_STORE[:] = [
+        rule_actions.on_stored_message,
+        deadlines.on_stored_message,
+        automatic.on_stored_message,
+        notification_hooks.on_stored_message,
+        auto_ack.on_stored_message,
+    ]
     mall_ingest.ON_RECONCILED[:] = [delivery.delivered]
 
-    outbox.AFTER_ANY[:] = [delivery.on_outcome]
+    outbox.AFTER_ANY[:] = [delivery.on_outcome, notification_hooks.on_outcome]
     assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed]
+    history.AFTER_RECORD[:] = [notification_hooks.on_event]
+
+    # Notification kinds, in the order the preferences page lists them; other areas add theirs.
+    notifications.KINDS.clear()
+    for kind in (*notifications.BUILTIN_KINDS, *approval.NOTIFICATION_KINDS):
+        notifications.register_kind(kind)
 
     mailboxes.register_validator(MailboxKind.RAKUTEN, mall_credentials.validate_rakuten)
     mailboxes.register_validator(MailboxKind.YAHOO, mall_credentials.validate_yahoo)
@@ -95,6 +119,9 @@ def describe() -> dict[str, list[str]]:
         "status_hooks": [name(h) for h in assignment.STATUS_HOOKS],
         "after_store": [name(h) for h in store.AFTER_STORE],
         "on_reconciled": [name(h) for h in mall_ingest.ON_RECONCILED],
+        "reply_footers": [name(h) for h in replies.REPLY_FOOTERS],
+        "after_record": [name(h) for h in history.AFTER_RECORD],
+        "notification_kinds": list(notifications.KINDS),
         "settings_validators": sorted(f"{k.value}: {name(v)}" for k, v in mailboxes.SETTINGS_VALIDATORS.items()),
         "mall_connectors": sorted(mall_http.CONNECTORS),
         "checkers": sorted(f"{k.value}: {name(v)}" for k, v in mailbox_check.CHECKERS.items()),

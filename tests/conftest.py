@@ -32,11 +32,17 @@ if os.environ.get("INBOX_TEST_BACKENDS"):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With INBOX_TEST_CLOCK_SHIFT_DAYS=N the whole run lives N days in the future.
+    """Wire the app as every edge does (``inbox.wiring.wire``), so that a test calling a
+    service or ingest directly sees the same hooks whichever test ran first.
+
+    With INBOX_TEST_CLOCK_SHIFT_DAYS=N the whole run lives N days in the future.
 
     The clock keeps ticking from there, so the suite sees "today" as a later date; a test
     that only passes before some calendar date fails under it (tests/test_future_dates.py).
     """
+    from inbox.wiring import wire
+
+    wire()
     if CLOCK_SHIFT_DAYS:
         import time_machine
 

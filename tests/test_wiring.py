@@ -32,7 +32,10 @@ EDGES = {  # in this order: the first one makes the schema the others need
 EXPECTED_KINDS = {
     "source_pollers": ["imap", "local", "rakuten", "yahoo"],
     "reply_channels": ["imap", "local", "rakuten", "yahoo"],
-    "deliverers": ["alert", "credential_alert", "mall_complete", "rakuten_reply", "reply", "yahoo_reply"],
+    "deliverers": [
+        "alert", "auto_ack", "credential_alert", "mall_complete", "notification", "rakuten_reply", "reply",
+        "yahoo_reply",
+    ],
     "mall_connectors": ["rakuten", "yahoo"],
 }
 
@@ -64,12 +67,24 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
         assert sorted(entry.split(":")[0] for entry in first[registry]) == kinds, registry
     assert first["status_hooks"] == ["inbox.services.mall_complete.on_status_changed"]
     assert first["thread_actions"] == ["mall_complete"]
-    assert first["after_any_outcome"] == ["inbox.services.delivery.on_outcome"]
+    assert first["reply_footers"] == ["inbox.services.csat.reply_footer"]
+    assert first["after_any_outcome"] == [
+        "inbox.services.delivery.on_outcome", "inbox.services.notification_hooks.on_outcome",
+    ]
     # Sorting rules run before the deadline, so what they set counts for the first deadline.
-    assert first["after_store"][:2] == [
+    assert first["after_store"] == [
         "inbox.services.rule_actions.on_stored_message",
         "inbox.services.deadlines.on_stored_message",
+        "inbox.services.automatic.on_stored_message",
+        "inbox.services.notification_hooks.on_stored_message",
+        "inbox.services.auto_ack.on_stored_message",  # after the deadline is set
     ]
+    assert first["after_record"] == ["inbox.services.notification_hooks.on_event"]
+    assert first["notification_kinds"] == [
+        "assigned", "mentioned", "customer_replied", "reply_failed", "followed_changed", "escalated",
+        "approval_requested", "approval_approved", "approval_returned",
+    ]
+    assert first["on_reconciled"] == ["inbox.services.delivery.delivered"]
 
 
 def test_importing_every_module_wires_nothing(tmp_path):
@@ -80,8 +95,9 @@ def test_importing_every_module_wires_nothing(tmp_path):
         "        importlib.import_module(m.name)\n"
         "import inbox.wiring as w\n"
         "d = w.describe()\n"
-        "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome',"
-        " 'thread_actions', 'mall_connectors')), d\n"
+        "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome', 'reply_footers',"
+        " 'thread_actions', 'mall_connectors', 'after_store', 'on_reconciled', 'after_record',"
+        " 'notification_kinds')), d\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]

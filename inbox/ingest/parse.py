@@ -16,6 +16,7 @@ from email.policy import compat32
 from typing import Any
 
 from inbox.ingest import charsets, params
+from inbox.ingest.bounces import BounceReport, read_bounce
 from inbox.ingest.charsets import b64decode_lenient, decode_bytes, decode_header
 from inbox.ingest.classify import classify
 from inbox.ingest.html_text import html_to_text, sanitize_html
@@ -64,6 +65,7 @@ class ParsedMessage:
     charsets: list[str]
     warnings: list[str]
     raw_headers: list[tuple[str, str]]  # values undecoded, bytes shown as latin-1
+    bounce: BounceReport | None = None  # what a bounce returns (kind "bounce" only)
 
     def to_json_dict(self, *, raw_headers: bool = False) -> dict[str, Any]:
         """The JSON-ready shape stored and served by the rest of the app."""
@@ -560,6 +562,7 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
         ctx.warn(f"The ticket pattern {ticket_pattern!r} is not a valid regular expression.")
         token = None
 
+    kind = classify(msg, subject=subject)
     return ParsedMessage(
         subject=subject,
         from_=from_list[0] if from_list else None,
@@ -572,7 +575,7 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
         references=references,
         normalized_subject=normalize_subject(subject),
         ticket_token=token,
-        kind=classify(msg, subject=subject),
+        kind=kind,
         text=text,
         new_text=new_text,
         quoted_text=quoted,
@@ -581,4 +584,5 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
         charsets=ctx.charsets,
         warnings=ctx.warnings,
         raw_headers=raw_headers,
+        bounce=read_bounce(msg) if kind == "bounce" else None,
     )

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from inbox.ingest.bounces import BounceReport
 from inbox.ingest.columns import clean, storable, ticket_number
 from inbox.ingest.parse import ParsedMessage, parse_message
 from inbox.models import (
@@ -27,6 +28,8 @@ from inbox.models import (
     Mailbox,
     Message,
     MessageKind,
+    OutboxItem,
+    OutboxStatus,
     RawMessage,
     SourceCursor,
     Status,
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class IngestOptions:
     ticket_pattern: str = r"\[#(\d+)\]"
+    ticket_token: str = "[#{number}]"  # how our own mail writes the ticket number (settings)
     subject_match_days: int = 14
     max_message_bytes: int = 50 * 1024 * 1024
 
@@ -55,6 +59,11 @@ class StoredMessage:
     message: Message
     created: bool  # the message opened its thread
     now: datetime
+    options: IngestOptions = IngestOptions()
+    # A bounce of our own mail: the outbound message it returns (the bounce is stored on that
+    # message's thread) and what the bounce says; see inbox.services.automatic.
+    bounced: Message | None = None
+    bounce: BounceReport | None = None
 
 
 # Called for every stored message (inbound or outbound, any kind, new thread or follow-up), in
@@ -226,6 +235,67 @@ def _customer(p: _Pending, team: set[str]) -> tuple[str, str]:
     return sender, parsed.from_.name if parsed.from_ else ""
 
 
+AUTOMATIC_IS_WORK = "automatic_mail_is_work"  # Mailbox.settings key, see inbox.services.automatic
+BOUNCE_RECIPIENT_WINDOW = timedelta(days=7)
+
+
+def initial_status(mailbox: Mailbox, kind: MessageKind, *, outbound: bool) -> Status:
+    """The status of a thread that ``kind`` of mail opens: automatic mail (auto-replies,
+    bounces, bulk) starts as 自動メール unless the mailbox counts it as work."""
+    if outbound:
+        return Status.OPEN
+    if kind != MessageKind.NORMAL and not (mailbox.settings or {}).get(AUTOMATIC_IS_WORK):
+        return Status.AUTOMATIC
+    return Status.NEW
+
+
+def bounced_message(
+    session: Session, mailbox_id: int, report: BounceReport, *, header_ids: Sequence[str], now: datetime
+) -> Message | None:
+    """The outbound message of ours in this mailbox that a bounce returns, or None.
+
+    First by Message-ID (the returned message's, then the bounce's own In-Reply-To and
+    References); without one, the latest message this mailbox sent (and that went out) to a
+    failed recipient in the last week.
+    """
+    ids = [i for i in [*report.original_ids, *header_ids] if i]
+    if ids:
+        found = session.scalar(
+            select(Message)
+            .where(Message.mailbox_id == mailbox_id, Message.message_id.in_(ids),
+                   Message.direction == Direction.OUTBOUND)
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        if found is not None:
+            return found
+    if not report.recipients:
+        return None
+    wanted = set(report.recipients)
+    items = session.scalars(
+        select(OutboxItem)
+        .where(OutboxItem.mailbox_id == mailbox_id, OutboxItem.message_row_id.is_not(None),
+               OutboxItem.status.in_([OutboxStatus.SENT, OutboxStatus.UNKNOWN]),
+               OutboxItem.created_at >= now - BOUNCE_RECIPIENT_WINDOW)
+        .order_by(OutboxItem.created_at.desc(), OutboxItem.id.desc())
+        .limit(200)
+    )
+    for item in items:
+        if wanted & {r.lower() for r in item.recipients or []}:
+            return session.get(Message, item.message_row_id)
+    return None
+
+
+def _bounced_message(batch: _Batch, p: _Pending, now: datetime) -> Message | None:
+    parsed = p.parsed
+    if parsed.kind != MessageKind.BOUNCE.value:
+        return None
+    header_ids = [i for i in [parsed.in_reply_to, *parsed.references] if i]
+    return bounced_message(
+        batch.session, batch.mailbox.id, parsed.bounce or BounceReport(), header_ids=header_ids, now=now
+    )
+
+
 def _find_thread(
     batch: _Batch,
     p: _Pending,
@@ -269,7 +339,11 @@ def _store_one(
     outbound = p.item.from_sent_folder or from_address.lower() in batch.team
     direction = Direction.OUTBOUND if outbound else Direction.INBOUND
     contact = batch.contact(*_customer(p, batch.team))
-    thread, how = _find_thread(batch, p, contact, received_at, options)
+    bounced = _bounced_message(batch, p, now) if not outbound else None
+    if bounced is not None:
+        thread, how = bounced.thread, "bounce of our message"
+    else:
+        thread, how = _find_thread(batch, p, contact, received_at, options)
     created = thread is None
     if thread is None:
         thread = Thread(
@@ -277,7 +351,7 @@ def _store_one(
             subject=parsed.subject or "",
             normalized_subject=(parsed.normalized_subject or "")[:255],
             contact=contact,
-            status=Status.OPEN if outbound else Status.NEW,
+            status=initial_status(mailbox, MessageKind(parsed.kind), outbound=outbound),
             last_activity_at=received_at,
             message_count=0,
             tags=[],
@@ -325,13 +399,14 @@ def _store_one(
         )
     session.add(message)
     batch.thread_of_mid[p.message_id] = thread
-    _update_thread(session, thread, message, created=created, found_by=how, now=now)
+    _update_thread(session, thread, message, created=created, found_by=how, now=now, extra={
+        "bounced": bounced, "bounce": parsed.bounce if bounced is not None else None, "options": options})
     return IngestResult(message, thread, True, how, list(parsed.warnings))
 
 
 def _update_thread(
     session: Session, thread: Thread, message: Message, *, created: bool, found_by: str,
-    now: datetime,
+    now: datetime, extra: dict | None = None,
 ) -> None:
     """Keep the thread's own record of a message just stored, then run the ``AFTER_STORE`` hooks."""
     thread.message_count = (thread.message_count or 0) + 1
@@ -344,6 +419,10 @@ def _update_thread(
     if message.direction == Direction.INBOUND and message.kind == MessageKind.NORMAL:
         # auto-replies, bounces, bulk mail and our own never reopen a thread
         thread.last_inbound_at = message.received_at
+        if not created and thread.status == Status.AUTOMATIC:  # the customer wrote: work now
+            thread.status = Status.NEW
+            session.add(Event(thread=thread, kind="status_changed", data={
+                "from": Status.AUTOMATIC.value, "to": Status.NEW.value, "by": "customer reply"}))
         if not created and thread.status in (Status.RESOLVED, Status.WAITING):
             previous = thread.status
             thread.status = Status.OPEN
@@ -354,7 +433,8 @@ def _update_thread(
                     data={"from": previous.value, "to": "open", "by": "customer reply"},
                 )
             )
-    stored = StoredMessage(thread.mailbox, thread, message, created, now)
+    mailbox = thread.mailbox or session.get(Mailbox, thread.mailbox_id)  # a new thread has only the id
+    stored = StoredMessage(mailbox, thread, message, created, now, **(extra or {}))
     for hook in AFTER_STORE:
         hook(session, stored)
 

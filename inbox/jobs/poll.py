@@ -62,6 +62,7 @@ def ingest_options(runtime: Runtime) -> IngestOptions:
     s = runtime.settings
     return IngestOptions(
         ticket_pattern=s.ticket_pattern,
+        ticket_token=s.ticket_token,
         subject_match_days=s.subject_match_days,
         max_message_bytes=s.max_message_bytes,
     )
@@ -353,7 +354,7 @@ def poll_local(poller: Poller, mailbox_id: int, result: PollResult) -> None:
 
 def poll_imap(poller: Poller, mailbox_id: int, result: PollResult) -> None:
     """Fetch new mail from every watched folder (and the Sent folder, as outbound) over IMAP."""
-    from inbox.sources.imap import FolderState, ImapConnection, with_retries
+    from inbox.sources.imap import FolderState, with_retries
 
     with poller.runtime.Session() as session:
         settings = imap_settings(session.get(Mailbox, mailbox_id), poller.runtime.secrets)
@@ -362,7 +363,7 @@ def poll_imap(poller: Poller, mailbox_id: int, result: PollResult) -> None:
         folders.append(settings.sent_folder)
 
     def run_once() -> None:
-        with ImapConnection(settings) as conn:
+        with poller.runtime.seams.imap(settings) as conn:
             for folder in folders:
                 with poller.runtime.Session() as session:
                     cursor = cursor_for(session, mailbox_id, folder)

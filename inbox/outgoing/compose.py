@@ -265,8 +265,10 @@ def build_mail(
     attachments: Sequence[OutgoingAttachment] = (),
     charset: str = "utf-8",
     tz: str = "Asia/Tokyo",
+    extra_headers: Sequence[tuple[str, str]] = (),
 ) -> BuiltMail:
-    """The exact bytes of a human reply. No Bcc header, no Auto-Submitted, no auto-reply suppression.
+    """The exact bytes of a human reply. No Bcc header, no Auto-Submitted, no auto-reply suppression
+    (an automatic message passes those as ``extra_headers``, ASCII values only).
 
     ``charset`` "iso-2022-jp" is used when all text (subject, names, body) fits JIS X 0208 and no
     encoded line is longer than 998 bytes; otherwise UTF-8, with ``charset_note`` saying why.
@@ -315,6 +317,7 @@ def build_mail(
     refs = [_msg_id(r) for r in references if _msg_id(r)]
     if refs:
         headers.append(("References", " ".join(f"<{r}>" for r in refs)))
+    headers += [(k, v) for k, v in extra_headers]
     headers.append(("MIME-Version", "1.0"))
     existing = list(msg.items())
     for key in list(msg.keys()):

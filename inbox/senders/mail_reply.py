@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from inbox.crypto import SecretBox
 from inbox.models import Event, Mailbox, MailboxKind, OutboxItem, OutboxStatus
-from inbox.senders.smtp import SmtpSettings, send_raw
+from inbox.senders.smtp import SmtpSettings
 from inbox.services import outbox
 from inbox.services.mailboxes import imap_settings
-from inbox.sources.imap import ImapConnection, ImapError
+from inbox.sources.imap import ImapConnector, ImapError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def smtp_settings(mailbox: Mailbox, secrets: SecretBox) -> SmtpSettings:
         raise SmtpNotConfigured(f"The SMTP settings of {mailbox.name} are invalid: {exc}") from exc
 
 
-def _copy_to_sent(mailbox: Mailbox, secrets: SecretBox, raw: bytes) -> str | None:
+def _copy_to_sent(mailbox: Mailbox, secrets: SecretBox, raw: bytes, imap: ImapConnector) -> str | None:
     """Append to the Sent folder; the error text if that failed, None if done or not wanted."""
     if mailbox.kind != MailboxKind.IMAP or not (mailbox.settings or {}).get("sent_folder", "Sent"):
         return None
@@ -61,7 +61,7 @@ def _copy_to_sent(mailbox: Mailbox, secrets: SecretBox, raw: bytes) -> str | Non
         settings = imap_settings(mailbox, secrets)
         if not settings.sent_folder:
             return None
-        with ImapConnection(settings) as conn:
+        with imap(settings) as conn:
             conn.append_sent(raw)
     except ImapError as exc:
         return str(exc)
@@ -83,13 +83,13 @@ def deliver_reply(item: OutboxItem, runtime: Any) -> outbox.DeliveryOutcome:
     except SmtpNotConfigured as exc:
         return outbox.DeliveryOutcome(OutboxStatus.FAILED, str(exc))
     outbox.begin_attempt(runtime.Session, item)
-    outcome = send_raw(settings, item.mail_from, item.recipients, item.raw)
+    outcome = runtime.seams.smtp.send(settings, item.mail_from, item.recipients, item.raw)
     if outcome.status != OutboxStatus.SENT:
         return outcome
     details = dict(outcome.details)
     details["copied_to_sent"] = False
     if mailbox.kind == MailboxKind.IMAP:
-        error = _copy_to_sent(mailbox, runtime.secrets, item.raw)
+        error = _copy_to_sent(mailbox, runtime.secrets, item.raw, runtime.seams.imap)
         if error is None:
             details["copied_to_sent"] = True
         else:
@@ -98,11 +98,11 @@ def deliver_reply(item: OutboxItem, runtime: Any) -> outbox.DeliveryOutcome:
     return outbox.DeliveryOutcome(OutboxStatus.SENT, None, details)
 
 
-def send_test_mail(mailbox: Mailbox, secrets: SecretBox, to: str, *, now: datetime) -> outbox.DeliveryOutcome:
+def send_test_mail(mailbox: Mailbox, runtime: Any, to: str, *, now: datetime) -> outbox.DeliveryOutcome:
     """Send a short test mail from ``mailbox`` to ``to`` over its SMTP settings, at once (not
     through the outbox): the admin form's "send test mail" button."""
     try:
-        settings = smtp_settings(mailbox, secrets)
+        settings = smtp_settings(mailbox, runtime.secrets)
     except SmtpNotConfigured as exc:
         return outbox.DeliveryOutcome(OutboxStatus.FAILED, str(exc))
     if not mailbox.address:
@@ -118,7 +118,7 @@ def send_test_mail(mailbox: Mailbox, secrets: SecretBox, to: str, *, now: dateti
         f"This test mail was sent through {settings.host}:{settings.port} for the mailbox"
         f" {mailbox.name}.\nこのメールはメールボックス {mailbox.name} の送信テストです。\n"
     )
-    return send_raw(settings, mailbox.address, [to], msg.as_bytes())
+    return runtime.seams.smtp.send(settings, mailbox.address, [to], msg.as_bytes())
 
 
 def after_reply(

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.models import Mailbox, Message, OutboxItem, OutboxStatus
-from inbox.senders.smtp import SmtpSettings, send_raw
+from inbox.senders.smtp import SmtpSettings
 from inbox.services import mall_replies, outbox
 from inbox.services.mall_credentials import credentials_blocked, open_source
 from inbox.services.outbox import DeliveryOutcome
@@ -127,5 +127,5 @@ def deliver_alert(item: OutboxItem, runtime: Any) -> DeliveryOutcome:
         return DeliveryOutcome(OutboxStatus.FAILED, "The alert mail has no content or no recipient.")
     settings = SmtpSettings(**runtime.settings.alert_smtp)
     outbox.begin_attempt(runtime.Session, item)
-    return send_raw(settings, item.mail_from, item.recipients, item.raw)
+    return runtime.seams.smtp.send(settings, item.mail_from, item.recipients, item.raw)
 

@@ -6,6 +6,7 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from inbox.models import OutboxStatus
 from inbox.outgoing.headers import HeaderProblem, envelope_address
@@ -44,6 +45,28 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     if settings.username:
         client.login(settings.username, settings.password or "")
     return client
+
+
+class MailTransport(Protocol):
+    """What a deliverer needs to hand a message to a mail server (``SmtpTransport`` is the real one).
+
+    Outcomes follow ``send_raw``'s contract: QUEUED (safe to retry), FAILED (refused, with the
+    server's words), UNKNOWN (may have gone out), SENT. Tests pass a recording transport through
+    ``inbox.seams.Seams.smtp``.
+    """
+
+    def send(
+        self, settings: SmtpSettings, mail_from: str, recipients: Sequence[str], raw: bytes
+    ) -> DeliveryOutcome: ...
+
+
+class SmtpTransport:
+    """Sends over SMTP with ``smtplib`` (``send_raw``)."""
+
+    def send(
+        self, settings: SmtpSettings, mail_from: str, recipients: Sequence[str], raw: bytes
+    ) -> DeliveryOutcome:
+        return send_raw(settings, mail_from, recipients, raw)
 
 
 def send_raw(

@@ -46,6 +46,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def verify_password(user: User, password: str) -> bool:
+    """Whether ``password`` is the user's (False for a user without one)."""
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def create_user(
     session: Session,
     *,

@@ -64,6 +64,7 @@ class ScanResult:
     issued: int = 0
     lost: int = 0  # another process issued it first (or the thread changed meanwhile)
     digests: int = 0
+    escalated: int = 0
 
 
 @dataclass(frozen=True, order=True)
@@ -244,7 +245,7 @@ def issue(session: Session, due: DueAlert, *, now: datetime, settings: Settings)
 
 
 def scan(Session: sessionmaker[Session], settings: Settings, *, now: datetime) -> ScanResult:
-    """One pass without the lease: issue every due alert, then the digests that are due."""
+    """One pass without the lease: issue every due alert and escalation, then the digests that are due."""
     result = ScanResult(claimed=True)
     with Session() as session:
         pending = find_due(session, now=now, notify_at=settings.alert_notify_at)
@@ -255,6 +256,12 @@ def scan(Session: sessionmaker[Session], settings: Settings, *, now: datetime) -
                 result.lost += 1
             if n % COMMIT_EVERY == 0:
                 session.commit()
+        session.commit()
+    with Session() as session:
+        from inbox.services import escalation  # builds on this module
+
+        result.escalated, lost = escalation.scan(session, now=now, settings=settings)
+        result.lost += lost
         session.commit()
     with Session() as session:
         result.digests = queue_digests(session, now=now, settings=settings)

@@ -129,6 +129,7 @@ def unanswered_since(session: Session, thread: Thread) -> datetime | None:
         .where(
             Message.thread_id == thread.id,
             Message.direction == Direction.OUTBOUND,
+            Message.kind == MessageKind.NORMAL,  # an auto-acknowledgement answers nothing
             ~undelivered.exists(),
         )
         .scalar_subquery()

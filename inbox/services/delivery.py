@@ -26,7 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from inbox.config import Settings
-from inbox.models import Event, Message, OutboxItem, OutboxStatus, Thread, User
+from inbox.models import Event, Message, MessageKind, OutboxItem, OutboxStatus, Thread, User
 from inbox.services import deadlines, outbox
 
 SENDING, FAILING = "sending", "failing"
@@ -69,7 +69,11 @@ def delivered(session: Session, item: OutboxItem, now: datetime) -> None:
     thread = session.get(Thread, item.thread_id)
     if thread is None:
         return
-    author_id = session.scalar(select(Message.author_id).where(Message.id == item.message_row_id))
+    author_id, kind = session.execute(
+        select(Message.author_id, Message.kind).where(Message.id == item.message_row_id)
+    ).one()
+    if kind != MessageKind.NORMAL:
+        return  # an automatic message (auto-acknowledgement) is no answer: status and deadline stay
     after = thread.mailbox.status_after_reply
     before = thread.status
     written_against = payload.get("status_at_queue", before.value)
@@ -170,6 +174,8 @@ def reason(item: OutboxItem) -> str:
     error = item.last_error or ""
     if item.status == OutboxStatus.UNKNOWN:
         return _("Sending had begun when the connection or the worker stopped: the reply may have reached the customer. Check before sending it again.")
+    if "(bounce)" in error:
+        return _("The receiving side returned this message as undeliverable (bounce). Check the address, then edit and send it again.")
     if item.status == OutboxStatus.REJECTED:
         return _("The receiving side refused this reply. Edit it and send it again.")
     if "No SMTP server is set" in error or "SMTP settings" in error:

@@ -5,6 +5,7 @@ Knows nothing of how a change is decided (``assignment``, ``notes``) or shown (t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from inbox.models import Event, Thread, User
+
+# hook(session, thread, event, now), run for every event ``record`` adds, in the caller's
+# transaction (the event is not flushed yet). Filled by ``inbox.wiring`` (notifications).
+AFTER_RECORD: list[Callable[[Session, Thread, Event, datetime], None]] = []
 
 
 def record(
@@ -31,6 +36,8 @@ def audit(
     """Add one event that belongs to no thread: what an admin or lead changed in the settings."""
     event = Event(thread_id=None, actor_id=by.id if by else None, kind=kind, data=data, created_at=now)
     session.add(event)
+    for hook in AFTER_RECORD:
+        hook(session, thread, event, now)
     return event
 
 

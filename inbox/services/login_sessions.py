@@ -139,3 +139,13 @@ def end_all_sessions(session: Session, user_id: int, *, now: datetime) -> None:
         .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def end_other_sessions(session: Session, user_id: int, keep_token: str | None, *, now: datetime) -> None:
+    """End every log-in of the user but the one with ``keep_token`` (own password change)."""
+    stmt = update(LoginSession).where(
+        LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None)
+    )
+    if keep_token:
+        stmt = stmt.where(LoginSession.token_hash != _hash(keep_token))
+    session.execute(stmt.values(revoked_at=now))

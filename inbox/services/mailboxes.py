@@ -183,6 +183,12 @@ def validate_settings(kind: MailboxKind | str, settings: Mapping[str, Any]) -> N
     validator = SETTINGS_VALIDATORS.get(MailboxKind(kind))
     if validator is not None:
         validator(settings)
+    from inbox.services import auto_ack  # here: auto_ack reaches ingest and the outbox
+
+    problem = auto_ack.settings_problem(dict(settings))
+    if problem is not None:
+        message, key, params = problem
+        raise InvalidSetting(message, key, **params)
 
 
 def _check_fields(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -197,8 +197,8 @@ def open_source(runtime: Runtime, mailbox: Mailbox) -> MallSource:
             session.commit()
 
     secrets = runtime.secrets.open(mailbox.secret_encrypted)
-    return connect(mailbox.kind.value, mailbox.settings or {}, secrets, env_for(runtime),
-                   on_secrets=store_secrets)
+    return runtime.seams.mall(mailbox.kind.value, mailbox.settings or {}, secrets, env_for(runtime),
+                              on_secrets=store_secrets)
 
 
 def credentials_blocked(mailbox: Mailbox) -> str | None:

@@ -1,7 +1,7 @@
 """The queue: which threads a user sees per view and filter, sorted and keyset-paged (no OFFSET), with side-bar counts.
 
 Views: ``default`` (unresolved, overdue first, then by deadline, then newest activity),
-one per status, ``mine``, ``unassigned``, ``overdue``, ``due_today`` and ``all``. Filters by
+one per status (``automatic``: 自動メール, never counted as open), ``mine``, ``unassigned``, ``overdue``, ``due_today`` and ``all``. Filters by
 mailbox, status, assignee, tag and deadline narrow any view. "Overdue" and "due today" are
 inbox.services.deadlines' stage conditions (the same rule as the deadline badges; "today"
 is the viewer's local date). Bulk changes are inbox.services.assignment.bulk_apply's.
@@ -36,12 +36,16 @@ VIEWS = (
     "open",
     "waiting",
     "resolved",
+    "automatic",
     "mine",
     "unassigned",
     "overdue",
     "due_today",
     "all",
 )
+# One view per status; "automatic" (自動メール) holds threads opened by automatic mail, which
+# are not work and so in no other view but "all" (see inbox.services.automatic).
+STATUS_VIEWS = ("new", "open", "waiting", "resolved", "automatic")
 SORTS = ("deadline", "activity")
 DEADLINES = ("overdue", "today", "none")
 BULK_ACTIONS = ("assign", "unassign", "status", "add_tag", "remove_tag", "category")
@@ -85,7 +89,7 @@ class QueueFilter:
     def order(self) -> str:
         if self.sort:
             return self.sort
-        return "activity" if self.view in ("resolved", "all") else "deadline"
+        return "activity" if self.view in ("resolved", "automatic", "all") else "deadline"
 
 
 @dataclass
@@ -117,7 +121,7 @@ def _view_conditions(
     view: str, user: User, now: datetime
 ) -> tuple[ColumnElement[bool] | None, list[ColumnElement[bool]]]:
     """The view's status rule (replaced by an explicit status filter) and its other rules."""
-    if view in ("new", "open", "waiting", "resolved"):
+    if view in STATUS_VIEWS:
         return Thread.status == Status(view), []
     if view == "all":
         return None, []
@@ -169,7 +173,7 @@ def _conditions(
 def _statuses(flt: QueueFilter) -> tuple[Status, ...]:
     if flt.statuses:
         return flt.statuses
-    if flt.view in ("new", "open", "waiting", "resolved"):
+    if flt.view in STATUS_VIEWS:
         return (Status(flt.view),)
     return tuple(Status) if flt.view == "all" else UNRESOLVED
 
@@ -345,6 +349,10 @@ def view_counts(
     for status, n in rows:
         counts[Status(status).value] += n  # type: ignore[operator]
     counts["default"] = sum(counts[s.value] or 0 for s in UNRESOLVED)
+    counts["automatic"] = session.scalar(  # not work, so not in "default"; shown on its own
+        select(func.count()).select_from(Thread)
+        .where(Thread.mailbox_id.in_(ids), Thread.status == Status.AUTOMATIC)
+    )
     counts["resolved"] = counts["all"] = None
     for view in ("mine", "unassigned", "overdue", "due_today"):
         status_rule, others = _view_conditions(view, user, now)

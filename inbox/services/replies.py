@@ -8,7 +8,7 @@ mall modules register their own. Knows nothing of HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -203,12 +203,14 @@ def composer_defaults(
     now: datetime,
     reply_key: str,
     intro: str | None = None,
+    signature: str | None = None,
 ) -> Composer:
     """To/Cc from the last customer message (Reply-To, else From; its Cc minus our own
     addresses), ``Re: <subject> [#n]``, and the body: ``intro`` (a filled-in template) or the
     mailbox signature, then the customer's message quoted under a Japanese header line (for
     channels that quote: the malls show the customer the whole conversation themselves, and a
-    quote would only use up their length limits)."""
+    quote would only use up their length limits). ``signature`` (the writer's own above the
+    mailbox's) replaces the mailbox signature when given."""
     mailbox = thread.mailbox
     channel = REPLY_CHANNELS.get(mailbox.kind)
     parent = customer_message(session, thread)
@@ -231,10 +233,11 @@ def composer_defaults(
     subject = reply_subject(
         thread.subject or (parent.subject if parent else ""), token, settings.ticket_pattern
     )
+    signature = mailbox.signature if signature is None else signature
     if intro is not None:
         text = intro.rstrip()
-    elif mailbox.signature:
-        text = "\n\n" + mailbox.signature.rstrip()
+    elif signature:
+        text = "\n\n" + signature.rstrip()
     else:
         text = ""
     if parent is not None and (channel is None or channel.quotes_history):
@@ -288,6 +291,7 @@ def newer_replies(session: Session, thread: Thread, since: datetime) -> list[Mes
             .where(
                 Message.thread_id == thread.id,
                 Message.direction == Direction.OUTBOUND,
+                Message.kind == MessageKind.NORMAL,  # an auto-acknowledgement is no double reply
                 Message.created_at > since,
                 Message.id.not_in(never_sent),
             )
@@ -328,33 +332,28 @@ def _reply_text(draft: Draft, mailbox: Mailbox) -> str:
     return single_signature(draft.text.replace("\r\n", "\n").rstrip(), mailbox.signature)
 
 
+# Texts added under a checked reply (e.g. the satisfaction survey link): each gets the session,
+# the thread, the app's secret key and the time, and returns "" or the text; filled by ``inbox.wiring``.
+REPLY_FOOTERS: list[Callable[[Session, Thread, str, datetime], str]] = []
+
+
+def _with_footers(session: Session, thread: Thread, text: str, settings: Settings, now: datetime) -> str:
+    return text + "".join(hook(session, thread, settings.secret_key, now) for hook in REPLY_FOOTERS)
+
+
 def _idempotency_key(thread: Thread, reply_key: str) -> str:
     return f"reply:{thread.id}:{reply_key}"
 
 
-def send_reply(
-    session: Session,
-    thread: Thread,
-    author: User,
-    draft: Draft,
-    *,
-    now: datetime,
-    settings: Settings,
-    blobs: BlobStore,
-    prepared: PreparedMail | None = None,
-) -> Message:
-    """Record the reply as an outbound message and queue it; flushes, never commits.
-
-    The same ``draft.reply_key`` twice returns the first reply. Raises ReplyProblems (shown
-    next to the composer) and, unless ``draft.confirm``, ReplyConflict when another reply was
-    recorded on the thread after ``draft.opened_at``. The thread keeps its status and deadline
-    until the reply is delivered (``inbox.services.delivery``).
+def check_draft(
+    session: Session, thread: Thread, draft: Draft
+) -> tuple[ReplyChannel, str, list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """What ``send_reply`` checks before it records anything (also run before a reply is held
+    for approval): the channel's rules, the addresses, and, unless ``draft.confirm``, the
+    double-reply guard. Returns the channel, the text that goes out and the parsed To, Cc and
+    Bcc. Raises ReplyProblems or ReplyConflict; reads only.
     """
     mailbox = thread.mailbox
-    key = _idempotency_key(thread, draft.reply_key)
-    existing = session.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == key))
-    if existing is not None and existing.message_row_id is not None:
-        return session.get(Message, existing.message_row_id)
     channel = REPLY_CHANNELS.get(mailbox.kind)
     if channel is None:
         raise ReplyProblems([Problem(_("Replies cannot be sent from this kind of mailbox yet."))])
@@ -383,7 +382,34 @@ def send_reply(
         newer = newer_replies(session, thread, draft.opened_at)
         if newer:
             raise ReplyConflict(newer)
+    return channel, text, to, cc, bcc
 
+
+def send_reply(
+    session: Session,
+    thread: Thread,
+    author: User,
+    draft: Draft,
+    *,
+    now: datetime,
+    settings: Settings,
+    blobs: BlobStore,
+    prepared: PreparedMail | None = None,
+) -> Message:
+    """Record the reply as an outbound message and queue it; flushes, never commits.
+
+    The same ``draft.reply_key`` twice returns the first reply. Raises ReplyProblems (shown
+    next to the composer) and, unless ``draft.confirm``, ReplyConflict when another reply was
+    recorded on the thread after ``draft.opened_at``. The thread keeps its status and deadline
+    until the reply is delivered (``inbox.services.delivery``).
+    """
+    mailbox = thread.mailbox
+    key = _idempotency_key(thread, draft.reply_key)
+    existing = session.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == key))
+    if existing is not None and existing.message_row_id is not None:
+        return session.get(Message, existing.message_row_id)
+    channel, text, to, cc, bcc = check_draft(session, thread, draft)
+    text = _with_footers(session, thread, text, settings, now)  # as it goes out, not as it is held
     message = Message(
         thread_id=thread.id,
         mailbox_id=mailbox.id,
@@ -450,6 +476,7 @@ def prepare_mail(
         parse_addresses(draft.to), parse_addresses(draft.cc), parse_addresses(draft.bcc))
     if bad_to or bad_cc or bad_bcc or not to or channel.validate(text, draft.attachments):
         return None
+    text = _with_footers(session, thread, text, settings, now)
     reply = OutgoingReply(
         message=None, author=None, to=to, cc=cc, bcc=bcc, subject=draft.subject.strip(),  # type: ignore[arg-type]
         text=text, attachments=list(draft.attachments), parent=customer_message(session, thread),

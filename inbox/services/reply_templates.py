@@ -134,8 +134,14 @@ def fill_for(thread: Thread, agent: User, ticket_token: str, customer: Message |
         customer_name=name,
         ticket=ticket_token,
         agent_name=agent.name,
-        signature=thread.mailbox.signature or "",
+        signature=combined_signature(agent, thread),
     )
+
+
+def combined_signature(agent: User, thread: Thread) -> str:
+    """The writer's own signature (if any) above the mailbox's (if any)."""
+    parts = [(agent.signature or "").strip("\n"), (thread.mailbox.signature or "").strip("\n")]
+    return "\n".join(p for p in parts if p.strip())
 
 
 def render(body: str, fill: Fill, *, add_signature: bool = False) -> str:

@@ -1,9 +1,15 @@
-"""Search: threads by ticket number, address, subject and body text (Japanese substrings too), within the user's mailboxes.
+"""Search: threads by ticket number, sender name and address, subject and body text (Japanese substrings too), within the user's mailboxes.
 
-Every term of two characters or more is looked up in an index. Terms of three or more: the
-trigram indexes of migration 0002 (SQLite: FTS5 table ``messages_fts``; PostgreSQL:
-``pg_trgm`` GIN indexes serving ``ILIKE '%…%'``). Terms of two (「配送」): the bigram index
-of migration 0005 (inbox.search_bigrams), whose candidates are re-checked with LIKE. Only
+Text is compared folded (inbox.search_fold): full and half width, upper and lower case,
+hiragana and katakana are the same, and spaces do not count — 「ｻｲｽﾞ」, 「さいず」 and
+「サイズ」 find each other, 「佐々木花子」 finds 「佐々木 花子」. The indexes hold the folded
+text and a query is folded by the same function.
+
+Every term of two characters or more (once folded) is looked up in an index. Terms of three
+or more: the trigram index of migration 0011 (SQLite: contentless FTS5 table ``messages_fts``;
+PostgreSQL: a ``pg_trgm`` GIN index on ``inbox_search_text(...)`` serving ``LIKE '%…%'``).
+Terms of two (「配送」): the bigram index (inbox.search_bigrams) of the same folded text,
+whose candidates are re-checked with LIKE. Only
 one-character terms (「傘」), and two-character terms with ASCII punctuation, fall back to a
 LIKE scan of the messages of the user's mailboxes, newest first, which stops as soon as
 enough matches are found (a rare such term reads those mailboxes' messages in full).
@@ -20,17 +26,20 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Text, cast, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Text, cast, func, literal, literal_column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload
 
-from inbox.models import Message, Thread, User
+from inbox.models import Message, Status, Thread, User
 from inbox.search_bigrams import has_key
+from inbox.search_fold import fold
 from inbox.services.access import visible_mailbox_ids
 
 TICKET_RE = re.compile(r"^\s*(#)?\s*(\d{1,18})\s*$")
@@ -40,6 +49,7 @@ MAX_QUERY = 200
 MAX_TERM = 32  # longer words are cut: matching one huge text costs about text x term, uninterrupted
 SCAN_LIMIT = 500  # matching messages read, newest first, to collect one page of threads
 SNIPPET_CHARS = 60
+HIGHLIGHT_CHARS = 20_000  # matches are looked for (and marked) within this much of a message's text
 MAX_CANDIDATES = 5000  # bigram-index candidates (the newest) re-checked with LIKE on SQLite
 BUDGET_SECONDS = 5.0  # a search taking longer is stopped: "refine your search"
 
@@ -48,6 +58,23 @@ BUDGET_SECONDS = 5.0  # a search taking longer is stopped: "refine your search"
 class SearchHit:
     thread: Thread
     snippet: str  # the newest matching message's text around the first term
+    # the snippet in pieces, each (text, True when it is a match) for highlighting
+    marks: list[tuple[str, bool]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Narrow a search to threads of one mailbox, in one status, of one assignee, or to matching
+    messages that arrived within a period (``since`` inclusive, ``until`` exclusive)."""
+
+    mailbox_id: int | None = None
+    status: Status | None = None
+    assignee_id: int | None = None  # 0: unassigned
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.mailbox_id, self.status, self.assignee_id, self.since, self.until))
 
 
 @dataclass
@@ -62,12 +89,13 @@ class SearchResult:
 
 
 def parse_terms(query: str) -> list[str]:
-    """Split on ASCII and ideographic spaces; every term must match (AND). Drops duplicates.
-    A term is cut to MAX_TERM characters (it then matches a little more, never less)."""
+    """Split on ASCII and ideographic spaces; every term must match (AND). Each term is folded
+    (inbox.search_fold); empty and repeated terms are dropped. A term is cut to MAX_TERM
+    characters (it then matches a little more, never less)."""
     terms: list[str] = []
-    for term in query[:MAX_QUERY].split():
-        term = term[:MAX_TERM]
-        if term not in terms:
+    for word in query[:MAX_QUERY].split():
+        term = fold("".join(c for c in word if unicodedata.category(c) != "Cc"))[:MAX_TERM]
+        if term and term not in terms:
             terms.append(term)
     return terms[:MAX_TERMS]
 
@@ -117,12 +145,14 @@ def search(
     *,
     limit: int = 50,
     budget_seconds: float = BUDGET_SECONDS,
+    filters: SearchFilters = SearchFilters(),
 ) -> SearchResult:
     """Threads of the user's mailboxes matching ``query``, the newest matching message first.
 
     ``#123`` finds ticket 123 only; ``123`` finds ticket 123 (shown first) and text
     containing "123". Other queries are terms that must all appear, each in the subject,
-    sender address or body of one message. Never raises for odd input: an empty or
+    sender name or address, or body of one message. ``filters`` narrow both. Never raises for
+    odd input: an empty or
     unmatched query gives an empty result, one over ``budget_seconds`` an empty result
     with ``timed_out`` set.
     """
@@ -133,19 +163,22 @@ def search(
     ticket = TICKET_RE.match(result.query)
     if ticket:
         thread = session.get(Thread, int(ticket.group(2)))
-        if thread is not None and thread.mailbox_id in mailbox_ids:
+        if thread is not None and thread.mailbox_id in mailbox_ids and _passes(thread, filters):
             result.ticket = thread
         if ticket.group(1):  # "#123" asks for the ticket only
             return result
     result.terms = parse_terms(result.query)
     result.short_terms = any(_scanned(t) for t in result.terms)
     dialect = session.get_bind().dialect.name
+    if not result.terms:
+        return result
     stmt = (
         select(Message.id, Message.thread_id)
         .where(Message.mailbox_id.in_(mailbox_ids), *_conditions(result.terms, dialect))
         .order_by(Message.id.desc())
         .limit(SCAN_LIMIT)
     )
+    stmt = _filtered(stmt, filters)
     newest: dict[int, int] = {}  # thread id -> newest matching message id, in result order
     try:
         with time_budget(session, budget_seconds):
@@ -167,12 +200,20 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _like_any_column(term: str, dialect: str) -> ColumnElement[bool]:
-    pattern = _like_pattern(term)
-    cols = (Message.subject, Message.from_address, Message.text)
-    if dialect == "postgresql":  # ILIKE is what the pg_trgm GIN indexes serve
-        return or_(*(c.ilike(pattern, escape="\\") for c in cols))
-    return or_(*(c.like(pattern, escape="\\") for c in cols))  # SQLite LIKE: ASCII case-blind
+def _folded_message() -> ColumnElement[str]:
+    """The folded text a message is searched by: the expression migration 0011 indexes."""
+    return func.inbox_search_text(Message.subject, Message.from_name, Message.from_address, Message.text)
+
+
+def _contains(term: str, dialect: str) -> ColumnElement[bool]:
+    """The folded message text contains the (folded) term. On PostgreSQL the term is folded
+    again by the database's own function, the one its index was built with."""
+    if dialect == "postgresql":
+        folded = func.inbox_fold(literal(term, Text))
+        for char in ("\\", "%", "_"):
+            folded = func.replace(folded, char, "\\" + char)
+        return _folded_message().like(literal("%", Text).concat(folded).concat("%"), escape="\\")
+    return _folded_message().like(_like_pattern(term), escape="\\")
 
 
 def _scanned(term: str) -> bool:
@@ -206,13 +247,46 @@ def _conditions(terms: list[str], dialect: str) -> list[ColumnElement[bool]]:
         if keyed:
             conds.append(_fts_match("messages_bigrams", keyed, MAX_CANDIDATES))
     else:
-        conds += [_like_any_column(t, dialect) for t in long_terms]
+        conds += [_contains(t, dialect) for t in long_terms]
         if keyed:
-            keys = cast(array([func.lower(t) for t in keyed]), ARRAY(Text))
-            bigrams = func.inbox_bigrams(Message.subject, Message.from_address, Message.text)
+            keys = cast(array([func.lower(func.inbox_fold(literal(t, Text))) for t in keyed]), ARRAY(Text))
+            empty = literal_column("''")  # as in the index expression, not a parameter
+            bigrams = func.inbox_bigrams(_folded_message(), empty, empty)
             conds.append(bigrams.op("@>")(keys))
-    conds += [_like_any_column(t, dialect) for t in terms if len(t) < TRIGRAM]
+    conds += [_contains(t, dialect) for t in terms if len(t) < TRIGRAM]
     return conds
+
+
+def _filtered(stmt, filters: SearchFilters):
+    """``stmt`` (over messages) narrowed by ``filters``."""
+    if not filters:
+        return stmt
+    if filters.since is not None:
+        stmt = stmt.where(Message.received_at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(Message.received_at < filters.until)
+    if filters.mailbox_id is not None:
+        stmt = stmt.where(Message.mailbox_id == filters.mailbox_id)
+    if filters.status is not None or filters.assignee_id is not None:
+        stmt = stmt.join(Thread, Thread.id == Message.thread_id)
+        if filters.status is not None:
+            stmt = stmt.where(Thread.status == filters.status)
+        if filters.assignee_id == 0:
+            stmt = stmt.where(Thread.assignee_id.is_(None))
+        elif filters.assignee_id is not None:
+            stmt = stmt.where(Thread.assignee_id == filters.assignee_id)
+    return stmt
+
+
+def _passes(thread: Thread, filters: SearchFilters) -> bool:
+    """Whether a thread found by its number is within the filters (period aside)."""
+    if filters.mailbox_id is not None and thread.mailbox_id != filters.mailbox_id:
+        return False
+    if filters.status is not None and thread.status != filters.status:
+        return False
+    if filters.assignee_id == 0:
+        return thread.assignee_id is None
+    return filters.assignee_id is None or thread.assignee_id == filters.assignee_id
 
 
 def _hits(session: Session, newest: dict[int, int], terms: list[str]) -> list[SearchHit]:
@@ -233,20 +307,67 @@ def _hits(session: Session, newest: dict[int, int], terms: list[str]) -> list[Se
             select(Message.id, Message.text).where(Message.id.in_(newest.values()))
         ).all()
     )
-    return [
-        SearchHit(thread=threads[tid], snippet=snippet(texts.get(mid, ""), terms))
-        for tid, mid in newest.items()
-        if tid in threads
-    ]
+    hits = []
+    for tid, mid in newest.items():
+        if tid in threads:
+            marks = highlighted(texts.get(mid, ""), terms)
+            hits.append(SearchHit(threads[tid], "".join(part for part, _ in marks), marks))
+    return hits
+
+
+_SOUND_MARKS = "\uff9e\uff9f\u3099\u309a\u309b\u309c"  # ﾞ ﾟ and their full-width forms
+
+
+def _folded_with_positions(flat: str) -> tuple[str, list[tuple[int, int]]]:
+    """``flat`` folded character by character, and for each folded character the span of the
+    original characters it came from (so that a match in the folded text maps back)."""
+    folded: list[str] = []
+    origin: list[tuple[int, int]] = []
+    i = 0
+    while i < len(flat):
+        # a voiced or semi-voiced sound mark folds together with the kana before it (ｽﾞ → ズ)
+        size = 2 if i + 1 < len(flat) and flat[i + 1] in _SOUND_MARKS else 1
+        piece = fold(flat[i : i + size])
+        folded.append(piece)
+        origin += [(i, i + size)] * len(piece)
+        i += size
+    return "".join(folded), origin
+
+
+def highlighted(body: str, terms: list[str], width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
+    """About ``width`` characters of ``body`` either side of the first term found in it, in
+    pieces: (text, True) for each folded match of a term, (text, False) between them."""
+    flat = " ".join(body[:HIGHLIGHT_CHARS * 2].split())[:HIGHLIGHT_CHARS]
+    folded, origin = _folded_with_positions(flat)
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        start = folded.find(term)
+        while start >= 0 and len(spans) < 50:
+            end = start + len(term)
+            spans.append((origin[start][0], origin[end - 1][1]))
+            start = folded.find(term, end)
+    if not spans:
+        cut = flat[: width * 2]
+        return [(cut + ("…" if len(flat) > width * 2 else ""), False)]
+    first = min(s for s, _ in spans)
+    lo, hi = max(0, first - width), min(len(flat), first + width)
+    pieces: list[tuple[str, bool]] = [("…", False)] if lo else []
+    at = lo
+    for s, e in sorted(spans):
+        s, e = max(s, at), min(e, hi)
+        if s >= e:
+            continue
+        if s > at:
+            pieces.append((flat[at:s], False))
+        pieces.append((flat[s:e], True))
+        at = e
+    if at < hi:
+        pieces.append((flat[at:hi], False))
+    if hi < len(flat):
+        pieces.append(("…", False))
+    return pieces
 
 
 def snippet(body: str, terms: list[str], width: int = SNIPPET_CHARS) -> str:
-    """About ``width`` characters of ``body`` either side of the first term found in it."""
-    flat = " ".join(body.split())
-    lowered = flat.lower()
-    found = [i for i in (lowered.find(t.lower()) for t in terms) if i >= 0]
-    if not found:
-        return flat[: width * 2] + ("…" if len(flat) > width * 2 else "")
-    start = max(0, min(found) - width)
-    end = min(len(flat), min(found) + width)
-    return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
+    """About ``width`` characters of ``body`` either side of the first (folded) term found in it."""
+    return "".join(part for part, _ in highlighted(body, [fold(t) for t in terms], width))

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, LoginError
@@ -156,6 +156,27 @@ class FetchRun(Iterator[list[FetchedMail]]):
     def state_after(self, batch: list[FetchedMail]) -> FolderState:
         """The ``FolderState`` to store once ``batch`` is committed."""
         return FolderState(self.uidvalidity, max(m.uid for m in batch))
+
+
+class ImapSession(Protocol):
+    """What the poller and the reply sender need of an IMAP server (``ImapConnection`` is the real one).
+
+    Tests and the demo pass another implementation through ``inbox.seams.Seams.imap``.
+    """
+
+    def __enter__(self) -> ImapSession: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def fetch_new(self, folder: str, state: FolderState, *, batch_size: int = 200) -> FetchRun: ...
+
+    def after_batch(self, folder: str, uids: list[int]) -> None: ...
+
+    def append_sent(self, raw: bytes, *, folder: str | None = None) -> None: ...
+
+
+# Builds a session for a mailbox's settings; not connected until entered.
+ImapConnector = Callable[[ImapSettings], ImapSession]
 
 
 # How servers say "no such folder": RFC 5530 codes, then Dovecot, Gmail, Exchange wording.

@@ -381,6 +381,20 @@ def connector(kind: str) -> Connector:
         raise MallError(f"No mall connector for {kind!r}.", kind="bad_request") from None
 
 
+class MallConnector(Protocol):
+    """How a mall channel's source is built (``connect`` is the real one; see ``inbox.seams``)."""
+
+    def __call__(
+        self,
+        kind: str,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        env: MallEnv,
+        *,
+        on_secrets: Callable[[dict[str, Any]], None] | None = None,
+    ) -> MallSource: ...
+
+
 def connect(
     kind: str,
     settings: Mapping[str, Any],

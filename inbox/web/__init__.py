@@ -105,8 +105,10 @@ def init_app(app: Flask) -> None:
     sessions.init_app(app, secure_cookies=runtime_of(app).settings.secure_cookies)
 
     from inbox.web import (
+        escalation,
         health,
         mentions,
+        notifications,
         outbox,
         overview,
         quarantine,
@@ -120,7 +122,18 @@ def init_app(app: Flask) -> None:
     from inbox.web import categories, rules
 
     areas += (rules, categories)
+    from inbox.web import survey, voc
+
+    areas += (voc, survey)
+    app.jinja_env.globals["csat_answer"] = survey.answer_for
+    from inbox.web import approvals
+
+    areas += (approvals, notifications, escalation)
+    from inbox.web import account, audit
+
+    areas += (account, audit)
     for module in areas:
         app.register_blueprint(module.bp)
+    app.before_request(account.require_two_factor_setup)
     errors.init_app(app)
     health.init_app(app, app.extensions["inbox"])

@@ -1,4 +1,5 @@
-"""Log-in, log-out and the user's own settings."""
+"""Log-in (password, then a TOTP or recovery code when the user has two-factor log-in on), log-out
+and the user's own settings (name, language, time zone, signature)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,22 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from inbox.db import utcnow
-from inbox.services import accounts
+from inbox.models import User
+from inbox.services import accounts, two_factor
+from inbox.services.audit import diff as audit_diff
 from inbox.services.errors import InvalidCredentials, LoginThrottled
 from inbox.web import db, runtime, sessions
-from inbox.web.forms import EmptyForm, LoginForm, SettingsForm
+from inbox.web.audit import note
+from inbox.web.forms import CodeForm, EmptyForm, LoginForm, SettingsForm
+
+PENDING = "pending_2fa"
+PENDING_SECONDS = 300  # the code must follow the password within five minutes
 
 bp = Blueprint("auth", __name__)
 
@@ -30,6 +38,27 @@ def _safe_next(target: str | None) -> str:
     return url_for("queue.index")
 
 
+def _policy() -> accounts.ThrottlePolicy:
+    settings = runtime().settings
+    return accounts.ThrottlePolicy(
+        max_failures=settings.login_max_failures,
+        window=timedelta(minutes=settings.login_window_minutes),
+        lockout=timedelta(minutes=settings.login_lockout_minutes),
+    )
+
+
+def _user_id_for(email: str) -> int | None:
+    return db().scalar(select(User.id).where(User.email == email.strip().lower()))
+
+
+def _finish(user: User, *, remember: bool, method: str, next_url: str | None):
+    note("login.success", f"user:{user.id}", {"method": method}, actor_id=user.id)
+    db().commit()
+    lifetime = timedelta(days=runtime().settings.remember_days)
+    sessions.start(user, remember=remember, lifetime=lifetime)
+    return redirect(_safe_next(next_url))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -37,41 +66,91 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        settings = runtime().settings
-        policy = accounts.ThrottlePolicy(
-            max_failures=settings.login_max_failures,
-            window=timedelta(minutes=settings.login_window_minutes),
-            lockout=timedelta(minutes=settings.login_lockout_minutes),
-        )
-        session = db()
+        email = form.email.data or ""
         try:
             user = accounts.authenticate(
-                session,
-                form.email.data or "",
-                form.password.data or "",
-                remote_addr=request.remote_addr or "unknown",
-                now=utcnow(),
-                policy=policy,
-            )
+                db(), email, form.password.data or "",
+                remote_addr=request.remote_addr or "unknown", now=utcnow(), policy=_policy(),
+            )  # fmt: skip
         except LoginThrottled:
-            session.commit()
+            note("login.locked", email[:254], actor_id=_user_id_for(email))
+            db().commit()
             flash(_("Too many failed log-ins. Wait a few minutes and try again."), "error")
             status = 429
         except InvalidCredentials:
-            session.commit()
+            note("login.failure", email[:254], actor_id=_user_id_for(email))
+            db().commit()
             flash(_("Wrong mail address or password."), "error")
             status = 401
         else:
-            session.commit()
-            lifetime = timedelta(days=settings.remember_days)
-            sessions.start(user, remember=bool(form.remember.data), lifetime=lifetime)
-            return redirect(_safe_next(request.args.get("next")))
+            remember, next_url = bool(form.remember.data), request.args.get("next")
+            if not two_factor.enabled(db(), user.id):
+                return _finish(user, remember=remember, method="password", next_url=next_url)
+            db().commit()
+            session[PENDING] = {
+                "uid": user.id, "remember": remember, "next": _safe_next(next_url),
+                "at": int(utcnow().timestamp()),
+            }  # fmt: skip
+            return redirect(url_for("auth.login_code"))
     return render_template("auth/login.html", form=form), status
+
+
+def _pending_user() -> tuple[User, dict] | None:
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or not isinstance(pending.get("uid"), int):
+        return None
+    if int(utcnow().timestamp()) - int(pending.get("at", 0)) > PENDING_SECONDS:
+        session.pop(PENDING, None)
+        return None
+    user = db().get(User, pending["uid"])
+    if user is None or not user.active:
+        return None
+    return user, pending
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step: a code from the authenticator app, or one of the recovery codes."""
+    if current_user.is_authenticated:
+        return redirect(url_for("queue.index"))
+    found = _pending_user()
+    if found is None:
+        flash(_("Log in again: the log-in took too long or was not started."), "error")
+        return redirect(url_for("auth.login"))
+    user, pending = found
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            method = two_factor.verify(
+                db(), user, runtime().secrets, form.code.data or "", now=utcnow(), policy=_policy()
+            )
+        except LoginThrottled:
+            note("login.locked", f"user:{user.id}", {"step": "2fa"}, actor_id=user.id)
+            db().commit()
+            flash(_("Too many wrong codes. Wait a few minutes and try again."), "error")
+            status = 429
+        except InvalidCredentials:
+            note("login.2fa_failure", f"user:{user.id}", actor_id=user.id)
+            db().commit()
+            flash(_("The code is wrong or was already used."), "error")
+            status = 401
+        else:
+            session.pop(PENDING, None)
+            if method == "recovery":
+                left = two_factor.recovery_codes_left(db(), user.id)
+                note("2fa.recovery_used", f"user:{user.id}", {"left": left}, actor_id=user.id)
+                flash(_("You used a recovery code; %(n)s are left.", n=left), "info")
+            return _finish(user, remember=bool(pending.get("remember")), method=method,
+                           next_url=pending.get("next"))
+    return render_template("auth/login_code.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     EmptyForm().validate_on_submit()
+    if current_user.is_authenticated:
+        note("logout", f"user:{current_user.id}")
     sessions.end(current_user)
     return redirect(url_for("auth.login"))
 
@@ -84,10 +163,20 @@ def settings():
         if form.timezone.data not in available_timezones():
             form.timezone.errors.append(_("Unknown time zone."))
         else:
-            session = db()
-            user = session.merge(current_user._get_current_object())
+            user = db().merge(current_user._get_current_object())
+            before = {"name": user.name, "language": user.language, "timezone": user.timezone,
+                      "signature": user.signature}
             user.language, user.timezone = form.language.data, form.timezone.data
-            session.commit()
+            if (form.name.data or "").strip():
+                user.name = form.name.data.strip()
+            if "signature" in request.form:
+                user.signature = (form.signature.data or "").replace("\r\n", "\n").strip("\n")
+            after = {"name": user.name, "language": user.language, "timezone": user.timezone,
+                     "signature": user.signature}
+            if changes := audit_diff(before, after):
+                note("account.update", f"user:{user.id}", changes)
+            db().commit()
             flash(_("Settings saved."), "info")
             return redirect(url_for("auth.settings"))
-    return render_template("auth/settings.html", form=form)
+    two_factor_on = two_factor.enabled(db(), current_user.id)
+    return render_template("auth/settings.html", form=form, two_factor_on=two_factor_on)

@@ -13,6 +13,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -45,7 +46,10 @@ class CompleteForm(FlaskForm):
     Editing forms fill fields from the stored object; without this check a post that leaves a
     field out would untick a checkbox or clear a list (WTForms reads an absent checkbox as off).
     Templates render checkboxes and multiple selects with ``companion(field)``.
+    Fields named in ``keep_when_absent`` are the exception: left out, they change nothing.
     """
+
+    keep_when_absent: frozenset[str] = frozenset()
 
     def validate(self, extra_validators=None) -> bool:  # type: ignore[override]
         ok = super().validate(extra_validators)
@@ -53,6 +57,8 @@ class CompleteForm(FlaskForm):
             return ok
         posted = set(request.form) | set(request.files)
         for field in self:
+            if field.name in self.keep_when_absent:
+                continue
             if field.type != "CSRFTokenField" and presence_key(field) not in posted:
                 missing = _l("This field is missing from the form; reload the page and try again.")
                 field.errors = [*field.errors, missing]
@@ -71,11 +77,30 @@ class UserForm(CompleteForm):
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(min=10)])
     mailboxes = SelectMultipleField(_l("Mailboxes"), coerce=int)
     active = BooleanField(_l("Active"), default=True)
+    approval_required = BooleanField(_l("Replies need approval (staff in training)"))
+    keep_when_absent = frozenset({"approval_required"})  # see inbox.web.approval_settings
 
 
 class SettingsForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     timezone = StringField(_l("Time zone"), validators=[DataRequired()])
+    signature = TextAreaField(_l("Signature"), validators=[Optional(), Length(max=2000)])
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired()])
+
+
+class SetPasswordForm(FlaskForm):
+    new = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired()])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
 
 
 class EmptyForm(FlaskForm):

@@ -16,6 +16,7 @@ from wtforms.validators import Length, Optional
 from inbox.models import MailboxKind
 from inbox.services.mall_complete import SETTING as MARK_COMPLETE
 from inbox.web.mailbox_kinds import KindForm, MailboxForm, register
+from inbox.web.mailbox_kinds.imap import ACK_SETTINGS, AckFields
 
 # Settings cleared when new credentials are saved: polling resumes, the expiry is read again.
 RESET_ON_NEW_SECRETS = ("credentials_state", "license_expires_at", "license_checked_at")
@@ -31,7 +32,7 @@ class MallKindForm(KindForm):
         return out
 
 
-class MallForm(MailboxForm):
+class MallForm(MailboxForm, AckFields):
     """What both mall channels have besides their credentials."""
 
     mark_complete_on_resolve = BooleanField(
@@ -53,11 +54,13 @@ class YahooForm(MallForm):
 
 register(MallKindForm(
     kind=MailboxKind.RAKUTEN, label=_l("Rakuten R-Messe inquiries"), form_class=RakutenForm,
-    partial="malls/rakuten_form.html", settings={"shop_id": "shop_id", MARK_COMPLETE: MARK_COMPLETE},
+    partial="malls/rakuten_form.html", settings={"shop_id": "shop_id", MARK_COMPLETE: MARK_COMPLETE, **{k: k for k in ACK_SETTINGS}},
+    optional=frozenset(ACK_SETTINGS),
     secrets={"service_secret": "service_secret", "license_key": "license_key"},
 ))
 register(MallKindForm(
     kind=MailboxKind.YAHOO, label=_l("Yahoo!ショッピング questions"), form_class=YahooForm,
-    partial="malls/yahoo_form.html", settings={"seller_id": "seller_id", MARK_COMPLETE: MARK_COMPLETE},
+    partial="malls/yahoo_form.html", settings={"seller_id": "seller_id", MARK_COMPLETE: MARK_COMPLETE, **{k: k for k in ACK_SETTINGS}},
+    optional=frozenset(ACK_SETTINGS),
     secrets={"client_id": "client_id", "client_secret": "client_secret", "refresh_token": "refresh_token"},
 ))

@@ -10,6 +10,7 @@ from inbox.db import utcnow
 from inbox.models import Status
 from inbox.services import categories
 from inbox.services import queue as queue_service
+from inbox.services import saved_searches
 from inbox.services.errors import InvalidInput
 from inbox.web import db, runtime
 from inbox.web.inputs import id_list
@@ -45,6 +46,7 @@ def index():
     return render_template(
         "queue/index.html", screen=screen, flt=flt, Status=Status, views=queue_service.VIEWS,
         category_choices=categories.visible_choices(db(), current_user._get_current_object()),
+        saved_searches=saved_searches.list_for(db(), current_user._get_current_object()),
     )
 
 

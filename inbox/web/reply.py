@@ -15,8 +15,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import OperationalError
 
 from inbox.db import utcnow
-from inbox.models import Thread
-from inbox.services import presence, replies
+from inbox.models import ApprovalRequest, Thread
+from inbox.services import approval, presence, replies
 from inbox.services import reply_templates as templates_service
 from inbox.services.access import get_thread
 from inbox.services.errors import InvalidInput
@@ -82,12 +82,18 @@ def composer_context(
         thread, user, settings.ticket_token_for(thread.id), customer
     )
     usable = templates_service.usable_for_thread(session, thread)
+    returned = None
+    if draft is None and template_id is None:  # a reply an approver sent back comes back here
+        back = approval.returned_draft(session, thread, user, reply_key=uuid.uuid4().hex, now=utcnow())
+        if back is not None:
+            returned, draft = back
     intro = None
     if template_id is not None:
         chosen = templates_service.get_template(session, user, template_id)
         intro = templates_service.render(chosen.body, fill, add_signature=True)
     composer = replies.composer_defaults(
-        session, thread, settings=settings, now=utcnow(), reply_key=uuid.uuid4().hex, intro=intro
+        session, thread, settings=settings, now=utcnow(), reply_key=uuid.uuid4().hex, intro=intro,
+        signature=fill.signature,
     )
     if draft is not None:
         composer.to, composer.cc, composer.bcc = draft.to, draft.cc, draft.bcc
@@ -102,11 +108,20 @@ def composer_context(
             (_signer().dumps(asdict(a)), a) for a in (draft.attachments if draft else [])
         ],
         "replaces": draft.replaces if draft else None,
+        "returned": returned,
         "cannot_send": replies.sending_problem(thread.mailbox),
         "others": presence.others_here(session, thread.id, user_id=user.id, now=utcnow()),
         "states": replies.reply_items(session, thread),
         "outbound": [m for m in thread.messages if m.direction.value == "outbound"],
     }
+
+
+def approval_returned(request_id: int | None) -> ApprovalRequest | None:
+    """The returned reply a re-sent composer revises (to keep its notice on a refused send)."""
+    if request_id is None:
+        return None
+    held = db().get(ApprovalRequest, request_id)
+    return held if held is not None and held.author_id == current_user.id else None
 
 
 @bp.app_context_processor
@@ -151,20 +166,24 @@ def send(thread_id: int):
     session.commit()
     draft, now = _draft(), utcnow()
     session.connection(execution_options={"sqlite_begin": "DEFERRED"})  # reads only
-    prepared = replies.prepare_mail(
-        session, get_thread(session, user, thread_id), draft, now=now, settings=rt.settings,
-        blobs=rt.blobs,
-    )
+    thread = get_thread(session, user, thread_id)
+    prepared = None
+    if approval.required(session, thread, user) is None:  # a held reply is built at approval
+        prepared = replies.prepare_mail(
+            session, thread, draft, now=now, settings=rt.settings, blobs=rt.blobs,
+        )
     session.commit()
     thread = get_thread(session, user, thread_id, for_update=True)
+    revises = request.form.get("revises", type=int)
     try:
-        replies.send_reply(
+        sent = approval.submit(
             session, thread, user, draft, now=now, settings=rt.settings, blobs=rt.blobs,
-            prepared=prepared,
+            prepared=prepared, revises=revises,
         )
     except replies.ReplyProblems as exc:
         session.rollback()
         ctx = composer_context(thread, draft=draft, problems=exc.problems)
+        ctx["returned"] = approval_returned(revises)
         return render_template("reply/compose.html", thread=thread, c=ctx), 422
     except replies.ReplyConflict as exc:
         session.rollback()
@@ -174,6 +193,10 @@ def send(thread_id: int):
         )
         return page, 409
     session.commit()
+    if isinstance(sent, ApprovalRequest):
+        names = ", ".join(u.name for u in approval.approvers(session, thread.mailbox))
+        flash(gettext("Your reply awaits approval by %(names)s; it is not sent until then.", names=names), "success")
+        return redirect(url_for("thread.show", thread_id=thread.id, _anchor="reply"))
     flash(gettext("Your reply is queued and will be sent in a moment."), "success")
     return redirect(url_for("thread.show", thread_id=thread.id, _anchor="reply-status"))
 

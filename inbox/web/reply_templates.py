@@ -14,8 +14,10 @@ from wtforms.validators import DataRequired, Length
 from inbox.db import utcnow
 from inbox.models import Mailbox
 from inbox.services import reply_templates as service
+from inbox.services.audit import diff as audit_diff
 from inbox.services.errors import InvalidInput, PermissionDenied
 from inbox.web import db
+from inbox.web.audit import note
 
 bp = Blueprint("reply_templates", __name__, url_prefix="/reply-templates")
 
@@ -64,10 +66,13 @@ def index():
 def create():
     form = _form()
     if form.validate_on_submit():
-        service.create_template(
+        template = service.create_template(
             db(), current_user._get_current_object(), mailbox_id=_mailbox_id(form),
             name=form.name.data, body=form.body.data,
         )
+        db().flush()
+        note("template.create", f"template:{template.id}",
+             {"name": template.name, "mailbox_id": template.mailbox_id, "body": template.body})
         db().commit()
         flash(gettext("Template saved."), "success")
         return redirect(url_for("reply_templates.index"))
@@ -83,10 +88,14 @@ def edit(template_id: int):
         raise PermissionDenied(gettext("You may use this template but not change it."))
     form = _form(template)
     if form.validate_on_submit():
+        before = {"name": template.name, "mailbox_id": template.mailbox_id, "body": template.body}
         service.update_template(
             session, user, template, mailbox_id=_mailbox_id(form), name=form.name.data,
             body=form.body.data, now=utcnow(),
         )
+        after = {"name": template.name, "mailbox_id": template.mailbox_id, "body": template.body}
+        if changes := audit_diff(before, after):
+            note("template.update", f"template:{template.id}", changes)
         session.commit()
         flash(gettext("Template saved."), "success")
         return redirect(url_for("reply_templates.index"))
@@ -100,7 +109,10 @@ def delete(template_id: int):
     form = FlaskForm()
     if not form.validate_on_submit():
         raise InvalidInput(gettext("The form expired. Reload the page and try again."))
-    service.delete_template(session, user, service.get_template(session, user, template_id))
+    template = service.get_template(session, user, template_id)
+    gone = {"name": template.name, "mailbox_id": template.mailbox_id, "body": template.body}
+    service.delete_template(session, user, template)
+    note("template.delete", f"template:{template_id}", gone)
     session.commit()
     flash(gettext("Template deleted."), "success")
     return redirect(url_for("reply_templates.index"))

@@ -7,6 +7,7 @@ none is missing. The subprocess tests run ``tests/ingest/poll_driver.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import json
@@ -342,7 +343,7 @@ def test_poison_message_is_stored_raw_and_flagged_and_the_batch_goes_on(
 
 
 def test_move_after_fetch_happens_only_after_the_commit(
-    runtime: Runtime, dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, dovecot: DovecotServer
 ) -> None:
     c = dovecot.client(USER)
     c.create_folder("Archive")
@@ -351,16 +352,18 @@ def test_move_after_fetch_happens_only_after_the_commit(
     box = imap_mailbox(runtime, dovecot, after_fetch="move", move_to="Archive")
 
     seen: list[tuple[list[int], int, int]] = []
-    real_after = imap.ImapConnection.after_batch
 
-    def after_batch(self, folder: str, uids: list[int]) -> None:
-        with runtime.Session() as s:  # a separate session sees only committed rows
-            keys = set(s.scalars(select(Message.source_key)))
-        committed = sum(1 for k in keys if int(k.rsplit(":", 1)[1]) in uids)
-        seen.append((uids, committed, dovecot.status(USER)["messages"]))
-        real_after(self, folder, uids)
+    class WatchedConnection(imap.ImapConnection):
+        """The real connection, noting what was committed when each move starts."""
 
-    monkeypatch.setattr(imap.ImapConnection, "after_batch", after_batch)
+        def after_batch(self, folder: str, uids: list[int]) -> None:
+            with runtime.Session() as s:  # a separate session sees only committed rows
+                keys = set(s.scalars(select(Message.source_key)))
+            committed = sum(1 for k in keys if int(k.rsplit(":", 1)[1]) in uids)
+            seen.append((uids, committed, dovecot.status(USER)["messages"]))
+            super().after_batch(folder, uids)
+
+    runtime = dataclasses.replace(runtime, seams=dataclasses.replace(runtime.seams, imap=WatchedConnection))
     result = Poller(runtime).poll(box)
     assert result.error is None and result.counts.imported == 12
     # each batch was committed, and still in INBOX, when the move for it started

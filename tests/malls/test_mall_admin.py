@@ -22,7 +22,7 @@ def rakuten_form(token: str, **overrides) -> dict:
             "shop_id": "999999", "service_secret": "svc-secret", "license_key": "lic-key-1",
             "poll_interval": "300", "status_after_reply": "waiting", "outbound_charset": "utf-8",
             "signature": "", "active": "y", "active__shown": "1", "members__shown": "1",
-            "mark_complete_on_resolve__shown": "1"}
+            "mark_complete_on_resolve__shown": "1", "auto_ack_enabled__shown": "1"}
     return data | overrides
 
 

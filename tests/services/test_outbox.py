@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-import inbox.senders  # noqa: F401  (registers the "reply" deliverer)
 from inbox.models import MailboxKind, OutboxItem, OutboxStatus
 from inbox.senders import mail_reply
 from inbox.services import outbox, replies

@@ -133,7 +133,7 @@ def test_view_counts_match_the_views(session):
     counts = queue.view_counts(session, me, now=NOW)
 
     assert counts == {
-        "new": 1, "open": 1, "waiting": 1, "resolved": None, "default": 3, "all": None,
+        "new": 1, "open": 1, "waiting": 1, "resolved": None, "default": 3, "all": None, "automatic": 0,
         "mine": 1, "unassigned": 2, "overdue": 1, "due_today": 1,
     }  # fmt: skip
     for view, n in counts.items():

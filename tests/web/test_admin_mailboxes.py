@@ -48,6 +48,8 @@ def imap_form(token: str, **overrides) -> dict:
         "active": "y",
         "active__shown": "1",  # the companions the page sends beside a checkbox and a list
         "members__shown": "1",
+        "automatic_mail_is_work__shown": "1",
+        "auto_ack_enabled__shown": "1",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -133,6 +135,7 @@ def test_local_mailbox_is_created_with_its_path(client, session, admin, tmp_path
         "csrf_token": token, "name": "archive", "path": str(tmp_path), "poll_interval": "300",
         "status_after_reply": "waiting", "outbound_charset": "utf-8", "active": "y",
         "active__shown": "1", "members__shown": "1",
+        "automatic_mail_is_work__shown": "1", "auto_ack_enabled__shown": "1",
     })
     assert response.status_code == 302
     box = stored(session, "archive")
@@ -247,7 +250,8 @@ def test_admin_creates_a_mailbox_in_the_browser_and_tests_the_connection(page, f
 def local_form(token: str, path, **overrides) -> dict:
     data = {"csrf_token": token, "name": "shop", "address": "support@example.test", "path": str(path),
             "poll_interval": "300", "status_after_reply": "waiting", "outbound_charset": "utf-8",
-            "active": "y", "active__shown": "1", "members__shown": "1"}
+            "active": "y", "active__shown": "1", "members__shown": "1",
+            "automatic_mail_is_work__shown": "1", "auto_ack_enabled__shown": "1"}
     data.update(overrides)
     return data
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from inbox.models import Category, Role, SortingRule, Status
+from inbox.db import utcnow
+from inbox.models import ApprovalRequest, ApprovalStatus, Category, Role, SortingRule, Status
+from inbox.services import notifications
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.web.live import live_app, log_in
 
@@ -32,17 +34,21 @@ def site(fresh_databases, tmp_path_factory):
                                  body=f"{LONG_URL}\n" + "長い行" * 200, assignee_id=admin.id)
             for i in range(5):
                 make_thread(session, box, f"配送について {i}", customer=f"c{i}@example.jp")
-            category = Category(mailbox_id=box.id, name=LONG_WORD[:120])
-            session.add(category)
-            session.flush()
-            rule = SortingRule(
-                mailbox_id=box.id, name=LONG_WORD[:120], position=1, state={},
-                conditions=[{"field": "subject", "value": LONG_WORD[:200]}],
-                actions=[{"type": "add_tags", "value": [LONG_WORD[:60]]}, {"type": "set_category", "value": category.id}],
-            )
-            session.add(rule)
+            trainee = make_user(session, mailboxes=[box], name="研修 太郎")
+            long_text = f"{LONG_URL}\n" + "長い行" * 200
+            held = ApprovalRequest(  # awaiting the admin's approval (no leads), and one returned
+                thread_id=thread.id, mailbox_id=box.id, author_id=trainee.id, reason="user",
+                reply_key="layout", draft={"to": "a@example.jp", "subject": LONG_WORD, "text": long_text},
+                written_text=long_text, created_at=utcnow())
+            returned = ApprovalRequest(
+                thread_id=thread.id, mailbox_id=box.id, author_id=admin.id, reason="mailbox",
+                reply_key="layout-2", status=ApprovalStatus.RETURNED, comment=LONG_URL,
+                draft={"text": long_text}, written_text=long_text, created_at=utcnow(),
+                diff=f"--- written\n+++ approved\n-{LONG_URL}\n+{LONG_WORD}")
+            session.add_all([held, returned])
+            notifications.notify(session, admin.id, "assigned", now=utcnow(), thread_id=thread.id, key="layout")
             session.commit()
-            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "rule": rule.id}
+            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "approval": held.id}
         yield live, ids
 
 
@@ -50,6 +56,7 @@ def pages(ids: dict[str, int]) -> list[str]:
     return [
         "/",
         "/?view=all",
+        "/?view=automatic",
         f"/threads/{ids['thread']}",
         "/search?q=配送",
         "/overview",
@@ -61,17 +68,22 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/reply-templates/",
         "/reply-templates/new",
         "/settings",
+        "/account/password",
+        "/account/two-factor",
+        "/audit/",
         "/admin/users",
         f"/admin/users/{ids['user']}",
         "/admin/mailboxes",
         f"/admin/mailboxes/{ids['mailbox']}",
         "/admin/flagged",
         "/admin/mailboxes/new?kind=local",
-        "/rules/",
-        "/rules/new",
-        f"/rules/{ids['rule']}/edit",
-        "/categories/",
-        f"/categories/mailboxes/{ids['mailbox']}",
+        "/reports/voc",
+        "/reports/voc/term?term=" + LONG_WORD,
+        "/approvals/",
+        f"/approvals/{ids['approval']}",
+        "/approvals/mine",
+        "/notifications",
+        f"/escalation/mailboxes/{ids['mailbox']}",
     ]
 
 

@@ -90,6 +90,13 @@ class MailboxForm(FlaskForm):
     signature = TextAreaField(_l("Signature"))
     members = SelectMultipleField(_l("Members (who may see this mailbox)"), coerce=int)
     active = BooleanField(_l("Active"), default=True)
+    # Approval before send (inbox.web.approval_settings saves them; a post without them keeps
+    # the stored values, so forms posted by older pages or scripts change nothing there).
+    approval_required = BooleanField(_l("Every reply needs approval before it is sent"))
+    approval_lead_skip = BooleanField(_l("Replies by the approvers and leads themselves skip approval"))
+    approvers = SelectMultipleField(_l("Approvers (none chosen: the mailbox's leads)"), coerce=int)
+    approval_categories = SelectMultipleField(_l("Categories whose replies need approval"), coerce=int)
+    keep_when_absent = frozenset({"approval_required", "approval_lead_skip", "approvers", "approval_categories"})
 
     def validate(self, extra_validators=None) -> bool:  # type: ignore[override]
         """A checkbox or member list missing from the post is an error, never "off" or "nobody".
@@ -103,6 +110,8 @@ class MailboxForm(FlaskForm):
         if not self.is_submitted():
             return ok
         for item in self:
+            if item.name in self.keep_when_absent:
+                continue
             if item.type in COMPANION_TYPES and presence_key(item) not in request.form:
                 missing = _l("This field is missing from the form; reload the page and try again.")
                 item.errors = [*item.errors, missing]
@@ -121,6 +130,8 @@ class KindForm:
     settings: Mapping[str, str] = field(default_factory=dict)  # form field -> settings key
     secrets: Mapping[str, str] = field(default_factory=dict)  # form field -> secret key
     lists: frozenset[str] = frozenset()  # settings edited as comma-separated text
+    # Settings whose empty value (unticked, blank) means "the default": removed, not stored.
+    optional: frozenset[str] = frozenset()
 
     def values(self, form: MailboxForm) -> dict[str, Any]:
         """Keyword arguments for ``create_mailbox`` / ``update_mailbox`` from a valid form."""
@@ -131,6 +142,8 @@ class KindForm:
                 value = value.strip()
                 if name in self.lists:
                     value = [v.strip() for v in value.split(",") if v.strip()]
+            if name in self.optional and not value:
+                value = None
             settings[key] = value  # None removes the key; "" is kept (e.g. no Sent folder)
         if "smtp_host" in settings and not settings["smtp_host"]:  # no SMTP section filled in
             settings.update(dict.fromkeys(SMTP_KEYS))

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from inbox.models import MailboxKind
+from inbox.services.auto_ack import MAX_INTERVAL_MINUTES
 from inbox.web.mailbox_kinds import SMTP_KEYS, KindForm, MailboxForm, register
 
 SECURITY_CHOICES = [
@@ -58,7 +66,30 @@ class SmtpFields:
 SMTP_SETTINGS = SMTP_KEYS
 
 
-class ImapForm(MailboxForm, SmtpFields):
+class AckFields:
+    """The auto-acknowledgement (自動返信) of every kind that answers (mail and malls); the
+    field names are the settings keys of inbox.services.auto_ack."""
+
+    auto_ack_enabled = BooleanField(_l("Acknowledge each new thread automatically (自動返信)"))
+    auto_ack_open_text = TextAreaField(_l("Acknowledgement during business hours"))
+    auto_ack_closed_text = TextAreaField(_l("Acknowledgement outside business hours (empty: the same text)"))
+    auto_ack_interval_minutes = IntegerField(
+        _l("At most one acknowledgement to the same sender every (minutes; empty: 60)"),
+        validators=[Optional(), NumberRange(min=1, max=MAX_INTERVAL_MINUTES)])
+
+
+class AutomationFields(AckFields):
+    """Mail kinds also choose whether automatic mail is work (inbox.services.automatic)."""
+
+    automatic_mail_is_work = BooleanField(
+        _l("Count automatic mail (auto-replies, bounces, newsletters) as work to do"))
+
+
+ACK_SETTINGS = ("auto_ack_enabled", "auto_ack_open_text", "auto_ack_closed_text", "auto_ack_interval_minutes")
+AUTOMATION_SETTINGS = ("automatic_mail_is_work", *ACK_SETTINGS)
+
+
+class ImapForm(MailboxForm, SmtpFields, AutomationFields):
     imap_host = StringField(_l("IMAP server"))
     imap_port = IntegerField(_l("Port"), validators=PORT)
     imap_security = SelectField(_l("Connection security"), choices=SECURITY_CHOICES)
@@ -76,8 +107,9 @@ register(
         label=_l("IMAP mailbox"),
         form_class=ImapForm,
         partial="admin/mailbox_kinds/imap.html",
-        settings={name: name for name in SETTINGS},
+        settings={name: name for name in (*SETTINGS, *AUTOMATION_SETTINGS)},
         secrets={"imap_password": "imap_password", "smtp_password": "smtp_password"},
+        optional=frozenset(AUTOMATION_SETTINGS),
         lists=frozenset({"folders"}),
     )
 )

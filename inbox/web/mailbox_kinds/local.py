@@ -7,10 +7,15 @@ from wtforms import StringField
 
 from inbox.models import MailboxKind
 from inbox.web.mailbox_kinds import KindForm, MailboxForm, register
-from inbox.web.mailbox_kinds.imap import SMTP_SETTINGS, SmtpFields
+from inbox.web.mailbox_kinds.imap import (
+    AUTOMATION_SETTINGS,
+    SMTP_SETTINGS,
+    AutomationFields,
+    SmtpFields,
+)
 
 
-class LocalForm(MailboxForm, SmtpFields):
+class LocalForm(MailboxForm, SmtpFields, AutomationFields):
     path = StringField(_l("Path of a Maildir, an mbox file or a folder of .eml files"))
 
 
@@ -20,7 +25,8 @@ register(
         label=_l("Local mail files"),
         form_class=LocalForm,
         partial="admin/mailbox_kinds/local.html",
-        settings={"path": "path", **{name: name for name in SMTP_SETTINGS}},
+        settings={"path": "path", **{name: name for name in (*SMTP_SETTINGS, *AUTOMATION_SETTINGS)}},
         secrets={"smtp_password": "smtp_password"},
+        optional=frozenset(AUTOMATION_SETTINGS),
     )
 )

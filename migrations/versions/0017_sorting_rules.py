@@ -1,7 +1,7 @@
-"""sorting rules, inquiry categories, blocked senders; thread category, named deadline rule, approval flag
+"""sorting rules, inquiry categories, blocked senders; thread category and named deadline rule, contact VIP mark
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-30
 
 Sorting rules (振り分けルール) run on incoming mail at ingest; categories (問い合わせ種別) are a
@@ -12,8 +12,8 @@ marked VIP, which rules can match.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
@@ -92,10 +92,6 @@ def upgrade() -> None:
             ["category_id"], ["id"],
         )
     op.add_column("threads", sa.Column("deadline_rule", sa.String(length=64), nullable=True))
-    op.add_column(
-        "threads",
-        sa.Column("approval_required", sa.Boolean(), server_default=sa.false(), nullable=False),
-    )
     op.create_index(op.f("ix_threads_category_id"), "threads", ["category_id"])
     op.add_column(
         "contacts", sa.Column("vip", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -108,7 +104,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_threads_category_id"), table_name="threads")
     with op.batch_alter_table("threads") as batch:
         batch.drop_constraint(op.f("fk_threads_category_id_categories"), type_="foreignkey")
-        batch.drop_column("approval_required")
         batch.drop_column("deadline_rule")
         batch.drop_column("category_id")
     op.drop_index(op.f("ix_blocked_senders_address"), table_name="blocked_senders")
