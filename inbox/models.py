@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -301,6 +302,7 @@ class Thread(Base):
     messages: Mapped[list[Message]] = relationship(
         back_populates="thread", order_by="(Message.received_at, Message.id)"
     )
+    facts: Mapped[ThreadFact | None] = relationship(back_populates="thread", passive_deletes=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -887,3 +889,65 @@ class AutoAck(Base):
     address: Mapped[str] = mapped_column(String(320))  # lower-cased
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     created_at: Mapped[datetime]
+class ThreadFact(Base):
+    """A thread's KPI facts, kept as its events happen (see ``inbox.services.kpi_facts``).
+
+    Times are UTC; ``*_business_s`` count only the mailbox calendar's open time (its hours,
+    closed days and Japanese holidays), ``*_wall_s`` every second. ``received_day/dow/hour``
+    are the first customer message's local date, weekday (0 = Monday) and hour in the
+    mailbox's timezone, kept so that reports group without converting times.
+    """
+
+    __tablename__ = "thread_facts"
+    __table_args__ = (
+        Index("ix_thread_facts_received", "received_at", "mailbox_id", "received_day",
+              "received_dow", "received_hour"),
+        Index("ix_thread_facts_first_reply", "first_reply_at", "mailbox_id", "first_response_business_s"),
+        Index("ix_thread_facts_resolved", "resolved_at", "mailbox_id", "received_at",
+              "resolution_business_s", "resolved_day"),
+        Index("ix_thread_facts_first_resolved", "first_resolved_at", "mailbox_id",
+              "replies_at_first_resolve", "first_reopen_after_s", "first_reopened_at"),
+    )
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime | None]  # the first customer message
+    received_day: Mapped[date | None] = mapped_column(Date)
+    received_dow: Mapped[int | None] = mapped_column(Integer)
+    received_hour: Mapped[int | None] = mapped_column(Integer)
+    first_reply_at: Mapped[datetime | None]  # the first reply a person wrote that was delivered
+    first_reply_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    first_reply_due_at: Mapped[datetime | None]  # the deadline in force when it went out
+    first_response_business_s: Mapped[int | None] = mapped_column(Integer)
+    first_response_wall_s: Mapped[int | None] = mapped_column(Integer)
+    replied_within_deadline: Mapped[bool | None]
+    replies_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_resolved_at: Mapped[datetime | None]
+    replies_at_first_resolve: Mapped[int | None] = mapped_column(Integer)  # FCR input
+    first_reopened_at: Mapped[datetime | None]  # first reopening after the first resolution
+    first_reopen_after_s: Mapped[int | None] = mapped_column(Integer)  # wall seconds between them
+    resolved_at: Mapped[datetime | None]  # the latest resolution; None while not resolved
+    resolved_day: Mapped[date | None] = mapped_column(Date)
+    resolution_business_s: Mapped[int | None] = mapped_column(Integer)
+    resolution_wall_s: Mapped[int | None] = mapped_column(Integer)
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    thread: Mapped[Thread] = relationship(back_populates="facts")
+
+
+class ReplyFact(Base):
+    """One delivered reply a person wrote: who, when, and whether it beat the deadline in force."""
+
+    __tablename__ = "reply_facts"
+    __table_args__ = (Index("ix_reply_facts_delivered", "delivered_at", "mailbox_id", "author_id", "within_deadline"),)
+
+    id: Mapped[int_pk]
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), unique=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), index=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    delivered_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    within_deadline: Mapped[bool | None]

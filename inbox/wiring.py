@@ -30,6 +30,7 @@ from inbox.services import (
     deadlines,
     delivery,
     history,
+    kpi_facts,
     mailbox_check,
     mailboxes,
     mall_complete,
@@ -84,12 +85,14 @@ def wire() -> None:
         deadlines.on_stored_message,
         automatic.on_stored_message,
         notification_hooks.on_stored_message,
+        kpi_facts.on_stored_message,
         auto_ack.on_stored_message,
     ]
     mall_ingest.ON_RECONCILED[:] = [delivery.delivered]
 
     outbox.AFTER_ANY[:] = [delivery.on_outcome, notification_hooks.on_outcome]
-    assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed]
+    assignment.STATUS_HOOKS[:] = [mall_complete.on_status_changed, kpi_facts.on_status_changed]
+    delivery.DELIVERED_HOOKS[:] = [kpi_facts.on_reply_delivered]
     history.AFTER_RECORD[:] = [notification_hooks.on_event]
 
     # Notification kinds, in the order the preferences page lists them; other areas add theirs.
@@ -117,6 +120,7 @@ def describe() -> dict[str, list[str]]:
         "after_delivery": sorted(f"{k}: {name(v)}" for k, v in outbox.AFTER_DELIVERY.items()),
         "after_any_outcome": [name(h) for h in outbox.AFTER_ANY],
         "status_hooks": [name(h) for h in assignment.STATUS_HOOKS],
+        "delivered_hooks": [name(h) for h in delivery.DELIVERED_HOOKS],
         "after_store": [name(h) for h in store.AFTER_STORE],
         "on_reconciled": [name(h) for h in mall_ingest.ON_RECONCILED],
         "reply_footers": [name(h) for h in replies.REPLY_FOOTERS],

@@ -65,7 +65,10 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
         assert wired == first, f"{edge} is wired differently"
     for registry, kinds in EXPECTED_KINDS.items():
         assert sorted(entry.split(":")[0] for entry in first[registry]) == kinds, registry
-    assert first["status_hooks"] == ["inbox.services.mall_complete.on_status_changed"]
+    assert first["status_hooks"] == [
+        "inbox.services.mall_complete.on_status_changed", "inbox.services.kpi_facts.on_status_changed"
+    ]
+    assert first["delivered_hooks"] == ["inbox.services.kpi_facts.on_reply_delivered"]
     assert first["thread_actions"] == ["mall_complete"]
     assert first["reply_footers"] == ["inbox.services.csat.reply_footer"]
     assert first["after_any_outcome"] == [
@@ -77,6 +80,7 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
         "inbox.services.deadlines.on_stored_message",
         "inbox.services.automatic.on_stored_message",
         "inbox.services.notification_hooks.on_stored_message",
+        "inbox.services.kpi_facts.on_stored_message",
         "inbox.services.auto_ack.on_stored_message",  # after the deadline is set
     ]
     assert first["after_record"] == ["inbox.services.notification_hooks.on_event"]
@@ -95,7 +99,7 @@ def test_importing_every_module_wires_nothing(tmp_path):
         "        importlib.import_module(m.name)\n"
         "import inbox.wiring as w\n"
         "d = w.describe()\n"
-        "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome', 'reply_footers',"
+        "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome', 'reply_footers', 'delivered_hooks',"
         " 'thread_actions', 'mall_connectors', 'after_store', 'on_reconciled', 'after_record',"
         " 'notification_kinds')), d\n"
     )

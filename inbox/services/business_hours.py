@@ -177,6 +177,29 @@ class BusinessCalendar:
             remaining -= available
             day = self.next_working_day(day)
 
+    def open_seconds(self, start: datetime, end: datetime) -> int:
+        """Seconds of open time between ``start`` and ``end`` (0 if ``end`` is not later).
+
+        Counts only the parts of working days' spans inside ``[start, end)``: nights,
+        weekends, closed days and (if observed) Japanese holidays add nothing. Example
+        (Tokyo, 09–18): Fri 17:00 → Mon 10:00 is 2 hours.
+        Raises ``ValueError`` for a naive ``start`` or ``end``.
+        """
+        _require_aware(start, "start")
+        _require_aware(end, "end")
+        if end <= start:
+            return 0
+        total = timedelta(0)
+        day, last = self.to_local(start).date(), self.to_local(end).date()
+        while day <= last:
+            if self.is_working_day(day):
+                opens, closes = self._open_close(day)
+                overlap = min(closes, end) - max(opens, start)
+                if overlap > timedelta(0):
+                    total += overlap
+            day += timedelta(days=1)
+        return int(total.total_seconds())
+
     def start_of_day(self, d: date) -> datetime:
         """Local midnight at the start of ``d`` in the team's timezone, as UTC."""
         return self._at(d, time(0))

@@ -16,7 +16,7 @@ the value it replaces, so a change a person made meanwhile wins. Knows nothing o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,11 @@ from inbox.models import Event, Message, MessageKind, OutboxItem, OutboxStatus, 
 from inbox.services import deadlines, outbox
 
 SENDING, FAILING = "sending", "failing"
+# hook(session, thread, item, author_id, now), run once per reply when it reached the customer,
+# before the thread takes its after-reply status and loses its rule deadline. Filled by
+# ``inbox.wiring`` (KPI facts).
+DeliveredHook = Callable[[Session, Thread, OutboxItem, "int | None", datetime], None]
+DELIVERED_HOOKS: list[DeliveredHook] = []
 BAD_ENDS = (OutboxStatus.FAILED, OutboxStatus.UNKNOWN, OutboxStatus.REJECTED)
 
 
@@ -74,6 +79,8 @@ def delivered(session: Session, item: OutboxItem, now: datetime) -> None:
     ).one()
     if kind != MessageKind.NORMAL:
         return  # an automatic message (auto-acknowledgement) is no answer: status and deadline stay
+    for hook in DELIVERED_HOOKS:
+        hook(session, thread, item, author_id, now)
     after = thread.mailbox.status_after_reply
     before = thread.status
     written_against = payload.get("status_at_queue", before.value)

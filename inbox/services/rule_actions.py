@@ -7,8 +7,9 @@ thread's first deadline). Each rule that matches writes one ``rule_applied`` eve
 with ``rule``. ``preview`` answers which of the last 500 threads a rule would match and what
 it would change, writing nothing.
 
-Where ``require_approval`` goes: ``Thread.approval_required`` is set True and the
-``rule_applied`` event lists ``{"what": "approval"}``; the approval workflow reads the column.
+Where ``require_approval`` goes: ``Thread.approval_required`` is set True (what
+``inbox.services.approval.required`` reads), an ``approval_flagged`` event names the rule, and
+the ``rule_applied`` event lists ``{"what": "approval"}``.
 Status changes made by rules do not run ``assignment.STATUS_HOOKS`` (a rule acts on mail
 as it arrives; telling a mall that an inquiry is complete stays a person's decision), and the
 "category required before resolve" setting binds people, not rules.
@@ -253,7 +254,10 @@ class _Run:
         if self.thread.approval_required:
             return
         if not self.dry:
+            # Set on the object, not by UPDATE (as approval.require_for_thread does): at ingest
+            # the thread may be new, without an id yet.
             self.thread.approval_required = True
+            self.event("approval_flagged", {})
         self.note("approval")
 
     def run(self) -> Outcome:

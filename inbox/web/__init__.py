@@ -114,11 +114,12 @@ def init_app(app: Flask) -> None:
         quarantine,
         reply,
         reply_templates,
+        reports,
         search,
     )
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
-    areas += (quarantine,)
+    areas += (quarantine, reports)
     from inbox.web import categories, rules
 
     areas += (rules, categories)

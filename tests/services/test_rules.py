@@ -283,6 +283,7 @@ def test_require_approval_sets_the_flag_and_says_so(session, blobs, box, admin):
     assert thread.approval_required is True
     event = session.scalar(select(Event).where(Event.thread_id == thread.id, Event.kind == "rule_applied"))
     assert event.data["changes"] == [{"what": "approval", "value": None}]
+    assert session.scalar(select(Event.data).where(Event.thread_id == thread.id, Event.kind == "approval_flagged")) == {"rule": "ルール"}
 
 
 def test_stop_ends_processing_and_global_rules_run_first(session, blobs, box, admin):

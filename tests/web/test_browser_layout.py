@@ -60,6 +60,8 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/threads/{ids['thread']}",
         "/search?q=配送",
         "/overview",
+        "/reports",
+        "/reports/threads?figure=received",
         "/mentions",
         "/deadlines/mine",
         "/deadlines/settings",

@@ -1,7 +1,7 @@
 """sorting rules, inquiry categories, blocked senders; thread category and named deadline rule, contact VIP mark
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-11-30
 
 Sorting rules (振り分けルール) run on incoming mail at ingest; categories (問い合わせ種別) are a
@@ -12,8 +12,8 @@ marked VIP, which rules can match.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

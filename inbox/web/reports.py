@@ -1,0 +1,85 @@
+"""The reports page: KPI figures for a period and filters with charts, the threads behind each
+number, and CSV downloads of every table. Leads see their mailboxes, admins all."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask_babel import gettext
+from flask_login import current_user, login_required
+
+from inbox.db import utcnow
+from inbox.models import MailboxKind, Role, User
+from inbox.services import report_export, reports
+from inbox.services.access import require_role, visible_mailboxes
+from inbox.services.errors import InvalidInput
+from inbox.web import db, user_zone
+from inbox.web.errors import translated
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+# The page's sections, one template per figure, in order; another area adds its own here.
+SECTIONS: list[str] = [
+    "reports/_summary.html", "reports/_times.html", "reports/_agents.html",
+    "reports/_backlog.html", "reports/_heatmap.html",
+]
+
+
+def _filter(args=None) -> reports.ReportFilter:
+    today = utcnow().astimezone(user_zone()).date()
+    return reports.parse_filter(args if args is not None else request.args, zone=user_zone(),
+                                today=today)
+
+
+def _choices(user: User) -> dict:
+    session = db()
+    mailboxes = visible_mailboxes(session, user)
+    ids = [m.id for m in mailboxes]
+    agents = report_export.agents(session, ids)
+    return {"mailboxes": mailboxes, "channels": [k.value for k in MailboxKind],
+            "agents": agents, "categories": report_export.categories(session, ids)}
+
+
+@bp.route("")
+@login_required
+def index():
+    user = current_user._get_current_object()
+    require_role(user, Role.LEAD, Role.ADMIN)
+    error = None
+    try:
+        flt = _filter()
+    except InvalidInput as exc:
+        error, flt = translated(exc), _filter({})
+    report = reports.build_report(db(), user, flt)
+    return render_template("reports/index.html", report=report, flt=flt, error=error,
+                           sections=SECTIONS, summary=report_export.summary_rows(report),
+                           **_choices(user)), (400 if error else 200)
+
+
+@bp.route("/threads")
+@login_required
+def threads():
+    user = current_user._get_current_object()
+    flt = _filter()
+    figure = request.args.get("figure", "")
+    narrow = reports.parse_narrowing(request.args)
+    before = narrow.pop("before", None)
+    page = reports.threads_behind(db(), user, flt, figure, before_id=before, **narrow)
+    more = len(page) == reports.PAGE
+    return render_template("reports/threads.html", threads=page, flt=flt, figure=figure,
+                           narrow=narrow, next_before=page[-1].id if more else None)
+
+
+@bp.route("/export/<table>.csv")
+@login_required
+def export(table: str):
+    user = current_user._get_current_object()
+    flt = _filter()
+    bom = request.args.get("encoding", "bom") != "utf8"
+    rows = report_export.table_rows(db(), user, flt, table, translate=gettext)  # checks access and the table name first
+    name = f"{table}_{flt.start:%Y%m%d}-{flt.end:%Y%m%d}.csv"
+    return Response(
+        stream_with_context(report_export.csv_lines(rows, bom=bom)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"',
+                 "Content-Type": "text/csv; charset=utf-8"},
+    )
