@@ -27,6 +27,8 @@ def record(
     # By relationship, not id: a thread made in this transaction (at ingest) has no id yet.
     event = Event(thread=thread, actor_id=by.id if by else None, kind=kind, data=data, created_at=now)
     session.add(event)
+    for hook in AFTER_RECORD:
+        hook(session, thread, event, now)
     return event
 
 
@@ -36,8 +38,6 @@ def audit(
     """Add one event that belongs to no thread: what an admin or lead changed in the settings."""
     event = Event(thread_id=None, actor_id=by.id if by else None, kind=kind, data=data, created_at=now)
     session.add(event)
-    for hook in AFTER_RECORD:
-        hook(session, thread, event, now)
     return event
 
 

@@ -8,9 +8,8 @@ from flask_login import current_user, login_required
 
 from inbox.db import utcnow
 from inbox.models import Status
-from inbox.services import categories
+from inbox.services import categories, saved_searches
 from inbox.services import queue as queue_service
-from inbox.services import saved_searches
 from inbox.services.errors import InvalidInput
 from inbox.web import db, runtime
 from inbox.web.inputs import id_list

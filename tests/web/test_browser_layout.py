@@ -47,8 +47,17 @@ def site(fresh_databases, tmp_path_factory):
                 diff=f"--- written\n+++ approved\n-{LONG_URL}\n+{LONG_WORD}")
             session.add_all([held, returned])
             notifications.notify(session, admin.id, "assigned", now=utcnow(), thread_id=thread.id, key="layout")
+            category = Category(mailbox_id=box.id, name=LONG_WORD[:120])
+            session.add(category)
+            session.flush()
+            rule = SortingRule(
+                mailbox_id=box.id, name=LONG_WORD[:120], position=1, state={},
+                conditions=[{"field": "subject", "value": LONG_WORD[:200]}],
+                actions=[{"type": "add_tags", "value": [LONG_WORD[:60]]}, {"type": "set_category", "value": category.id}],
+            )
+            session.add(rule)
             session.commit()
-            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "approval": held.id}
+            ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "approval": held.id, "rule": rule.id}
         yield live, ids
 
 
@@ -86,6 +95,11 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/approvals/mine",
         "/notifications",
         f"/escalation/mailboxes/{ids['mailbox']}",
+        "/rules/",
+        "/rules/new",
+        f"/rules/{ids['rule']}/edit",
+        "/categories/",
+        f"/categories/mailboxes/{ids['mailbox']}",
     ]
 
 
