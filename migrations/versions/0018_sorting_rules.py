@@ -80,11 +80,16 @@ def upgrade() -> None:
     op.create_index(op.f("ix_blocked_senders_address"), "blocked_senders", ["address"])
     # Plain ADD COLUMN (no table rebuild: on SQLite that would have to drop a table that
     # messages and events refer to); the foreign key goes inline with the column.
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute(
-            "ALTER TABLE threads ADD COLUMN category_id INTEGER CONSTRAINT "
-            "fk_threads_category_id_categories REFERENCES categories (id)"
-        )
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        # Plain ADD COLUMN with the foreign key inline (rebuilding threads would mean dropping a
+        # table that messages and events refer to). A downgrade on SQLite leaves the column in
+        # place, emptied (see downgrade), and it is taken up again here.
+        if "category_id" not in {c["name"] for c in sa.inspect(bind).get_columns("threads")}:
+            op.execute(
+                "ALTER TABLE threads ADD COLUMN category_id INTEGER CONSTRAINT "
+                "fk_threads_category_id_categories REFERENCES categories (id)"
+            )
     else:
         op.add_column("threads", sa.Column("category_id", _id, nullable=True))
         op.create_foreign_key(
@@ -99,13 +104,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("contacts") as batch:
-        batch.drop_column("vip")
+    bind = op.get_bind()
+    op.drop_column("contacts", "vip")
     op.drop_index(op.f("ix_threads_category_id"), table_name="threads")
-    with op.batch_alter_table("threads") as batch:
-        batch.drop_constraint(op.f("fk_threads_category_id_categories"), type_="foreignkey")
-        batch.drop_column("deadline_rule")
-        batch.drop_column("category_id")
+    op.drop_column("threads", "deadline_rule")
+    if bind.dialect.name == "sqlite":
+        # SQLite cannot drop a column that carries a foreign key without rebuilding threads,
+        # which other tables refer to: the column stays, emptied, unused by older code.
+        op.execute("UPDATE threads SET category_id = NULL")
+    else:
+        op.drop_constraint(op.f("fk_threads_category_id_categories"), "threads", type_="foreignkey")
+        op.drop_column("threads", "category_id")
     op.drop_index(op.f("ix_blocked_senders_address"), table_name="blocked_senders")
     op.drop_table("blocked_senders")
     op.drop_index("ix_sorting_rules_scope", table_name="sorting_rules")
