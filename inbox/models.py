@@ -241,6 +241,8 @@ class Contact(Base):
     id: Mapped[int_pk]
     address: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
     name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # Marked by the team as a VIP customer; sorting rules can match it (see inbox.services.rules).
+    vip: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[created_at]
 
 
@@ -283,11 +285,16 @@ class Thread(Base):
     external_ref: Mapped[str | None] = mapped_column(String(120))
     external_meta: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # 問い合わせ種別 (inbox.services.categories), kept apart from free tags.
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    # A named deadline rule chosen by a sorting rule; None: the most specific matching rule.
+    deadline_rule: Mapped[str | None] = mapped_column(String(64))
     # Set by a sorting rule's "require_approval" action: replies here wait for an approver.
     approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     mailbox: Mapped[Mailbox] = relationship()
     contact: Mapped[Contact | None] = relationship()
+    category: Mapped[Category | None] = relationship()
     assignee: Mapped[User | None] = relationship()
     tags: Mapped[list[ThreadTag]] = relationship(
         cascade="all, delete-orphan", order_by="ThreadTag.tag"
@@ -298,6 +305,63 @@ class Thread(Base):
     facts: Mapped[ThreadFact | None] = relationship(back_populates="thread", passive_deletes=True)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Category(Base):
+    """An inquiry category (問い合わせ種別): global (mailbox_id None) or one mailbox's, two levels."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int_pk]
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+    parent: Mapped[Category | None] = relationship(remote_side="Category.id")
+
+    @property
+    def label(self) -> str:
+        """"配送 › 遅延" for a child, the name alone for a top-level category."""
+        return f"{self.parent.name} › {self.name}" if self.parent is not None else self.name
+
+
+class SortingRule(Base):
+    """A sorting rule (振り分けルール): conditions and actions run on incoming mail, in order.
+
+    ``mailbox_id`` None: a global rule, run before each mailbox's own. ``conditions`` is a list
+    of ``{"field", "value"}``, ``actions`` a list of ``{"type", "value"}``; see inbox.services.rules.
+    """
+
+    __tablename__ = "sorting_rules"
+    __table_args__ = (Index("ix_sorting_rules_scope", "mailbox_id", "position"),)
+
+    id: Mapped[int_pk]
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    match_all: Mapped[bool] = mapped_column(default=True, server_default=true())
+    conditions: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    actions: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    # Round-robin position per mailbox: {"<mailbox id>": <last user id>}.
+    state: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    updated_at: Mapped[created_at]
+
+
+class BlockedSender(Base):
+    """A sender whose mail is marked as spam on arrival (one mailbox's, or every mailbox's)."""
+
+    __tablename__ = "blocked_senders"
+    __table_args__ = (UniqueConstraint("mailbox_id", "address"),)
+
+    id: Mapped[int_pk]
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320), index=True)  # lower-cased
+    created_at: Mapped[created_at]
 
 
 class ThreadTag(Base):

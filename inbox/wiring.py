@@ -41,6 +41,7 @@ from inbox.services import (
     notifications,
     outbox,
     replies,
+    rule_actions,
     webhooks,
 )
 from inbox.sources import mall_http, rakuten, yahoo
@@ -82,6 +83,7 @@ def wire() -> None:
     # Ingest: after each stored message, in this order (rules before the deadline they affect).
     # A bounce of our own mail marks it failed; the auto-acknowledgement comes last.
     store.AFTER_STORE[:] = [
+        rule_actions.on_stored_message,
         deadlines.on_stored_message,
         automatic.on_stored_message,
         notification_hooks.on_stored_message,

@@ -1,4 +1,4 @@
-"""Who works a thread and how far it is: assignee, status, priority, tags; one at a time or in bulk.
+"""Who works a thread and how far it is: assignee, status, priority, tags, category; one at a time or in bulk.
 
 Every change is checked against the version the person saw (optimistic locking through
 ``Thread.version``) and written to the event log. Replies, notes and deadlines live elsewhere.
@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from inbox.models import Priority, Role, Status, Thread, ThreadTag, User
-from inbox.services import deadlines, history
+from inbox.services import categories, deadlines, history
 from inbox.services.access import can_see_mailbox, get_thread, restrict_threads
 from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
 
@@ -99,6 +99,8 @@ def _apply_unassign(session: Session, thread: Thread, by: User, now: datetime) -
 def _apply_status(session: Session, thread: Thread, status: Status, by: User, now: datetime) -> bool:
     if thread.status == status:
         return False
+    if status == Status.RESOLVED:
+        categories.check_resolvable(session, thread)
     history.record(
         session, thread, "status_changed", {"from": thread.status.value, "to": status.value}, by=by, now=now
     )
@@ -167,6 +169,22 @@ def _apply_tags(
     history.record(session, thread, "tags_changed", {"added": added, "removed": removed}, by=by, now=now)
     deadlines.on_classification_changed(session, thread, now)
     return True
+
+
+def set_category(
+    session: Session,
+    thread_id: int,
+    category_id: int | None,
+    *,
+    by: User,
+    expected_version: int,
+    now: datetime,
+) -> Thread:
+    """Set the thread's category (None: none). Raises NotFound, InvalidInput, ConcurrentChange."""
+    thread = _checked(session, thread_id, by, expected_version)
+    if categories.apply(session, thread, category_id, by=by, now=now):
+        _save(session, thread)
+    return thread
 
 
 def assign(
@@ -242,7 +260,7 @@ def set_tags(
 
 # --- bulk ---------------------------------------------------------------------------------------
 
-BULK_ACTIONS = ("assign", "unassign", "status", "priority", "add_tag", "remove_tag")
+BULK_ACTIONS = ("assign", "unassign", "status", "priority", "add_tag", "remove_tag", "category")
 
 
 @dataclass(frozen=True)
@@ -265,6 +283,8 @@ def _bulk_value(session: Session, action: str, value: str | int | None, by: User
             return Status(value)
         if action == "priority":
             return Priority(value)
+        if action == "category":
+            return int(value) if value not in (None, "", "none") else None
         if action in ("add_tag", "remove_tag"):
             tags = normalize_tags([str(value or "")])
             if not tags:
@@ -286,6 +306,8 @@ def _bulk_one(session: Session, thread: Thread, action: str, value: object, by: 
         return _apply_status(session, thread, value, by, now)  # type: ignore[arg-type]
     if action == "priority":
         return _apply_priority(session, thread, value, by, now)  # type: ignore[arg-type]
+    if action == "category":
+        return categories.apply(session, thread, value, by=by, now=now)  # type: ignore[arg-type]
     if action == "add_tag":
         return _apply_tags(session, thread, by, now, add=[value])  # type: ignore[list-item]
     return _apply_tags(session, thread, by, now, remove=[value])  # type: ignore[list-item]
@@ -300,7 +322,8 @@ def bulk_apply(
     now: datetime,
 ) -> BulkCounts:
     """Apply one action to several threads: ``assign`` (value: a user id or "me"), ``unassign``,
-    ``status``, ``priority`` (value: the enum value), ``add_tag``/``remove_tag`` (value: a tag).
+    ``status``, ``priority`` (value: the enum value), ``add_tag``/``remove_tag`` (value: a tag),
+    ``category`` (value: a category id, or "" for none; threads whose mailbox lacks it are skipped).
 
     Threads the user may not see, or may not change this way (an agent taking a colleague's
     thread), are skipped; each change is evented. Raises InvalidInput for an unknown action or

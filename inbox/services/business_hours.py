@@ -117,6 +117,15 @@ class BusinessCalendar:
             return False
         return not (self.observe_jp_holidays and jpholiday.is_holiday(d))
 
+    def is_open(self, at: datetime) -> bool:
+        """True if ``at`` falls inside the open hours of a working day."""
+        _require_aware(at, "at")
+        d = self.to_local(at).date()
+        if not self.is_working_day(d):
+            return False
+        opens, closes = self._open_close(d)
+        return opens <= at < closes
+
     def next_working_day(self, d: date) -> date:
         """The first working day strictly after ``d``."""
         return self._scan(d, 1)
@@ -376,13 +385,16 @@ def quick_pick(pick: str, now: datetime, cal: BusinessCalendar) -> datetime:
 class DeadlineRule:
     """A mailbox's automatic deadline: exactly one of ``business_days``/``business_hours``.
 
-    ``tag``/``priority`` restrict which tickets it applies to (None matches any).
+    ``tag``/``priority``/``category`` (a category id) restrict which tickets it applies to
+    (None matches any). ``name`` lets a sorting rule apply this rule by name.
     """
 
     business_days: int | None = None
     business_hours: float | None = None
     tag: str | None = None
     priority: str | None = None
+    category: int | None = None
+    name: str | None = None
 
     def __post_init__(self) -> None:
         if (self.business_days is None) == (self.business_hours is None):
@@ -396,25 +408,33 @@ class DeadlineRule:
 
     @property
     def specificity(self) -> int:
-        """3 tag+priority, 2 tag, 1 priority, 0 default."""
-        return 2 * (self.tag is not None) + (self.priority is not None)
+        """Category 4, tag 2, priority 1, added up (so tag+priority 3 beats tag 2); default 0."""
+        return 4 * (self.category is not None) + 2 * (self.tag is not None) + (self.priority is not None)
 
-    def matches(self, *, tags: Collection[str], priority: str | None) -> bool:
-        return (self.tag is None or self.tag in tags) and (
-            self.priority is None or self.priority == priority
+    def matches(
+        self, *, tags: Collection[str], priority: str | None, category: int | None = None
+    ) -> bool:
+        return (
+            (self.tag is None or self.tag in tags)
+            and (self.priority is None or self.priority == priority)
+            and (self.category is None or self.category == category)
         )
 
 
 def pick_rule(
-    rules: Sequence[DeadlineRule], *, tags: Collection[str], priority: str | None
+    rules: Sequence[DeadlineRule],
+    *,
+    tags: Collection[str],
+    priority: str | None,
+    category: int | None = None,
 ) -> DeadlineRule | None:
-    """The most specific matching rule (tag+priority > tag > priority > default).
+    """The most specific matching rule (category > tag+priority > tag > priority > default).
 
     Ties go to the earliest rule in ``rules``; None if nothing matches. Tags compare exactly.
     """
     best: DeadlineRule | None = None
     for rule in rules:
-        if rule.matches(tags=tags, priority=priority) and (
+        if rule.matches(tags=tags, priority=priority, category=category) and (
             best is None or rule.specificity > best.specificity
         ):
             best = rule

@@ -69,6 +69,27 @@ def rules_for(mailbox: Mailbox) -> list[DeadlineRule]:
     return rules or DEFAULT_RULES
 
 
+def rule_for(mailbox: Mailbox, thread: Thread) -> DeadlineRule | None:
+    """The deadline rule that applies to the thread now: the one a sorting rule named (if the
+    mailbox still has it), else the most specific one matching its tags, priority and category."""
+    rules = rules_for(mailbox)
+    if thread.deadline_rule:
+        for rule in rules:
+            if rule.name == thread.deadline_rule:
+                return rule
+    return pick_rule(
+        rules,
+        tags=[t.tag for t in thread.tags],
+        priority=thread.priority.value if thread.priority else None,
+        category=thread.category_id,
+    )
+
+
+def rule_names(mailbox: Mailbox) -> list[str]:
+    """Names of the mailbox's named deadline rules, which a sorting rule can apply."""
+    return [r.name for r in rules_for(mailbox) if r.name]
+
+
 def on_stored_message(session: Session, stored: StoredMessage) -> None:
     """Ingest hook: a customer's own message (not automatic mail, not ours) may start a deadline."""
     message = stored.message
@@ -81,11 +102,7 @@ def on_customer_message(session: Session, thread: Thread, received_at: datetime)
     if thread.due_at is not None:
         return  # the first unanswered customer message sets the deadline; a reply clears it
     mailbox = thread.mailbox or session.get(Mailbox, thread.mailbox_id)
-    rule = pick_rule(
-        rules_for(mailbox),
-        tags=[t.tag for t in thread.tags],
-        priority=thread.priority.value if thread.priority else None,
-    )
+    rule = rule_for(mailbox, thread)
     if rule is None:
         return
     due = due_from_rule(rule, received_at, calendar_for(mailbox))
@@ -93,7 +110,7 @@ def on_customer_message(session: Session, thread: Thread, received_at: datetime)
     thread.due_set_by_hand = False
     session.add(
         Event(
-            thread_id=thread.id, kind="deadline_set", data={"due_at": due.isoformat(), "by": "rule"}
+            thread=thread, kind="deadline_set", data={"due_at": due.isoformat(), "by": "rule"}
         )
     )
 
@@ -127,7 +144,8 @@ def unanswered_since(session: Session, thread: Thread) -> datetime | None:
 
 
 def on_classification_changed(session: Session, thread: Thread, now: datetime) -> None:
-    """Tags or priority changed: a rule-set deadline follows the rule that applies now.
+    """Tags, priority, category or the named rule changed: a rule-set deadline follows the rule
+    that applies now (by hand, in bulk or by a sorting rule).
 
     The deadline is counted again from the first unanswered customer message under the most
     specific matching rule (so tagging a thread 返品 gives it the 返品 rule's deadline). A
@@ -145,11 +163,7 @@ def _follow_rule(session: Session, thread: Thread, now: datetime) -> None:
     if start is None:
         return
     mailbox = thread.mailbox or session.get(Mailbox, thread.mailbox_id)
-    rule = pick_rule(
-        rules_for(mailbox),
-        tags=[t.tag for t in thread.tags],
-        priority=thread.priority.value if thread.priority else None,
-    )
+    rule = rule_for(mailbox, thread)
     due = due_from_rule(rule, start, calendar_for(mailbox)) if rule is not None else None
     if due == thread.due_at:
         return
@@ -157,7 +171,7 @@ def _follow_rule(session: Session, thread: Thread, now: datetime) -> None:
         kind, data = "deadline_cleared", {"due_at": thread.due_at.isoformat(), "by": "rule"}
     else:
         kind, data = "deadline_set", {"due_at": due.isoformat(), "by": "rule"}
-    session.add(Event(thread_id=thread.id, kind=kind, data={**data, "at": now.isoformat(), "reason": "reclassified"}))
+    session.add(Event(thread=thread, kind=kind, data={**data, "at": now.isoformat(), "reason": "reclassified"}))
     thread.due_at = due
     thread.due_set_by_hand = False
 
@@ -183,7 +197,7 @@ def on_team_reply(session: Session, thread: Thread, now: datetime) -> None:
     set_committed_value(thread, "due_at", None)
     session.add(
         Event(
-            thread_id=thread.id,
+            thread=thread,
             kind="deadline_cleared",
             data={"due_at": due.isoformat(), "by": "reply", "at": now.isoformat()},
         )
@@ -240,7 +254,7 @@ def set_by_hand(
     thread.due_set_by_hand = True
     session.add(
         Event(
-            thread_id=thread.id,
+            thread=thread,
             actor_id=actor_id,
             kind="deadline_set",
             data={"due_at": due_at.isoformat(), "by": "hand", "at": now.isoformat()},
@@ -254,7 +268,7 @@ def clear_by_hand(session: Session, thread: Thread, *, actor_id: int | None, now
         return
     session.add(
         Event(
-            thread_id=thread.id,
+            thread=thread,
             actor_id=actor_id,
             kind="deadline_cleared",
             data={"due_at": thread.due_at.isoformat(), "by": "hand", "at": now.isoformat()},
@@ -395,6 +409,8 @@ def calendar_form(mailbox: Mailbox) -> dict[str, Any]:
             "unit": "days" if r.get("business_days") is not None else "hours",
             "tag": r.get("tag") or "",
             "priority": r.get("priority") or "",
+            "category": r.get("category") or "",
+            "name": r.get("name") or "",
         }
         for r in (mailbox.deadline_rules or [])
     ]
@@ -414,6 +430,10 @@ def _rule(row: Mapping[str, str], n: int) -> dict[str, Any] | None:
     unit, tag, priority = row.get("unit"), (row.get("tag") or "").strip(), row.get("priority") or ""
     if priority and priority not in {p.value for p in Priority}:
         raise InvalidInput(f"Rule {n}: unknown priority {priority!r}.")
+    name = " ".join((row.get("name") or "").split())[:64] or None
+    category_text = (row.get("category") or "").strip()
+    if category_text and not category_text.isdigit():
+        raise InvalidInput("Rule %(n)s: unknown category.", n=n)
     try:
         value: float = int(amount) if unit == "days" else float(amount)
         rule = DeadlineRule(
@@ -421,6 +441,8 @@ def _rule(row: Mapping[str, str], n: int) -> dict[str, Any] | None:
             business_hours=value if unit == "hours" else None,
             tag=tag or None,
             priority=priority or None,
+            category=int(category_text) if category_text else None,
+            name=name,
         )
     except ValueError as exc:
         raise InvalidInput(f"Rule {n}: {amount!r} is not a valid number of {unit}.") from exc

@@ -24,12 +24,20 @@ def record(
     session: Session, thread: Thread, kind: str, data: dict[str, Any], *, by: User | None, now: datetime
 ) -> Event:
     """Add one event for ``thread`` (flushes nothing; the caller's transaction keeps it)."""
-    event = Event(
-        thread_id=thread.id, actor_id=by.id if by else None, kind=kind, data=data, created_at=now
-    )
+    # By relationship, not id: a thread made in this transaction (at ingest) has no id yet.
+    event = Event(thread=thread, actor_id=by.id if by else None, kind=kind, data=data, created_at=now)
     session.add(event)
     for hook in AFTER_RECORD:
         hook(session, thread, event, now)
+    return event
+
+
+def audit(
+    session: Session, kind: str, data: dict[str, Any], *, by: User | None, now: datetime
+) -> Event:
+    """Add one event that belongs to no thread: what an admin or lead changed in the settings."""
+    event = Event(thread_id=None, actor_id=by.id if by else None, kind=kind, data=data, created_at=now)
+    session.add(event)
     return event
 
 

@@ -77,3 +77,28 @@ def prune(session: Session, *, now: datetime, older_than: timedelta = timedelta(
         delete(ThreadPresence).where(ThreadPresence.seen_at < now - older_than)
     )
     return result.rowcount or 0
+
+
+# Someone counts as working (for "assign to the least-loaded member who is working") if they
+# were on a thread page within WORKING_RECENT, or logged in within WORKING_SHIFT.
+WORKING_RECENT = timedelta(minutes=30)
+WORKING_SHIFT = timedelta(hours=10)
+
+
+def working_user_ids(session: Session, user_ids: list[int], *, now: datetime) -> set[int]:
+    """Those of ``user_ids`` who are working now (see WORKING_RECENT and WORKING_SHIFT)."""
+    if not user_ids:
+        return set()
+    seen = set(
+        session.scalars(
+            select(ThreadPresence.user_id).where(
+                ThreadPresence.user_id.in_(user_ids), ThreadPresence.seen_at >= now - WORKING_RECENT
+            )
+        )
+    )
+    logged_in = set(
+        session.scalars(
+            select(User.id).where(User.id.in_(user_ids), User.last_login_at >= now - WORKING_SHIFT)
+        )
+    )
+    return seen | logged_in

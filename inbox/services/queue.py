@@ -48,7 +48,7 @@ VIEWS = (
 STATUS_VIEWS = ("new", "open", "waiting", "resolved", "automatic")
 SORTS = ("deadline", "activity")
 DEADLINES = ("overdue", "today", "none")
-BULK_ACTIONS = ("assign", "unassign", "status", "add_tag", "remove_tag")
+BULK_ACTIONS = ("assign", "unassign", "status", "add_tag", "remove_tag", "category")
 MAX_BULK = 500
 MAX_ID = 2**63 - 1  # what a BIGINT id column holds
 
@@ -385,7 +385,7 @@ def bulk_update(
     """Apply one action to the chosen threads through ``assignment.bulk_apply``.
 
     Actions: "assign" (value: a user id or "me"), "unassign", "status" (a status value),
-    "add_tag"/"remove_tag" (a tag). Threads the user may not see or change are skipped and
+    "add_tag"/"remove_tag" (a tag), "category" (a category id, "" for none). Threads the user may not see or change are skipped and
     counted as such. Raises InvalidInput for an empty choice, too many threads or an
     unknown action, and what bulk_apply raises (PermissionDenied, InvalidInput).
     """

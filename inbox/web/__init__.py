@@ -125,6 +125,9 @@ def init_app(app: Flask) -> None:
 
     areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
     areas += (quarantine, reports)
+    from inbox.web import categories, rules
+
+    areas += (rules, categories)
     from inbox.web import survey, voc
 
     areas += (voc, survey)

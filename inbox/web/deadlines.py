@@ -11,7 +11,7 @@ from wtforms.validators import Optional
 
 from inbox.db import utcnow
 from inbox.models import Role, Thread, User
-from inbox.services import alerts, deadlines
+from inbox.services import alerts, categories, deadlines
 from inbox.services.access import get_thread, require_role, visible_mailboxes
 from inbox.services.business_hours import WEEKDAYS
 from inbox.services.errors import InvalidInput
@@ -129,6 +129,9 @@ def _calendar_input() -> dict:
         dict(zip(("amount", "unit", "tag", "priority"), r, strict=True))
         for r in zip(*columns, strict=False)
     ]
+    for key in ("category", "name"):  # optional columns (a form without them still saves)
+        for row, value in zip(rows, f.getlist(f"rule_{key}"), strict=False):
+            row[key] = value
     return {
         "timezone": f.get("timezone", ""),
         "hours": {wd: f.get(f"hours_{wd}", "") for wd in WEEKDAYS},
@@ -158,6 +161,7 @@ def mailbox(mailbox_id: int):
     return render_template(
         "deadlines/mailbox.html",
         mailbox=box,
+        categories=categories.choices(session, box.id),
         form=form,
         values=values,
         weekdays=WEEKDAYS,

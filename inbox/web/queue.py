@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 
 from inbox.db import utcnow
 from inbox.models import Status
+from inbox.services import categories, saved_searches
 from inbox.services import queue as queue_service
-from inbox.services import saved_searches
 from inbox.services.errors import InvalidInput
 from inbox.web import db, runtime
 from inbox.web.inputs import id_list
@@ -44,6 +44,7 @@ def index():
     )  # fmt: skip
     return render_template(
         "queue/index.html", screen=screen, flt=flt, Status=Status, views=queue_service.VIEWS,
+        category_choices=categories.visible_choices(db(), current_user._get_current_object()),
         saved_searches=saved_searches.list_for(db(), current_user._get_current_object()),
     )
 
@@ -53,7 +54,9 @@ def index():
 def bulk():
     form = request.form
     action = form.get("action", "")
-    value = form.get({"assign": "assignee", "status": "status", "add_tag": "tag"}.get(action, ""))
+    value = form.get(
+        {"assign": "assignee", "status": "status", "add_tag": "tag", "category": "category"}.get(action, "")
+    )
     ids = id_list(form.getlist("thread"))
     session = db()
     done = queue_service.bulk_update(

@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from inbox.db import utcnow
 from inbox.models import Priority, Status, User
-from inbox.services import assignment, notes, threads_view
+from inbox.services import assignment, categories, notes, rule_editor, threads_view
 from inbox.services.access import get_thread
 from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound
 from inbox.web import db, runtime
@@ -101,7 +101,10 @@ def _conflict(exc: ConcurrentChange):
 @login_required
 def show(thread_id: int):
     page = threads_view.thread_page(db(), _me(), thread_id)
-    return render_template("thread/show.html", thread=page.thread, page=page)
+    return render_template(
+        "thread/show.html", thread=page.thread, page=page,
+        category_choices=categories.choices(db(), page.thread.mailbox_id),
+    )
 
 
 @bp.route("/<int:thread_id>/messages/<int:message_id>/html")
@@ -175,6 +178,25 @@ def priority(thread_id: int):
         db(), thread_id, _choice(Priority, "priority"), by=_me(), expected_version=_version(), now=utcnow()
     )
     return _done(thread_id, gettext("Priority changed."))
+
+
+@bp.post("/<int:thread_id>/category")
+@login_required
+def category(thread_id: int):
+    raw = request.form.get("category", "")
+    if raw and not raw.isdigit():
+        raise InvalidInput(gettext("That category does not exist for this mailbox."))
+    assignment.set_category(
+        db(), thread_id, int(raw) if raw else None, by=_me(), expected_version=_version(), now=utcnow()
+    )
+    return _done(thread_id, gettext("Category saved."))
+
+
+@bp.post("/<int:thread_id>/vip")
+@login_required
+def vip(thread_id: int):
+    rule_editor.set_vip(db(), _me(), thread_id, request.form.get("vip") == "1", now=utcnow())
+    return _done(thread_id, gettext("Customer saved."))
 
 
 @bp.post("/<int:thread_id>/tags")

@@ -71,6 +71,17 @@ def test_first_mail_makes_a_new_thread_with_a_deadline(session, blobs, mailbox):
     assert raw_source(session, result.message.raw_sha256) == mail()
 
 
+def test_the_history_of_a_new_thread_holds_its_deadline(session, blobs, mailbox):
+    """Hooks run before the new thread has an id: their events must still belong to it."""
+    from inbox.models import Event
+
+    thread = ingest(session, blobs, mailbox, mail(), "INBOX:1:1").thread
+    session.flush()
+    kinds = [e.kind for e in session.query(Event).filter_by(thread_id=thread.id)]
+    assert "thread_created" in kinds and "deadline_set" in kinds
+    assert session.query(Event).filter(Event.thread_id.is_(None)).count() == 0
+
+
 def test_same_source_identity_is_stored_once(session, blobs, mailbox):
     assert ingest(session, blobs, mailbox, mail(), "INBOX:1:1").created
     again = ingest(session, blobs, mailbox, mail(), "INBOX:1:1")

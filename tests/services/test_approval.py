@@ -14,6 +14,7 @@ from inbox.config import load_settings
 from inbox.models import (
     ApprovalRequest,
     ApprovalStatus,
+    Category,
     Direction,
     Event,
     MailboxKind,
@@ -95,10 +96,13 @@ def test_approval_is_required_per_mailbox_user_category_and_rule(session, runtim
     mailbox, thread, trainee, agent, _lead, _other = team(session)
     assert approval.required(session, thread, agent) is None
     assert approval.required(session, thread, trainee) == approval.USER
-    mailbox.approval_category_ids = [7]
-    thread.category_id = 7  # the sorting rules' category of the thread
+    refunds, delivery = Category(mailbox_id=mailbox.id, name="返金"), Category(mailbox_id=mailbox.id, name="配送")
+    session.add_all([refunds, delivery])
+    session.flush()
+    mailbox.approval_category_ids = [refunds.id]
+    thread.category_id = refunds.id  # the thread's category (inbox.services.categories)
     assert approval.required(session, thread, agent) == approval.CATEGORY
-    thread.category_id = 8
+    thread.category_id = delivery.id
     assert approval.required(session, thread, agent) is None
     approval.require_for_thread(session, thread, now=HELD_AT, rule="返金")
     assert approval.required(session, thread, agent) == approval.RULE

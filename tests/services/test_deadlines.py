@@ -367,7 +367,19 @@ def test_saved_calendar_round_trips_through_the_form(session, tokyo):
     form = deadlines.calendar_form(tokyo)
     assert form["hours"]["sat"] == "10:00-15:00" and form["hours"]["sun"] == ""
     assert form["closed"].splitlines() == ["2026-08-13..2026-08-16", "2026-12-29..2027-01-03"]
-    assert form["rules"][1] == {"amount": 4.0, "unit": "hours", "tag": "vip", "priority": "high"}
+    assert form["rules"][1] == {
+        "amount": 4.0, "unit": "hours", "tag": "vip", "priority": "high", "category": "", "name": ""
+    }
+
+
+def test_a_named_rule_for_a_category_round_trips_through_the_form(session, tokyo):
+    deadlines.save_calendar(
+        session, tokyo, timezone="Asia/Tokyo", hours={"mon": "09:00-18:00"}, closed="",
+        jp_holidays=True, actor_id=None, now=datetime(2026, 11, 24, tzinfo=UTC),
+        rules=[{"amount": "2", "unit": "hours", "tag": "", "priority": "", "category": "7", "name": " 大口 "}],
+    )
+    assert tokyo.deadline_rules == [{"business_hours": 2.0, "category": 7, "name": "大口"}]
+    assert deadlines.calendar_form(tokyo)["rules"][0]["name"] == "大口"
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from inbox.db import utcnow
-from inbox.models import ApprovalRequest, ApprovalStatus, Role, Status
+from inbox.models import ApprovalRequest, ApprovalStatus, Category, Role, SortingRule, Status
 from inbox.services import notifications, webhooks
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.web.live import live_app, log_in
@@ -47,13 +47,22 @@ def site(fresh_databases, tmp_path_factory):
                 diff=f"--- written\n+++ approved\n-{LONG_URL}\n+{LONG_WORD}")
             session.add_all([held, returned])
             notifications.notify(session, admin.id, "assigned", now=utcnow(), thread_id=thread.id, key="layout")
+            category = Category(mailbox_id=box.id, name=LONG_WORD[:120])
+            session.add(category)
+            session.flush()
+            rule = SortingRule(
+                mailbox_id=box.id, name=LONG_WORD[:120], position=1, state={},
+                conditions=[{"field": "subject", "value": LONG_WORD[:200]}],
+                actions=[{"type": "add_tags", "value": [LONG_WORD[:60]]}, {"type": "set_category", "value": category.id}],
+            )
+            session.add(rule)
             hook = webhooks.create(session, live.runtime.secrets, by=admin, allow_private=True,
                                    now=utcnow(), name=LONG_WORD[:120], url=LONG_URL, events=list(webhooks.EVENTS),
                                    fmt="json", mailbox_id=box.id)
             webhooks.ping(session, hook, by=admin, now=utcnow())
             session.commit()
             ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "approval": held.id,
-                   "webhook": hook.id}
+                   "webhook": hook.id, "rule": rule.id}
         yield live, ids
 
 
@@ -97,6 +106,11 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/admin/webhooks/",
         "/admin/webhooks/new",
         f"/admin/webhooks/{ids['webhook']}",
+        "/rules/",
+        "/rules/new",
+        f"/rules/{ids['rule']}/edit",
+        "/categories/",
+        f"/categories/mailboxes/{ids['mailbox']}",
     ]
 
 
