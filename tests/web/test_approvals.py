@@ -92,7 +92,8 @@ def test_admin_sets_approval_on_a_mailbox_and_on_a_user_and_an_old_post_keeps_th
             "poll_interval": "60", "status_after_reply": "waiting", "outbound_charset": "utf-8",
             "signature": "", "members": [str(member.id)], "members__shown": "1", "active": "y",
             "active__shown": "1", "path": "/tmp/none", "smtp_host": "", "smtp_port": "",
-            "smtp_security": "starttls", "smtp_username": "", "smtp_password": ""}
+            "smtp_security": "starttls", "smtp_username": "", "smtp_password": "",
+            "automatic_mail_is_work__shown": "1", "auto_ack_enabled__shown": "1"}  # companions the page sends
     page = client.get(f"/admin/mailboxes/{mailbox.id}").get_data(as_text=True)
     assert 'name="approval_required__shown"' in page and 'name="approvers__shown"' in page
     with_approval = {**form, "approval_required": "y", "approval_required__shown": "1",
