@@ -1,0 +1,29 @@
+"""Single sign-on: a user may be barred from the password form
+
+Revision ID: 0020
+Revises: 0018
+Create Date: 2026-12-01
+
+``users.password_login`` false means the user logs in through an OpenID Connect provider only.
+Existing users keep password log-in.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0020"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(
+            sa.Column("password_login", sa.Boolean(), server_default=sa.true(), nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("password_login")
