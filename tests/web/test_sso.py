@@ -228,3 +228,45 @@ def test_admin_switches_a_users_password_log_in_off_and_it_is_audited(client, se
     session.refresh(agent)
     assert agent.password_login is False
     assert audit(session, "user.update")[-1].changes == {"password_login": [True, False]}
+
+
+TENANT = "0a1b2c3d-0000-4000-8000-00000000abcd"
+
+
+@pytest.fixture
+def entra_client(connection, db_url, tmp_path, monkeypatch):
+    oidc.clear_cache()
+    monkeypatch.setenv(SECRET_ENV, "entra-secret-value")
+    with OidcProvider(client_secret="entra-secret-value", tenant=TENANT) as provider:
+        provider.person = {"sub": "oid-1", "email": "Taro@Example.com", "name": "Taro"}
+        config = {**base_config(tmp_path, db_url), "sso": {"providers": {"microsoft": {
+            "kind": "entra", "label": "Microsoft", "issuer": provider.issuer,
+            "client_id": provider.client_id, "client_secret_env": SECRET_ENV,
+        }}}}  # fmt: skip
+        config.update({"bind": connection, "testing": True})
+        yield create_app(config).test_client(), provider
+    oidc.clear_cache()
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"xms_edov": True}, None),  # the tenant verified the address's domain
+        ({"email_verified": True}, None),
+        ({}, "unverified"),  # Entra's plain email claim can be edited: not proof
+        ({"xms_edov": False}, "unverified"),
+        ({"xms_edov": True, "tid": "ffffffff-0000-4000-8000-000000000000"}, "tenant"),
+    ],
+)
+def test_entra_id_accepts_only_addresses_verified_within_the_configured_tenant(
+    entra_client, session, claims, reason
+):
+    client, provider = entra_client
+    make_user(session, Role.AGENT, email="taro@example.com")
+    provider.tamper = claims
+    response = sso_login(client, "microsoft")
+    if reason is None:
+        assert response.status_code == 302 and client.get("/").status_code == 200
+    else:
+        assert response.status_code == 401 and client.get("/").status_code == 302
+        assert audit(session, "login.sso_failure")[-1].changes["reason"] == reason
