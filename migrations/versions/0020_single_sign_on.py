@@ -18,12 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("password_login", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # Plain ADD COLUMN (SQLite too): a batch copy of ``users`` would drop the table, and with it
+    # (ON DELETE CASCADE) every mailbox membership.
+    op.add_column(
+        "users", sa.Column("password_login", sa.Boolean(), server_default=sa.true(), nullable=False)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("password_login")
+    op.drop_column("users", "password_login")

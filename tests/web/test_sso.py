@@ -270,3 +270,15 @@ def test_entra_id_accepts_only_addresses_verified_within_the_configured_tenant(
     else:
         assert response.status_code == 401 and client.get("/").status_code == 302
         assert audit(session, "login.sso_failure")[-1].changes["reason"] == reason
+
+
+def test_an_unreachable_provider_is_refused_with_a_message_not_a_500(make_app, connection, db_url, tmp_path, session):
+    config = {**base_config(tmp_path, db_url), "sso": {"providers": {"down": {
+        "kind": "google", "issuer": "http://127.0.0.1:1", "client_id": "x",
+        "client_secret_env": SECRET_ENV}}}}  # fmt: skip
+    config.update({"bind": connection, "testing": True})
+    client = create_app(config).test_client()
+    response = client.get("/login/sso/down")
+    assert response.status_code == 401
+    assert "接続できない" in response.get_data(as_text=True)
+    assert audit(session, "login.sso_failure")[-1].changes == {"provider": "down", "reason": "provider"}
