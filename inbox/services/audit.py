@@ -29,6 +29,7 @@ ACTIONS = (
     "mailbox.create", "mailbox.update",
     "template.create", "template.update", "template.delete",
     "export", "data.delete",
+    "api_token.create", "api_token.revoke", "webhook.create", "webhook.update", "webhook.delete",
 )  # fmt: skip
 
 
