@@ -64,7 +64,56 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "metrics": {"token": None},
     "api": {"rate_per_minute": 600},
     "webhooks": {"allow_private": False, "timeout_seconds": 10},
+    "sso": {
+        "password_login": True,
+        "auto_create": False,
+        "default_role": "agent",
+        "default_mailboxes": [],
+        "providers": {},
+    },
 }
+
+# Single sign-on provider kinds and the keys a [sso.providers.NAME] table may have.
+SSO_KINDS = ("google", "entra")
+SSO_PROVIDER_KEYS = {"kind", "label", "issuer", "client_id", "client_secret_env", "hosted_domain"}
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class SsoProvider:
+    """One OpenID Connect provider; ``client_secret`` comes from the environment, never the file."""
+
+    name: str  # the key in config.toml, used in URLs
+    kind: str  # "google" or "entra": decides which claims prove a verified address
+    label: str  # shown on the button: "Sign in with <label>"
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    hosted_domain: str | None = None  # Google Workspace: only accounts of this domain (hd claim)
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    @property
+    def tenant(self) -> str | None:
+        """Entra ID: the tenant id in the issuer (https://login.microsoftonline.com/<tid>/v2.0)."""
+        if self.kind != "entra":
+            return None
+        parts = [p for p in self.issuer.split("/") if p]
+        return parts[-2] if len(parts) >= 2 else None
+
+
+@dataclass(frozen=True)
+class SsoSettings:
+    providers: tuple[SsoProvider, ...] = ()
+    password_login: bool = True  # false: everyone logs in through a provider
+    auto_create: bool = False  # unknown verified addresses become users
+    default_role: str = "agent"
+    default_mailboxes: tuple[str, ...] = ()  # mailbox names given to auto-created users
+
+    def provider(self, name: str) -> SsoProvider | None:
+        return next((p for p in self.providers if p.name == name), None)
 
 
 class ConfigError(Exception):
@@ -110,6 +159,7 @@ class Settings:
     api_rate_per_minute: int = 600  # requests per API token and minute, all processes together
     webhooks_allow_private: bool = False  # webhook URLs on loopback/private networks (tests, labs)
     webhooks_timeout_seconds: int = 10
+    sso: SsoSettings = field(default_factory=SsoSettings)
 
     @property
     def ticket_pattern(self) -> str:
@@ -147,6 +197,64 @@ def _required(raw: dict[str, dict[str, Any]], section: str, key: str, env: str) 
     if not value or not isinstance(value, str):
         raise ConfigError(f"{section}.{key}", f"is required: set it in config.toml or as {env}")
     return value
+
+
+def _sso_provider(name: str, table: Any, environ: Mapping[str, str]) -> SsoProvider:
+    key = f"sso.providers.{name}"
+    if not isinstance(table, Mapping):
+        raise ConfigError(key, "must be a table")
+    if unknown := set(table) - SSO_PROVIDER_KEYS:
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown setting")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name):
+        raise ConfigError(key, "name must be lower-case letters, digits, - or _")
+    kind = table.get("kind")
+    if kind not in SSO_KINDS:
+        raise ConfigError(f"{key}.kind", "must be 'google' or 'entra'")
+    issuer = str(table.get("issuer") or "")
+    secure = issuer.startswith("https://")
+    loopback = any(issuer.startswith(f"http://{h}") for h in _LOOPBACK_HOSTS)
+    if not (secure or loopback):
+        raise ConfigError(f"{key}.issuer", "must be an https:// URL")
+    if kind == "entra" and not re.search(r"/[0-9a-fA-F-]{36}/v2\.0/?$", issuer):
+        raise ConfigError(
+            f"{key}.issuer",
+            "must name your tenant: https://login.microsoftonline.com/<tenant id>/v2.0",
+        )
+    client_id = table.get("client_id")
+    if not client_id or not isinstance(client_id, str):
+        raise ConfigError(f"{key}.client_id", "is required")
+    secret_env = table.get("client_secret_env")
+    if not secret_env or not isinstance(secret_env, str):
+        raise ConfigError(f"{key}.client_secret_env", "is required: the environment variable "
+                          "holding the client secret (never put the secret itself in the file)")
+    secret = environ.get(secret_env)
+    if not secret:
+        raise ConfigError(f"{key}.client_secret_env", f"the environment variable {secret_env} is not set")
+    hosted = table.get("hosted_domain")
+    return SsoProvider(
+        name=name, kind=kind, label=str(table.get("label") or name.capitalize()),
+        issuer=issuer.rstrip("/"), client_id=client_id, client_secret=secret,
+        hosted_domain=str(hosted).lower() if hosted else None,
+    )  # fmt: skip
+
+
+def _sso(raw: dict[str, Any], environ: Mapping[str, str]) -> SsoSettings:
+    providers = raw["providers"]
+    if not isinstance(providers, Mapping):
+        raise ConfigError("sso.providers", "must be a table of [sso.providers.NAME] tables")
+    role = raw["default_role"]
+    if role not in ("admin", "lead", "agent"):
+        raise ConfigError("sso.default_role", "must be admin, lead or agent")
+    boxes = raw["default_mailboxes"]
+    if not isinstance(boxes, list) or not all(isinstance(b, str) for b in boxes):
+        raise ConfigError("sso.default_mailboxes", 'must be a list of mailbox names, e.g. ["Support"]')
+    built = tuple(_sso_provider(str(n), t, environ) for n, t in providers.items())
+    if not raw["password_login"] and not built:
+        raise ConfigError("sso.password_login", "can be false only with a provider configured")
+    return SsoSettings(
+        providers=built, password_login=bool(raw["password_login"]),
+        auto_create=bool(raw["auto_create"]), default_role=role, default_mailboxes=tuple(boxes),
+    )  # fmt: skip
 
 
 def load_settings(
@@ -219,6 +327,7 @@ def load_settings(
     if not isinstance(two_factor_roles, list) or not set(two_factor_roles) <= {"admin", "lead", "agent"}:
         raise ConfigError("security.two_factor_roles", 'must be a list of roles, e.g. ["admin", "lead"]')
     return Settings(
+        sso=_sso(raw["sso"], environ),
         secret_key=secret_key,
         two_factor_roles=tuple(two_factor_roles),
         database_url=url,

@@ -111,6 +111,8 @@ class User(Base):
     approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The user's own signature, put above the mailbox's in the reply composer.
     signature: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # False: this user logs in through single sign-on only (the password form refuses them).
+    password_login: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[created_at]
     last_login_at: Mapped[datetime | None]
 

@@ -43,6 +43,7 @@ def build_runtime(
     redact.remember_secret(
         settings.secret_key, settings.encryption_key, settings.alert_smtp.get("password")
     )
+    redact.remember_secret(*(p.client_secret for p in settings.sso.providers))
     url_password = make_url(settings.database_url).password
     redact.remember_secret(str(url_password) if url_password else None)
     if bind is None:

@@ -13,7 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.models import LoginThrottle, MailboxMember, Role, User
-from inbox.services.errors import InvalidCredentials, InvalidInput, LoginThrottled
+from inbox.services.errors import (
+    InvalidCredentials,
+    InvalidInput,
+    LoginThrottled,
+    PasswordLoginDisabled,
+)
 from inbox.services.login_sessions import end_all_sessions
 
 _hasher = PasswordHasher()
@@ -143,6 +148,8 @@ def authenticate(
     except (VerificationError, InvalidHashError):
         ok = False
     if ok and user is not None and user.active and user.password_hash:
+        if not user.password_login:
+            raise PasswordLoginDisabled("This account logs in through single sign-on only.")
         for row in rows:
             if row.key.startswith("addr:"):
                 session.delete(row)

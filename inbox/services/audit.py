@@ -20,7 +20,8 @@ from inbox.models import AuditEntry, User
 
 # Actions written by the app (the admin page offers these as a filter).
 ACTIONS = (
-    "login.success", "login.failure", "login.locked", "login.2fa_failure", "logout",
+    "login.success", "login.failure", "login.locked", "login.2fa_failure", "login.sso_failure",
+    "logout",
     "password.change", "password.reset_sent", "password.reset_used", "password.set_by_admin",
     "2fa.enable", "2fa.disable", "2fa.reset_by_admin", "2fa.recovery_used",
     "2fa.recovery_regenerated",
@@ -28,6 +29,7 @@ ACTIONS = (
     "mailbox.create", "mailbox.update",
     "template.create", "template.update", "template.delete",
     "export", "data.delete",
+    "api_token.create", "api_token.revoke", "webhook.create", "webhook.update", "webhook.delete",
 )  # fmt: skip
 
 

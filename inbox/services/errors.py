@@ -37,3 +37,15 @@ class InvalidCredentials(InboxError):
 
 class ConcurrentChange(InboxError):
     """Someone else changed the thing since it was read (optimistic version check)."""
+
+
+class PasswordLoginDisabled(InboxError):
+    """The user (or the whole installation) logs in through single sign-on only."""
+
+
+class SsoRefused(InboxError):
+    """A single sign-on log-in was refused; ``reason`` is a short code for the audit log."""
+
+    def __init__(self, reason: str, message: str, /, **params: object) -> None:
+        super().__init__(message, **params)
+        self.reason = reason

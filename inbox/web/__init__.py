@@ -139,6 +139,9 @@ def init_app(app: Flask) -> None:
 
     areas += (account, audit)
     areas += (tokens, webhooks)
+    from inbox.web import sso
+
+    areas += (sso,)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)

@@ -7,7 +7,7 @@ Also the guard that sends a user whose role requires two-factor log-in to set it
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -32,6 +32,8 @@ def require_two_factor_setup():
     """before_request: a logged-in user whose role needs two-factor log-in and has none sets it up."""
     if not current_user.is_authenticated or request.endpoint in OPEN_ENDPOINTS:
         return None
+    if session.get("login_method") == "sso":
+        return None  # the identity provider asked for its own second factor (see docs/sso.md)
     if not two_factor.required(current_user, runtime().settings.two_factor_roles):
         return None
     if two_factor.enabled(db(), current_user.id):

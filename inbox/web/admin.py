@@ -101,6 +101,7 @@ def _user_state(user: User) -> dict:
         "email": user.email, "name": user.name, "role": user.role, "active": user.active,
         "language": user.language, "timezone": user.timezone,
         "mailboxes": sorted(m.mailbox_id for m in user.memberships),
+        "password_login": user.password_login,
     }  # fmt: skip
 
 
@@ -148,6 +149,8 @@ def edit_user(user_id: int):
             note("password.set_by_admin", f"user:{user.id}")
         accounts.set_mailbox_access(session, user, form.mailboxes.data or [])
         approval_settings.save_user(form, user)
+        if approval_settings.posted(form.password_login):
+            user.password_login = bool(form.password_login.data)
         if changes := audit_diff(before, _user_state(user)):
             note("user.update", f"user:{user.id}", changes)
         session.commit()

@@ -16,12 +16,13 @@ from inbox.db import utcnow
 from inbox.models import User
 from inbox.services import accounts, two_factor
 from inbox.services.audit import diff as audit_diff
-from inbox.services.errors import InvalidCredentials, LoginThrottled
+from inbox.services.errors import InvalidCredentials, LoginThrottled, PasswordLoginDisabled
 from inbox.web import db, runtime, sessions
 from inbox.web.audit import note
 from inbox.web.forms import CodeForm, EmptyForm, LoginForm, SettingsForm
 
 PENDING = "pending_2fa"
+LOGIN_METHOD = "login_method"  # "password" or "sso": a log-in through a provider is not asked for 2FA
 PENDING_SECONDS = 300  # the code must follow the password within five minutes
 
 bp = Blueprint("auth", __name__)
@@ -56,7 +57,17 @@ def _finish(user: User, *, remember: bool, method: str, next_url: str | None):
     db().commit()
     lifetime = timedelta(days=runtime().settings.remember_days)
     sessions.start(user, remember=remember, lifetime=lifetime)
+    session[LOGIN_METHOD] = "sso" if method.startswith("sso:") else "password"
     return redirect(_safe_next(next_url))
+
+
+def render_login(form: LoginForm | None = None, status: int = 200):
+    """The log-in page: the password form (unless switched off) and a button per SSO provider."""
+    sso = runtime().settings.sso
+    return render_template(
+        "auth/login.html", form=form or LoginForm(), providers=sso.providers,
+        password_login=sso.password_login, next_url=request.args.get("next"),
+    ), status  # fmt: skip
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -65,7 +76,14 @@ def login():
         return redirect(url_for("queue.index"))
     form = LoginForm()
     status = 200
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and not runtime().settings.sso.password_login:
+        note("login.failure", (form.email.data or "")[:254], {"reason": "password_login_off"},
+             actor_id=_user_id_for(form.email.data or ""))
+        db().commit()
+        flash(_("Log-in with a password is switched off. Sign in with your organisation's account."), "error")
+        status = 403
+    elif valid:
         email = form.email.data or ""
         try:
             user = accounts.authenticate(
@@ -82,6 +100,12 @@ def login():
             db().commit()
             flash(_("Wrong mail address or password."), "error")
             status = 401
+        except PasswordLoginDisabled:
+            note("login.failure", email[:254], {"reason": "password_login_off"},
+                 actor_id=_user_id_for(email))
+            db().commit()
+            flash(_("This account logs in through single sign-on only. Use the button below."), "error")
+            status = 403
         else:
             remember, next_url = bool(form.remember.data), request.args.get("next")
             if not two_factor.enabled(db(), user.id):
@@ -92,7 +116,7 @@ def login():
                 "at": int(utcnow().timestamp()),
             }  # fmt: skip
             return redirect(url_for("auth.login_code"))
-    return render_template("auth/login.html", form=form), status
+    return render_login(form, status)
 
 
 def _pending_user() -> tuple[User, dict] | None:

@@ -78,7 +78,8 @@ class UserForm(CompleteForm):
     mailboxes = SelectMultipleField(_l("Mailboxes"), coerce=int)
     active = BooleanField(_l("Active"), default=True)
     approval_required = BooleanField(_l("Replies need approval (staff in training)"))
-    keep_when_absent = frozenset({"approval_required"})  # see inbox.web.approval_settings
+    password_login = BooleanField(_l("May log in with a password (off: single sign-on only)"), default=True)
+    keep_when_absent = frozenset({"approval_required", "password_login"})  # see inbox.web.approval_settings
 
 
 class SettingsForm(FlaskForm):

@@ -21,6 +21,7 @@ from inbox.services import api_tokens
 from inbox.services.errors import InvalidInput
 from inbox.web import db
 from inbox.web.admin import admin_required
+from inbox.web.audit import note
 from inbox.web.errors import translated
 from inbox.web.forms import ROLE_CHOICES
 
@@ -64,6 +65,8 @@ def create():
     except InvalidInput as exc:
         form.name.errors = [translated(exc)]
         return _mine(form, status=400)
+    note("api_token.create", f"api_token:{made.token.id}",
+         {"name": made.token.name, "scope": made.token.scope, "service": False})  # fmt: skip
     session.commit()
     return _mine(TokenForm(formdata=None), secret=made.secret, status=201)
 
@@ -78,7 +81,8 @@ def _revoke(token_id: int, page):
     form, session = FlaskForm(), db()
     if not form.validate_on_submit():
         raise InvalidInput(_("The form was too old; reload the page and try again."))
-    api_tokens.revoke(session, token_id, by=current_user, now=utcnow())
+    token = api_tokens.revoke(session, token_id, by=current_user, now=utcnow())
+    note("api_token.revoke", f"api_token:{token.id}", {"name": token.name, "service": token.service})
     session.commit()
     return page()
 
@@ -116,6 +120,10 @@ def create_service():
     except InvalidInput as exc:
         form.name.errors = [translated(exc)]
         return _service(form, status=400)
+    note("api_token.create", f"api_token:{made.token.id}", {
+        "name": made.token.name, "scope": made.token.scope, "service": True,
+        "role": form.role.data, "mailboxes": sorted(form.mailboxes.data or []),
+    })  # fmt: skip
     session.commit()
     return _service(_service_form(formdata=False), secret=made.secret, status=201)
 

@@ -3,6 +3,9 @@ responses, a test event and redelivery. The rules live in ``inbox.services.webho
 
 from __future__ import annotations
 
+import hashlib
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,9 +20,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from inbox.db import utcnow
 from inbox.models import Mailbox, WebhookDelivery
 from inbox.services import webhooks
+from inbox.services.audit import diff as audit_diff
 from inbox.services.errors import InvalidInput, NotFound
 from inbox.web import db, runtime
 from inbox.web.admin import admin_required
+from inbox.web.audit import note
 from inbox.web.errors import translated
 from inbox.web.forms import CompleteForm
 
@@ -62,6 +67,16 @@ def _values(form: WebhookForm) -> dict:
             "fmt": form.format.data, "mailbox_id": form.mailbox.data or None}  # fmt: skip
 
 
+def _audited(sub) -> dict:
+    """What the audit log keeps of a subscription: its URL only as scheme and host (a Slack or
+    Chatwork URL is itself a credential), plus a fingerprint so that a change shows."""
+    parts = urlsplit(sub.url)
+    return {"name": sub.name, "url": f"{parts.scheme}://{parts.hostname or ''}/…",
+            "url_sha256": hashlib.sha256(sub.url.encode()).hexdigest()[:12],
+            "events": sorted(sub.events or []), "format": sub.format,
+            "mailbox_id": sub.mailbox_id, "active": sub.active}  # fmt: skip
+
+
 def _allow_private() -> bool:
     return runtime().settings.webhooks_allow_private
 
@@ -85,6 +100,7 @@ def new():
         except InvalidInput as exc:
             form.url.errors = [translated(exc)]
         else:
+            note("webhook.create", f"webhook:{sub.id}", _audited(sub))
             session.commit()
             flash(_("Webhook saved."), "info")
             return redirect(url_for("webhooks.show", sub_id=sub.id))
@@ -98,6 +114,7 @@ def show(sub_id: int):
     sub = webhooks.get(session, sub_id, by=current_user)
     form, status = _form(sub), 200
     if form.validate_on_submit():
+        before = _audited(sub)
         try:
             webhooks.update(session, sub, by=current_user, allow_private=_allow_private(),
                             active=bool(form.active.data), **_values(form))  # fmt: skip
@@ -105,6 +122,8 @@ def show(sub_id: int):
             session.rollback()
             form.url.errors = [translated(exc)]
         else:
+            if changes := audit_diff(before, _audited(sub)):
+                note("webhook.update", f"webhook:{sub.id}", changes)
             session.commit()
             flash(_("Webhook saved."), "info")
             return redirect(url_for("webhooks.show", sub_id=sub.id))
@@ -147,6 +166,7 @@ def delete(sub_id: int):
     session = db()
     sub = webhooks.get(session, sub_id, by=current_user)
     if FlaskForm().validate_on_submit():
+        note("webhook.delete", f"webhook:{sub.id}", _audited(sub))
         session.delete(sub)
         session.commit()
         flash(_("Webhook deleted."), "info")

@@ -49,8 +49,9 @@ class RequestsInFlight:
 
 
 @contextmanager
-def live_app(db_url: str, tmp_path) -> Iterator[LiveApp]:
-    app = create_app(base_config(tmp_path, db_url))
+def live_app(db_url: str, tmp_path, extra: dict | None = None) -> Iterator[LiveApp]:
+    """``extra``: more config.toml sections (e.g. ``{"sso": {...}}``)."""
+    app = create_app({**base_config(tmp_path, db_url), **(extra or {})})
     in_flight = RequestsInFlight(app.wsgi_app)
     app.wsgi_app = in_flight
     server = make_server("127.0.0.1", 0, app, threaded=True)

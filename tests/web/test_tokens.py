@@ -57,3 +57,34 @@ def test_only_admins_make_service_tokens(client, session):
     secret = SECRET_RE.search(page.get_data(as_text=True)).group(0)
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).get_json()
     assert me["service"] and me["mailbox_ids"] == [box.id] and me["role"] == "agent"
+
+
+def _audit(session, action: str):
+    from inbox.models import AuditEntry
+
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+def test_creating_and_revoking_tokens_is_audited_without_the_secret(client, session):
+    box = make_mailbox(session)
+    admin = make_user(session, Role.ADMIN)
+    login_as(client, admin)
+    page = client.post("/admin/api-tokens", data={
+        "name": "受注管理", "scope": "write", "role": "agent", "mailboxes": [str(box.id)],
+        "csrf_token": csrf_token(client, "/admin/api-tokens")})
+    secret = SECRET_RE.search(page.get_data(as_text=True)).group(0)
+    token = session.scalar(select(ApiToken).where(ApiToken.service.is_(True)))
+    created = _audit(session, "api_token.create")[-1]
+    assert created.actor_id == admin.id and created.target == f"api_token:{token.id}"
+    assert created.changes == {"name": "受注管理", "scope": "write", "service": True, "role": "agent",
+                               "mailboxes": [box.id]}
+    client.post(f"/admin/api-tokens/{token.id}/revoke", data={"csrf_token": csrf_token(client, "/admin/api-tokens")})
+    revoked = _audit(session, "api_token.revoke")[-1]
+    assert revoked.target == f"api_token:{token.id}" and revoked.changes == {"name": "受注管理", "service": True}
+    client.post("/settings/tokens", data={"name": "自分用", "scope": "read",
+                                          "csrf_token": csrf_token(client, "/settings/tokens")})
+    assert _audit(session, "api_token.create")[-1].changes == {"name": "自分用", "scope": "read", "service": False}
+    from inbox.models import AuditEntry
+
+    texts = [str(e.changes) + e.target for e in session.scalars(select(AuditEntry))]
+    assert not any(secret in t or secret[6:20] in t for t in texts)

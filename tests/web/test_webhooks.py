@@ -73,3 +73,28 @@ def test_an_admin_sets_up_a_webhook_tests_it_and_redelivers(lab_client, session)
         assert client.post(f"/admin/webhooks/{sub.id + 1}/deliveries/{delivery.id}/redeliver", data={"csrf_token": token}).status_code == 404
     finally:
         receiver.close()
+
+
+def test_webhook_changes_are_audited_with_the_url_reduced_to_its_host(lab_client, session):
+    from inbox.models import AuditEntry
+
+    client, _rt = lab_client
+    admin = make_user(session, Role.ADMIN)
+    login_as(client, admin)
+    secret_url = "http://127.0.0.1:9/services/T000/B000/very-secret-path"
+    assert client.post("/admin/webhooks/new", data=form(
+        secret_url, csrf_token=csrf_token(client, "/admin/webhooks/new"))).status_code == 302
+    sub = session.scalar(select(WebhookSubscription))
+    token = csrf_token(client, f"/admin/webhooks/{sub.id}")
+    client.post(f"/admin/webhooks/{sub.id}", data=form(secret_url + "2", csrf_token=token, format="json"))
+    client.post(f"/admin/webhooks/{sub.id}/delete", data={"csrf_token": token})
+
+    def entries(action):
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+    (created,), (updated,), (deleted,) = entries("webhook.create"), entries("webhook.update"), entries("webhook.delete")
+    assert created.actor_id == admin.id and created.target == f"webhook:{sub.id}"
+    assert created.changes["url"] == "http://127.0.0.1/…" and created.changes["format"] == "slack"
+    assert set(updated.changes) == {"format", "url_sha256"} and updated.changes["format"] == ["slack", "json"]
+    assert deleted.target == f"webhook:{sub.id}"
+    assert not any("very-secret-path" in str(e.changes) for e in entries("webhook.create") + entries("webhook.update") + entries("webhook.delete"))
