@@ -61,8 +61,8 @@ def test_a_colleagues_assignment_and_a_new_mail_show_on_an_open_queue_and_thread
         bob_queue.goto(f"{live.url}/")
         row = bob_queue.locator(f"[data-testid=queue] tr[data-thread-id='{ids['thread']}']")
         assert "Alice" not in row.inner_text()
-        count_mine = bob_queue.locator("[data-testid=count-mine]")
-        assert count_mine.inner_text() == "0"
+        assert bob_queue.inner_text("[data-testid=count-mine]") == "0"
+        assert bob_queue.locator("[data-testid=notification-badge]").count() == 0
 
         bob.goto(f"{live.url}/threads/{ids['thread']}")
         bob.fill("[data-testid=reply-body]", "半分まで書いた返信")
@@ -81,6 +81,8 @@ def test_a_colleagues_assignment_and_a_new_mail_show_on_an_open_queue_and_thread
             arg=ids["thread"], timeout=WITHIN)
         bob_queue.wait_for_function(
             "() => document.querySelector('[data-testid=count-mine]').innerText === '1'", timeout=WITHIN)
+        # The header badge: Bob has a new unread notification ("assigned to you").
+        bob_queue.wait_for_selector("[data-testid=notification-badge]", timeout=WITHIN)
         # Bob's thread page: the assignee shows, his half-typed reply and scroll are kept.
         bob.wait_for_function(
             "() => document.querySelector('[data-live=state]').innerText.includes('Bob')", timeout=WITHIN)
