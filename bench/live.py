@@ -4,7 +4,7 @@ Each open page polls its own URL every 3 s with If-None-Match (static/live.js); 
 changes meanwhile, so every poll is answered 304 after the version query. The figures are
 per minute for 200 pages (200 × 20 = 4,000 polls a minute): CPU seconds of the app process
 (Flask, SQLAlchemy and, on SQLite, the database engine itself), CPU seconds of the
-PostgreSQL server processes (read from /proc), and SQL statements (writes apart). Then one
+PostgreSQL backends serving the app (read from /proc), and SQL statements (writes apart). Then one
 change (a note on a thread) and the cost of the 200 renders it causes.
 
 Uses bench/web.py's data (10 agents of 5 mailboxes; default 10,000 threads here) and the
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import random
 import re
 import resource
@@ -45,20 +46,31 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _postgres_cpu() -> float:
-    """CPU seconds used so far by every process named postgres (the server's backends)."""
-    tick = 100.0
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        if name.startswith("postgres"):
+class PostgresBackends:
+    """CPU seconds of the PostgreSQL backends serving the app's own connections (from /proc;
+    the server and the benchmark share the machine). Other sessions' backends are left out."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.pids: set[int] = set()
+        sa.event.listen(engine, "connect", self._connected)
+        engine.dispose()  # connect again, through the listener
+
+    def _connected(self, dbapi_connection, record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        self.pids.add(cursor.fetchone()[0])
+        cursor.close()
+
+    def cpu(self) -> float:
+        total = 0.0
+        for pid in self.pids:
+            try:
+                text = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
             fields = text[text.rindex(")") + 2 :].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
 
 class Counter:
@@ -89,6 +101,7 @@ def _open(client, path: str) -> str:
 
 def measure(app, engine_pg: bool, rounds: int) -> None:
     counter = Counter(app.extensions["inbox"].engine)
+    backends = PostgresBackends(app.extensions["inbox"].engine) if engine_pg else None
     pages = []
     for i in range(PAGES):
         client = _log_in(app, f"agent{i % AGENTS}@shop.example")
@@ -109,13 +122,13 @@ def measure(app, engine_pg: bool, rounds: int) -> None:
 
     poll_all()  # warm up
     counter.reads = counter.writes = 0
-    cpu0, pg0, wall0 = _cpu(), _postgres_cpu() if engine_pg else 0.0, time.perf_counter()
+    cpu0, pg0, wall0 = _cpu(), backends.cpu() if backends else 0.0, time.perf_counter()
     codes: dict[int, int] = {}
     for _ in range(rounds):
         for code, n in poll_all().items():
             codes[code] = codes.get(code, 0) + n
     cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
-    pg = (_postgres_cpu() - pg0) if engine_pg else 0.0
+    pg = (backends.cpu() - pg0) if backends else 0.0
     n = PAGES * rounds
     print(f"  idle: {n} polls {codes}, {wall / n * 1000:.2f} ms wall per poll")
     print(f"  per minute for {PAGES} pages ({polls} polls): app CPU {cpu * per_minute:.1f} s"

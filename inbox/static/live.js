@@ -26,10 +26,26 @@
     table.addEventListener("mouseleave", function () { pointerOnList = false; });
   }
 
+  function changedByUser(field) {
+    if (field.type === "hidden") { return false; }
+    if (field.type === "checkbox" || field.type === "radio") { return field.checked !== field.defaultChecked; }
+    if (field.tagName === "SELECT") {  // with no option marked selected, the first is the default
+      var marked = Array.prototype.some.call(field.options, function (o) { return o.defaultSelected; });
+      return Array.prototype.some.call(field.options, function (o, i) {
+        return o.selected !== (marked ? o.defaultSelected : i === 0);
+      });
+    }
+    return field.value !== field.defaultValue;
+  }
+
+  // The user is working in ``el``: a field in it has focus, or holds a value they changed.
   function editing(el) {
     var active = document.activeElement;
-    if (!active || active === document.body || !el.contains(active)) { return false; }
-    return /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(active.tagName);
+    if (active && active !== document.body && el.contains(active) &&
+        /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(active.tagName)) { return true; }
+    return Array.prototype.some.call(el.querySelectorAll("input, select, textarea"), function (field) {
+      return field.name !== "thread" && changedByUser(field);
+    });
   }
 
   function rowIds(tbody) {

@@ -11,8 +11,8 @@ import pytest
 
 from inbox.db import utcnow
 from inbox.ingest.store import IngestOptions, ingest_message
-from inbox.models import Mailbox, Role, Status, User
-from inbox.services import notes
+from inbox.models import Mailbox, Role, Status, Thread, User
+from inbox.services import assignment, notes
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.ingest.test_store import mail
 from tests.web.live import live_app, log_in
@@ -166,3 +166,31 @@ def test_a_poll_for_a_thread_in_a_mailbox_the_user_cannot_see_is_not_found(page,
         "X-Inbox-Live": "1", "If-None-Match": '"anything"'})
     assert poll.status == 404
     assert "見えてはいけない件" not in poll.text()
+
+
+def test_a_choice_made_but_not_sent_in_the_thread_forms_survives_an_update(browser, site):
+    live, ids = site
+    context = browser.new_context()
+    try:
+        bob = context.new_page()
+        log_in(bob, live.url, "bob@example.test")
+        bob.goto(f"{live.url}/threads/{ids['thread']}")
+        bob.select_option("[data-testid=status-form] select[name=status]", "waiting")
+        bob.click("h1")  # the select loses focus, its value stays chosen
+        with live.runtime.Session() as session:  # Alice takes the thread meanwhile
+            thread = session.get(Thread, ids["thread"])
+            assignment.assign(session, thread.id, ids["alice"], by=session.get(User, ids["alice"]),
+                              expected_version=thread.version, now=utcnow())
+            session.commit()
+        bob.wait_for_function(  # the history shows it; the form Bob is using waits
+            "() => document.querySelector('[data-live=history]').textContent.includes('Alice')",
+            timeout=WITHIN)
+        bob.wait_for_timeout(3500)
+        assert bob.input_value("[data-testid=status-form] select[name=status]") == "waiting"
+        bob.select_option("[data-testid=status-form] select[name=status]", "new")  # back to as shown
+        bob.click("h1")
+        bob.wait_for_function(  # now nothing is held back: the new assignee shows
+            "() => document.querySelector('[data-testid=assignee]').innerText.includes('Alice')",
+            timeout=WITHIN)
+    finally:
+        context.close()
