@@ -130,10 +130,11 @@
     fetch(window.location.href, {
       credentials: "same-origin",
       cache: "no-store",
-      redirect: "error",  // logged out: stop quietly rather than poll the login page
+      redirect: "manual",  // logged out (a redirect to the log-in page): stop polling
       headers: { "X-Inbox-Live": "1", "If-None-Match": "\"" + etag + "\"" }
     }).then(function (response) {
       if (response.status === 304) { return null; }
+      if (response.type === "opaqueredirect") { stopped = true; return null; }
       if (!response.ok) { if (response.status === 404 || response.status === 403) { stopped = true; } return null; }
       var tag = (response.headers.get("ETag") || "").replace(/^W\//, "").replace(/"/g, "");
       return response.text().then(function (html) {
