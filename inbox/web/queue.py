@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inbox.db import utcnow
 from inbox.models import Status
 from inbox.services import categories, saved_searches
+from inbox.services import live as live_service
 from inbox.services import queue as queue_service
 from inbox.services.errors import InvalidInput
-from inbox.web import db, runtime
+from inbox.web import db, live, runtime
 from inbox.web.inputs import id_list
 
 bp = Blueprint("queue", __name__)
@@ -37,16 +39,18 @@ def _filter_from_args() -> queue_service.QueueFilter:
 @bp.route("/")
 @login_required
 def index():
-    flt = _filter_from_args()
+    flt, me, now = _filter_from_args(), current_user._get_current_object(), utcnow()
+    version = live_service.queue_version(db(), me, now=now, key=(request.full_path, str(get_locale())))
+    if (not_modified := live.unchanged(version)) is not None:
+        return not_modified
     screen = queue_service.queue_screen(
-        db(), current_user._get_current_object(), flt, now=utcnow(),
-        after=request.args.get("after"), limit=runtime().settings.page_size,
+        db(), me, flt, now=now, after=request.args.get("after"), limit=runtime().settings.page_size,
     )  # fmt: skip
-    return render_template(
+    return live.tagged(render_template(
         "queue/index.html", screen=screen, flt=flt, Status=Status, views=queue_service.VIEWS,
-        category_choices=categories.visible_choices(db(), current_user._get_current_object()),
-        saved_searches=saved_searches.list_for(db(), current_user._get_current_object()),
-    )
+        category_choices=categories.visible_choices(db(), me),
+        saved_searches=saved_searches.list_for(db(), me), live_version=version,
+    ), version)  # fmt: skip
 
 
 @bp.route("/bulk", methods=["POST"])

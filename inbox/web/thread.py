@@ -14,16 +14,17 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from inbox.db import utcnow
 from inbox.models import Priority, Status, User
 from inbox.services import assignment, categories, notes, rule_editor, threads_view
+from inbox.services import live as live_service
 from inbox.services.access import get_thread
 from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound
-from inbox.web import db, runtime
+from inbox.web import db, live, runtime
 
 bp = Blueprint("thread", __name__, url_prefix="/threads")
 
@@ -100,10 +101,16 @@ def _conflict(exc: ConcurrentChange):
 @bp.route("/<int:thread_id>")
 @login_required
 def show(thread_id: int):
+    version = live_service.thread_version(db(), _me(), thread_id, now=utcnow(), key=str(get_locale()))
+    if (not_modified := live.unchanged(version)) is not None:
+        return not_modified
     page = threads_view.thread_page(db(), _me(), thread_id)
-    return render_template(
-        "thread/show.html", thread=page.thread, page=page,
-        category_choices=categories.choices(db(), page.thread.mailbox_id),
+    return live.tagged(
+        render_template(
+            "thread/show.html", thread=page.thread, page=page,
+            category_choices=categories.choices(db(), page.thread.mailbox_id), live_version=version,
+        ),
+        version,
     )
 
 
