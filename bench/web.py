@@ -159,19 +159,24 @@ def fill(engine: sa.Engine, n_threads: int, per_thread: int, rnd: random.Random)
                 "deleted_by_source": False, "created_at": last,
             })  # fmt: skip
     pg = engine.dialect.name == "postgresql"
-    trgm = ["ix_messages_text_trgm", "ix_messages_subject_trgm", "ix_messages_from_address_trgm"]
+    # The search indexes of migration 0011 (over the folded text), as that migration makes them.
+    folded = "inbox_search_text(subject, from_name, from_address, text)"
+    search_indexes = {
+        "ix_messages_search_trgm": f"CREATE INDEX ix_messages_search_trgm ON messages USING gin ({folded} gin_trgm_ops)",
+        "ix_messages_search_bigrams": "CREATE INDEX ix_messages_search_bigrams ON messages "
+        f"USING gin (inbox_bigrams({folded}, '', ''))",
+    }
     with engine.begin() as conn:
         if pg:  # bulk-load habit: build the GIN indexes once after the load
-            for ix in trgm:
-                conn.exec_driver_sql(f"DROP INDEX {ix}")
+            for ix in search_indexes:
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {ix}")
         for table, rows in ((Contact, contacts), (Thread, threads), (ThreadTag, tags),
                             (Message, messages)):  # fmt: skip
             for i in range(0, len(rows), 20000):
                 conn.execute(sa.insert(table.__table__), rows[i : i + 20000])
         if pg:
-            conn.exec_driver_sql("CREATE INDEX ix_messages_text_trgm ON messages USING gin (text gin_trgm_ops)")
-            conn.exec_driver_sql("CREATE INDEX ix_messages_subject_trgm ON messages USING gin (subject gin_trgm_ops)")
-            conn.exec_driver_sql("CREATE INDEX ix_messages_from_address_trgm ON messages USING gin (from_address gin_trgm_ops)")
+            for create in search_indexes.values():
+                conn.exec_driver_sql(create)
             for seq, n in (("threads_id_seq", n_threads), ("messages_id_seq", mid), ("contacts_id_seq", n_contacts)):
                 conn.exec_driver_sql(f"SELECT setval('{seq}', {n})")
     with engine.connect() as conn:
