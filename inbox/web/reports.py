@@ -13,6 +13,7 @@ from inbox.services import report_export, reports
 from inbox.services.access import require_role, visible_mailboxes
 from inbox.services.errors import InvalidInput
 from inbox.web import db, user_zone
+from inbox.web.audit import note
 from inbox.web.errors import translated
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -77,6 +78,11 @@ def export(table: str):
     bom = request.args.get("encoding", "bom") != "utf8"
     rows = report_export.table_rows(db(), user, flt, table, translate=gettext)  # checks access and the table name first
     name = f"{table}_{flt.start:%Y%m%d}-{flt.end:%Y%m%d}.csv"
+    note("export", f"report:{table}", {
+        "from": flt.start.isoformat(), "to": flt.end.isoformat(), "mailbox": flt.mailbox_id,
+        "channel": flt.channel, "agent": flt.agent_id, "category": flt.category_id, "tag": flt.tag,
+    })  # fmt: skip
+    db().commit()  # the audit entry stands even if the download is cut off
     return Response(
         stream_with_context(report_export.csv_lines(rows, bom=bom)),
         mimetype="text/csv",

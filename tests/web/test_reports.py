@@ -78,3 +78,14 @@ def test_csv_downloads_with_bom_by_default_and_plain_on_request(client, may):  #
     assert bom.data.decode("utf-8-sig").count("\r\n") == 4
     plain = client.get(f"/reports/export/summary.csv?{MAY}&encoding=utf8")
     assert not plain.data.startswith(b"\xef\xbb\xbf") and "3,1" in plain.data.decode()
+
+
+def test_every_report_export_is_in_the_audit_log(client, session, may):  # noqa: F811
+    from inbox.models import AuditEntry
+
+    login_as(client, may.lead)
+    assert client.get(f"/reports/export/threads.csv?{MAY}").status_code == 200
+    assert client.get("/reports/export/passwd.csv").status_code in (400, 404)  # refused: not logged
+    [entry] = session.query(AuditEntry).filter_by(action="export").all()
+    assert entry.actor_id == may.lead.id and entry.target == "report:threads"
+    assert entry.changes["from"] == "2026-05-01"
