@@ -30,6 +30,7 @@ ACTIONS = (
     "template.create", "template.update", "template.delete",
     "export", "data.delete",
     "api_token.create", "api_token.revoke", "webhook.create", "webhook.update", "webhook.delete",
+    "approval.approve", "approval.return", "approval.withdraw",
 )  # fmt: skip
 
 

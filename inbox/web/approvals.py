@@ -14,6 +14,7 @@ from inbox.db import utcnow
 from inbox.models import ApprovalRequest, Thread, User
 from inbox.services import approval, replies
 from inbox.web import db, runtime
+from inbox.web.audit import note
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
 
@@ -92,6 +93,8 @@ def approve(request_id: int):
         page = render_template("approvals/confirm.html", r=held, thread=held.thread,
                                replies=exc.replies, text=text)
         return page, 409
+    note("approval.approve", f"thread:{held.thread_id}",
+         {"request": held.id, "author": held.author_id, "edited": bool(held.diff)})
     session.commit()
     flash(gettext("Approved. The reply is queued and will be sent in a moment."), "success")
     return redirect(url_for("approvals.index"))
@@ -103,6 +106,7 @@ def return_(request_id: int):
     session, me = db(), _me()
     held = approval.get_request(session, me, request_id)
     approval.return_to_author(session, held, me, request.form.get("comment", ""), now=utcnow())
+    note("approval.return", f"thread:{held.thread_id}", {"request": held.id, "author": held.author_id})
     session.commit()
     flash(gettext("The reply was returned to %(name)s with your comment.", name=held.author.name), "success")
     return redirect(url_for("approvals.index"))
@@ -114,6 +118,7 @@ def withdraw(request_id: int):
     session, me = db(), _me()
     held = approval.get_request(session, me, request_id)
     approval.withdraw(session, held, me, now=utcnow())
+    note("approval.withdraw", f"thread:{held.thread_id}", {"request": held.id})
     session.commit()
     flash(gettext("The reply was taken back; it will not be sent."), "success")
     return redirect(url_for("thread.show", thread_id=held.thread_id))

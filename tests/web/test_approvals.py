@@ -123,3 +123,15 @@ def test_admin_sets_approval_on_a_mailbox_and_on_a_user_and_an_old_post_keeps_th
     assert client.post(f"/admin/users/{member.id}", data=unticked).status_code == 302
     session.expire_all()
     assert not member.approval_required
+
+
+def test_approvals_and_returns_are_in_the_audit_log(client, session, held):
+    from inbox.models import AuditEntry
+
+    login_as(client, held["lead"])
+    token = csrf_token(client, "/")
+    rid = held["request"].id
+    assert client.post(f"/approvals/{rid}/return", data={"csrf_token": token, "comment": "敬語を直して"}).status_code == 302
+    [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action.like("approval.%"))).all()
+    assert (entry.action, entry.actor_id, entry.target) == ("approval.return", held["lead"].id, f"thread:{held['thread'].id}")
+    assert entry.changes["author"] == held["trainee"].id
