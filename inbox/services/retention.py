@@ -132,6 +132,18 @@ def set_policy(
     return after
 
 
+def save_form(
+    session: Session, mailbox: Mailbox, months: str, action: str, *, actor_id: int | None, now: datetime
+) -> Policy | None:
+    """The settings page's values: empty months switch retention off."""
+    months = (months or "").strip()
+    if not months:
+        return set_policy(session, mailbox, None, None, actor_id=actor_id, now=now)
+    if not months.isascii() or not months.isdigit():
+        raise InvalidInput("Enter the months as a whole number.")
+    return set_policy(session, mailbox, int(months), action, actor_id=actor_id, now=now)
+
+
 def _policy_text(p: Policy | None) -> str:
     return "off" if p is None else f"{p.action} after {p.months} months"
 

@@ -136,6 +136,9 @@ def init_app(app: Flask) -> None:
 
     areas += (account, audit)
     areas += (tokens, webhooks)
+    from inbox.web import retention
+
+    areas += (retention,)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)
