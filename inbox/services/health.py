@@ -150,3 +150,36 @@ def ingest(session: Session) -> list[IngestHealth]:
 def job_durations(session: Session) -> dict[str, float]:
     """Seconds the last run of each recorded job took (the alert scan, retention)."""
     return {run.name: run.duration_seconds for run in job_runs.last_runs(session)}
+
+
+@dataclass(frozen=True)
+class MailboxOutbox:
+    name: str
+    kind: str
+    by_status: dict[str, int]
+    oldest_queued_age: float | None  # None: nothing queued
+
+
+def outbox_by_mailbox(session: Session, *, now: datetime) -> list[MailboxOutbox]:
+    """The outbox per mailbox: items by state and the oldest queued item's age."""
+    counts: dict[int, dict[str, int]] = {}
+    for mailbox_id, status, count in session.execute(
+        select(OutboxItem.mailbox_id, OutboxItem.status, func.count())
+        .where(OutboxItem.mailbox_id.is_not(None))
+        .group_by(OutboxItem.mailbox_id, OutboxItem.status)
+    ):
+        counts.setdefault(mailbox_id, {})[status.value] = count
+    oldest = dict(session.execute(
+        select(OutboxItem.mailbox_id, func.min(OutboxItem.created_at))
+        .where(OutboxItem.status == OutboxStatus.QUEUED, OutboxItem.mailbox_id.is_not(None))
+        .group_by(OutboxItem.mailbox_id)
+    ).all())
+    rows = []
+    for box in session.scalars(select(Mailbox).order_by(Mailbox.name)):
+        mine = counts.get(box.id, {})
+        rows.append(MailboxOutbox(
+            name=box.name, kind=box.kind.value,
+            by_status={s.value: mine.get(s.value, 0) for s in OutboxStatus},
+            oldest_queued_age=(now - oldest[box.id]).total_seconds() if box.id in oldest else None,
+        ))
+    return rows

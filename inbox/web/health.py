@@ -73,6 +73,7 @@ class _StateCollector(Collector):
                 out = health.outbox(session, now=now)
                 stored = health.ingest(session)
                 durations = health.job_durations(session)
+                per_box = health.outbox_by_mailbox(session, now=now)
         except SQLAlchemyError:
             up.add_metric([], 0)
             yield up
@@ -110,7 +111,9 @@ class _StateCollector(Collector):
         )
         oldest.add_metric([], out.oldest_queued_age)
         yield from (age, failing, key, depth, oldest)
-        yield from _ingest_families(stored, {b.name for b in boxes if b.active})
+        active = {b.name for b in boxes if b.active}
+        yield from _ingest_families(stored, active)
+        yield from _outbox_families(per_box, active)
         duration = GaugeMetricFamily(
             "inbox_job_last_duration_seconds",
             "Seconds the last run of a scheduled job took (job=alerts: the alert scan).",
@@ -119,6 +122,25 @@ class _StateCollector(Collector):
         for job, seconds in durations.items():
             duration.add_metric([job], seconds)
         yield duration
+
+
+def _outbox_families(per_box: list[health.MailboxOutbox], active: set[str]) -> Iterator:
+    depth = GaugeMetricFamily(
+        "inbox_mailbox_outbox_items", "Outbox items of the mailbox by state.",
+        labels=["mailbox", "kind", "status"],
+    )
+    oldest = GaugeMetricFamily(
+        "inbox_mailbox_outbox_oldest_queued_age_seconds",
+        "Age of the mailbox's oldest queued outbox item (0: none queued).",
+        labels=["mailbox", "kind"],
+    )
+    for box in per_box:
+        if box.name not in active:
+            continue
+        for status, count in box.by_status.items():
+            depth.add_metric([box.name, box.kind, status], count)
+        oldest.add_metric([box.name, box.kind], box.oldest_queued_age or 0.0)
+    yield from (depth, oldest)
 
 
 def _ingest_families(stored: list[health.IngestHealth], active: set[str]) -> Iterator:

@@ -84,6 +84,26 @@ def test_metrics_show_mailbox_state_outbox_depth_and_request_latency(client, ses
     assert found[("inbox_http_request_duration_seconds_count", (("endpoint", "health.healthz"),))] >= 1
 
 
+def test_metrics_show_the_outbox_per_mailbox_by_state_with_its_oldest_queued_age(client, session):
+    now = utcnow()
+    shop = make_mailbox(session, "shop-out")
+    make_mailbox(session, "quiet-out")
+    for status, age in ((OutboxStatus.QUEUED, 900), (OutboxStatus.QUEUED, 10), (OutboxStatus.SENT, 5000)):
+        session.add(OutboxItem(kind="reply", mailbox_id=shop.id, idempotency_key=f"m-{status}-{age}",
+                               status=status, next_attempt_at=now, created_at=now - timedelta(seconds=age)))
+    session.add(OutboxItem(kind="alert", mailbox_id=None, idempotency_key="no-box", status=OutboxStatus.QUEUED,
+                           next_attempt_at=now, created_at=now - timedelta(seconds=99999)))
+    session.flush()
+    found = samples(client.get("/metrics").get_data(as_text=True))
+
+    shop_l, quiet_l = (("kind", "local"), ("mailbox", "shop-out")), (("kind", "local"), ("mailbox", "quiet-out"))
+    assert found[("inbox_mailbox_outbox_items", (*shop_l, ("status", "queued")))] == 2
+    assert found[("inbox_mailbox_outbox_items", (*shop_l, ("status", "sent")))] == 1
+    assert found[("inbox_mailbox_outbox_items", (*quiet_l, ("status", "queued")))] == 0
+    assert 890 < found[("inbox_mailbox_outbox_oldest_queued_age_seconds", shop_l)] < 1000
+    assert found[("inbox_mailbox_outbox_oldest_queued_age_seconds", quiet_l)] == 0
+
+
 @pytest.mark.parametrize("header, status", [(None, 403), ("Bearer wrong", 403), ("Bearer s3cret-token", 200)])
 def test_metrics_token_when_set_is_required(connection, db_url, tmp_path, header, status):
     config = base_config(tmp_path, db_url)
