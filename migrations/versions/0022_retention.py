@@ -6,6 +6,8 @@ Create Date: 2026-12-01
 
 One row per job name (the alert scan, the retention run), overwritten at each run, so that
 /metrics in any web process can show the scan duration measured in a scheduler process.
+An index on messages (mailbox, direction, parse_failed) lets /metrics count each mailbox's
+ingested and flagged mail and find its newest customer message without reading the table.
 """
 
 import sqlalchemy as sa
@@ -30,5 +32,9 @@ def upgrade() -> None:
     )
 
 
+    op.create_index("ix_messages_mailbox_direction", "messages", ["mailbox_id", "direction", "parse_failed"])
+
+
 def downgrade() -> None:
+    op.drop_index("ix_messages_mailbox_direction", table_name="messages")
     op.drop_table("job_runs")
