@@ -319,7 +319,7 @@ class Message(Base):
         Index("ix_messages_mailbox_message_id", "mailbox_id", "message_id"),
         Index("ix_messages_message_id", "message_id"),
         Index("ix_messages_thread_received", "thread_id", "received_at"),
-        Index("ix_messages_mailbox_direction", "mailbox_id", "direction", "parse_failed"),
+        Index("ix_messages_mailbox_direction", "mailbox_id", "direction", "parse_failed", "id"),
     )
 
     id: Mapped[int_pk]

@@ -126,11 +126,19 @@ def ingest(session: Session) -> list[IngestHealth]:
     }
     rows = []
     for box in session.scalars(select(Mailbox).order_by(Mailbox.name)):
+        # max(id) per parse_failed value: each one seek to the end of the index.
+        newest_id = max(
+            session.scalar(
+                select(func.max(Message.id)).where(
+                    Message.mailbox_id == box.id,
+                    Message.direction == Direction.INBOUND,
+                    Message.parse_failed == flag,
+                )
+            ) or 0
+            for flag in (False, True)
+        )
         newest = session.execute(
-            select(Message.created_at, Message.received_at)
-            .where(Message.mailbox_id == box.id, Message.direction == Direction.INBOUND)
-            .order_by(Message.id.desc())
-            .limit(1)
+            select(Message.created_at, Message.received_at).where(Message.id == newest_id)
         ).first()
         total, failed = counts.get(box.id, (0, 0))
         rows.append(

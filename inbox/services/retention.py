@@ -29,7 +29,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from time import perf_counter
 from typing import Any
 
@@ -230,8 +230,6 @@ def run(runtime: Any, *, owner: str, now: datetime, batch: int = 200) -> RunResu
     checked to still hold the lease before it commits, so a run taken over after a crash
     never does a batch twice; blobs are removed after each commit.
     """
-    from datetime import timedelta
-
     ttl = timedelta(minutes=30)
     with runtime.Session() as session:
         claimed = claims.try_claim(session, LEASE, owner, now=now, ttl=ttl)
@@ -276,7 +274,7 @@ def erase_customer(session: Session, address: str, *, actor_id: int | None, now:
     address = (address or "").strip().lower()
     if not address or len(address) > 320:
         raise InvalidInput("Give the customer's address.")
-    contact_ids = list(session.scalars(select(Contact.id).where(func.lower(Contact.address) == address)))
+    contact_ids = list(session.scalars(select(Contact.id).where(Contact.address == address)))
     thread_ids = list(session.scalars(select(Thread.id).where(Thread.contact_id.in_(contact_ids)))) if contact_ids else []
     counts = anonymise_threads(session, thread_ids, address=address)
     # Their own messages in other customers' threads (copied in, forwarded by someone).
@@ -287,7 +285,7 @@ def erase_customer(session: Session, address: str, *, actor_id: int | None, now:
     if contact_ids:
         session.execute(update(Thread).where(Thread.contact_id.in_(contact_ids)).values(contact_id=None)
                         .execution_options(synchronize_session=False))
-        counts.contacts = session.execute(delete(Contact).where(Contact.id.in_(contact_ids))).rowcount
+        counts.contacts += session.execute(delete(Contact).where(Contact.id.in_(contact_ids))).rowcount
     audit.record(
         session, actor_id=actor_id, action="customer.erased",
         target="address sha256:" + hashlib.sha256(address.encode()).hexdigest()[:16],
@@ -379,13 +377,21 @@ def anonymise_threads(session: Session, thread_ids: Sequence[int], *, address: s
         session.execute(update(CsatAnswer).where(CsatAnswer.thread_id.in_(ids)).values(comment="")
                         .execution_options(synchronize_session=False))
         session.execute(delete(Notification).where(Notification.thread_id.in_(ids)))
-        if address:
-            _scrub_events(session, ids, address)
+        contacts = dict(session.execute(
+            select(Contact.id, Contact.address).join(Thread, Thread.contact_id == Contact.id)
+            .where(Thread.id.in_(ids))
+        ).all())
+        for named in {address, *contacts.values()} - {""}:
+            _scrub_events(session, ids, named.lower())
         session.execute(
             update(Thread).where(Thread.id.in_(ids))
             .values(subject="", normalized_subject="", contact_id=None, external_meta={}, message_count=0)
             .execution_options(synchronize_session=False))
         counts.threads_anonymised += len(ids)
+        # A customer left with no thread is forgotten too.
+        for contact_id in contacts:
+            if session.scalar(select(Thread.id).where(Thread.contact_id == contact_id).limit(1)) is None:
+                counts.contacts += session.execute(delete(Contact).where(Contact.id == contact_id)).rowcount
         counts.kpi_facts_kept += session.scalar(
             select(func.count()).select_from(Thread).where(Thread.id.in_(ids), Thread.facts.has())
         ) or 0

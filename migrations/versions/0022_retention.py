@@ -6,7 +6,7 @@ Create Date: 2026-12-01
 
 One row per job name (the alert scan, the retention run), overwritten at each run, so that
 /metrics in any web process can show the scan duration measured in a scheduler process.
-An index on messages (mailbox, direction, parse_failed) lets /metrics count each mailbox's
+An index on messages (mailbox, direction, parse_failed, id) lets /metrics count each mailbox's
 ingested and flagged mail and find its newest customer message without reading the table.
 """
 
@@ -32,7 +32,7 @@ def upgrade() -> None:
     )
 
 
-    op.create_index("ix_messages_mailbox_direction", "messages", ["mailbox_id", "direction", "parse_failed"])
+    op.create_index("ix_messages_mailbox_direction", "messages", ["mailbox_id", "direction", "parse_failed", "id"])
 
 
 def downgrade() -> None:

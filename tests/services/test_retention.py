@@ -196,6 +196,8 @@ def test_retention_dry_run_lists_and_the_run_removes_only_resolved_threads_past_
     assert session.get(Thread, old_id) is None and session.get(ThreadFact, old_id) is None
     assert session.get(Thread, aged_id).message_count == 0
     assert session.get(ThreadFact, aged_id) is not None  # anonymised: its KPI facts stay
+    assert session.scalar(select(Contact).where(Contact.address == "aged@example.jp")) is None
+    assert session.scalar(select(Contact).where(Contact.address == "customer@example.test")) is not None
     for kept in kept_ids:
         assert session.get(Thread, kept).message_count == 1
     assert retention.eligible(session, now=NOW) == []  # an anonymised thread is not listed again
