@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     Date,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -384,6 +385,7 @@ class Message(Base):
         Index("ix_messages_mailbox_message_id", "mailbox_id", "message_id"),
         Index("ix_messages_message_id", "message_id"),
         Index("ix_messages_thread_received", "thread_id", "received_at"),
+        Index("ix_messages_mailbox_direction", "mailbox_id", "direction", "parse_failed", "id"),
     )
 
     id: Mapped[int_pk]
@@ -622,6 +624,18 @@ class JobClaim(Base):
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     owner: Mapped[str | None] = mapped_column(String(120))
     expires_at: Mapped[datetime | None]
+
+
+class JobRun(Base):
+    """When a piece of scheduled work (alert scan, retention) last ran, how long, what it did."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    result: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
 
 
 class LoginThrottle(Base):

@@ -1,5 +1,6 @@
 """The scheduler: APScheduler jobs that poll mailboxes, deliver the outbox, scan deadlines, mail
-notifications and count the voice-of-the-customer terms of new customer mail.
+notifications, count the voice-of-the-customer terms of new customer mail and apply
+each mailbox's retention policy.
 
 Everything is built once at start-up and each job opens its own session. Several
 scheduler processes may run side by side: the database claims in ``services.claims``
@@ -85,6 +86,11 @@ class InboxScheduler:
 
         voc.run(self.runtime, owner=self.owner, now=utcnow())
 
+    def apply_retention(self) -> None:
+        from inbox.services import retention
+
+        retention.run(self.runtime, owner=self.owner, now=utcnow())
+
     def mail_notifications(self) -> None:
         from inbox.services import notification_mail
 
@@ -100,6 +106,8 @@ class InboxScheduler:
             self.scan_alerts, "interval", seconds=settings.alert_scan_seconds, id="alerts"
         )
         self.scheduler.add_job(self.analyse_terms, "interval", seconds=60, id="voc-terms")
+        # Per-mailbox retention (off unless set); the "retention" lease makes it once.
+        self.scheduler.add_job(self.apply_retention, "interval", hours=1, id="retention")
         self.scheduler.add_job(
             self.mail_notifications, "interval", seconds=settings.outbox_seconds, id="notifications"
         )

@@ -55,5 +55,13 @@ class BlobStore:
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
+    def delete(self, sha256: str) -> bool:
+        """Remove the blob's file; False if there was none. The caller checks nothing names it."""
+        try:
+            self.path(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from time import perf_counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,7 +40,7 @@ from inbox.models import (
     User,
 )
 from inbox.resources import templates_dir
-from inbox.services import claims, outbox
+from inbox.services import claims, job_runs, outbox
 from inbox.services.access import visible_mailbox_ids
 from inbox.services.business_hours import BusinessCalendar, Stage, stage_starts
 from inbox.services.deadlines import OPEN_STATUSES, calendar_for, calendars_for, stage_condition
@@ -283,7 +284,16 @@ def run_scan(runtime: Any, *, owner: str, now: datetime) -> ScanResult:
         session.commit()
     if not claimed:
         return ScanResult(claimed=False)
+    started = perf_counter()
     result = scan(runtime.Session, settings, now=now)
+    duration = perf_counter() - started
+    with runtime.Session() as session:  # /metrics shows it: inbox_job_last_duration_seconds
+        job_runs.record(
+            session, LEASE, started=now, duration=duration,
+            result={"issued": result.issued, "escalated": result.escalated,
+                    "digests": result.digests, "lost": result.lost},
+        )
+        session.commit()
     if result.issued or result.digests:
         log.info("alerts: %s issued, %s digests", result.issued, result.digests)
     return result

@@ -142,6 +142,9 @@ def init_app(app: Flask) -> None:
     from inbox.web import sso
 
     areas += (sso,)
+    from inbox.web import retention
+
+    areas += (retention,)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)

@@ -100,6 +100,7 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/approvals/mine",
         "/notifications",
         f"/escalation/mailboxes/{ids['mailbox']}",
+        f"/retention/mailboxes/{ids['mailbox']}",
         "/settings/tokens",
         "/admin/api-tokens",
         "/api/v1/docs",

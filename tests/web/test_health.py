@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -9,9 +12,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inbox import create_app
 from inbox.db import utcnow
-from inbox.models import OutboxItem, OutboxStatus
-from tests.conftest import base_config
-from tests.factories import make_mailbox
+from inbox.models import Direction, JobRun, Message, OutboxItem, OutboxStatus
+from inbox.services import alerts
+from tests.conftest import ENCRYPTION_KEY, base_config
+from tests.factories import make_mailbox, make_thread
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -80,6 +84,26 @@ def test_metrics_show_mailbox_state_outbox_depth_and_request_latency(client, ses
     assert found[("inbox_http_request_duration_seconds_count", (("endpoint", "health.healthz"),))] >= 1
 
 
+def test_metrics_show_the_outbox_per_mailbox_by_state_with_its_oldest_queued_age(client, session):
+    now = utcnow()
+    shop = make_mailbox(session, "shop-out")
+    make_mailbox(session, "quiet-out")
+    for status, age in ((OutboxStatus.QUEUED, 900), (OutboxStatus.QUEUED, 10), (OutboxStatus.SENT, 5000)):
+        session.add(OutboxItem(kind="reply", mailbox_id=shop.id, idempotency_key=f"m-{status}-{age}",
+                               status=status, next_attempt_at=now, created_at=now - timedelta(seconds=age)))
+    session.add(OutboxItem(kind="alert", mailbox_id=None, idempotency_key="no-box", status=OutboxStatus.QUEUED,
+                           next_attempt_at=now, created_at=now - timedelta(seconds=99999)))
+    session.flush()
+    found = samples(client.get("/metrics").get_data(as_text=True))
+
+    shop_l, quiet_l = (("kind", "local"), ("mailbox", "shop-out")), (("kind", "local"), ("mailbox", "quiet-out"))
+    assert found[("inbox_mailbox_outbox_items", (*shop_l, ("status", "queued")))] == 2
+    assert found[("inbox_mailbox_outbox_items", (*shop_l, ("status", "sent")))] == 1
+    assert found[("inbox_mailbox_outbox_items", (*quiet_l, ("status", "queued")))] == 0
+    assert 890 < found[("inbox_mailbox_outbox_oldest_queued_age_seconds", shop_l)] < 1000
+    assert found[("inbox_mailbox_outbox_oldest_queued_age_seconds", quiet_l)] == 0
+
+
 @pytest.mark.parametrize("header, status", [(None, 403), ("Bearer wrong", 403), ("Bearer s3cret-token", 200)])
 def test_metrics_token_when_set_is_required(connection, db_url, tmp_path, header, status):
     config = base_config(tmp_path, db_url)
@@ -88,3 +112,74 @@ def test_metrics_token_when_set_is_required(connection, db_url, tmp_path, header
     headers = {"Authorization": header} if header else {}
     assert client.get("/metrics", headers=headers).status_code == status
     assert client.get("/healthz").status_code == 200
+
+
+def test_metrics_count_ingested_mail_parse_failures_and_the_ingest_lag_per_mailbox(client, session):
+    now = utcnow()
+    box = make_mailbox(session, "shop-mail")
+    make_mailbox(session, "empty-box")
+    first = make_thread(session, box, at=now - timedelta(hours=2))
+    make_thread(session, box, at=now - timedelta(hours=1))
+    session.add_all([
+        Message(thread_id=first.id, mailbox_id=box.id, direction=Direction.OUTBOUND,
+                source_key="out:1", received_at=now, text="返信"),
+        Message(thread_id=first.id, mailbox_id=box.id, direction=Direction.INBOUND,
+                source_key="INBOX:1:9", received_at=now - timedelta(seconds=90), created_at=now,
+                parse_failed=True, parse_warnings=["unreadable MIME"]),
+    ])
+    session.flush()
+    found = samples(client.get("/metrics").get_data(as_text=True))
+
+    labels = (("kind", "local"), ("mailbox", "shop-mail"))
+    assert found[("inbox_messages_ingested_total", labels)] == 3  # the reply is not ingested
+    assert found[("inbox_parse_failures_total", labels)] == 1
+    assert 89 <= found[("inbox_mailbox_ingest_lag_seconds", labels)] <= 91
+    empty = (("kind", "local"), ("mailbox", "empty-box"))
+    assert found[("inbox_messages_ingested_total", empty)] == 0
+    assert ("inbox_mailbox_ingest_lag_seconds", empty) not in found  # nothing stored yet
+
+
+def test_metrics_show_how_long_the_last_alert_scan_took_in_whichever_process_ran_it(
+    client, session, runtime
+):
+    assert not any(k[0] == "inbox_job_last_duration_seconds"
+                   for k in samples(client.get("/metrics").get_data(as_text=True)))
+    alerts.run_scan(runtime, owner="scheduler-a", now=utcnow())
+    run = session.get(JobRun, "alerts")
+    assert run is not None and run.result["issued"] == 0
+    found = samples(client.get("/metrics").get_data(as_text=True))
+    assert found[("inbox_job_last_duration_seconds", (("job", "alerts"),))] == pytest.approx(
+        run.duration_seconds
+    )
+
+
+_WORKER = """
+import sys
+from inbox import create_app
+app = create_app({
+    "server": {"secret_key": "test-secret-key-0123456789"},
+    "security": {"encryption_key": sys.argv[3]},
+    "database": {"url": "sqlite:///" + sys.argv[1] + "/none.sqlite"},
+    "storage": {"blob_dir": sys.argv[1] + "/blobs"},
+    "scheduler": {"enabled": False}, "check_schema": False,
+})
+client = app.test_client()
+if sys.argv[2] == "serve":
+    for _ in range(3):
+        client.get("/healthz")
+else:
+    sys.stdout.write(client.get("/metrics").get_data(as_text=True))
+"""
+
+
+def test_request_latency_is_summed_over_worker_processes_in_multiprocess_mode(tmp_path):
+    shared = tmp_path / "prom"
+    shared.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    run = [sys.executable, "-c", _WORKER, str(tmp_path)]
+    for _ in range(2):  # two gunicorn workers, each answering three requests
+        subprocess.run([*run, "serve", ENCRYPTION_KEY], env=env, check=True, timeout=120)
+    scrape = subprocess.run([*run, "scrape", ENCRYPTION_KEY], env=env, check=True, timeout=120,
+                            capture_output=True, text=True)
+    found = samples(scrape.stdout)
+    assert found[("inbox_http_request_duration_seconds_count", (("endpoint", "health.healthz"),))] == 6
