@@ -32,7 +32,7 @@ def test_agent_logs_in_and_sees_their_queue_in_japanese(page, site):
     assert "未対応" in rows.first.inner_text()
     assert "見えてはいけない件" not in page.content()
     page.click("text=商品が届きません")
-    page.wait_for_selector("article.thread")
+    page.wait_for_selector("article.thread [data-testid=message]")  # the page may still be arriving
     assert "商品がまだ届きません。" in page.inner_text("article.thread")
 
 
