@@ -52,3 +52,13 @@ def get_thread(session: Session, user: User, thread_id: int, *, for_update: bool
 def require_role(user: User, *roles: Role) -> None:
     if user.role not in roles:
         raise PermissionDenied("Your role does not allow this.")
+
+
+def editable_scopes(session: Session, user: User) -> list[int | None]:
+    """Where the user may edit team settings (sorting rules, categories): None (global) and
+    every mailbox for admins, their own mailboxes for leads, nothing for agents."""
+    if user.role == Role.ADMIN:
+        return [None, *visible_mailbox_ids(session, user)]
+    if user.role == Role.LEAD:
+        return list(visible_mailbox_ids(session, user))
+    return []

@@ -157,6 +157,15 @@ def authenticate(
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
         return user
+    count_failures(session, keys, rows, now=now, policy=policy)
+    raise InvalidCredentials("Wrong mail address or password.")
+
+
+def count_failures(
+    session: Session, keys: list[str], rows: list[LoginThrottle], *, now: datetime, policy: ThrottlePolicy
+) -> None:
+    """Count one failed attempt against each key (``rows``: those already stored), locking a key
+    for ``policy.lockout`` at ``policy.max_failures`` failures within ``policy.window``. Flushes."""
     by_key = {row.key: row for row in rows}
     for key in keys:
         row = by_key.get(key)
@@ -169,4 +178,3 @@ def authenticate(
         if row.failures >= policy.max_failures:
             row.locked_until = now + policy.lockout
     session.flush()
-    raise InvalidCredentials("Wrong mail address or password.")

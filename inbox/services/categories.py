@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from inbox.models import Category, Mailbox, Role, Thread, User
+from inbox.models import Category, Mailbox, Thread, User
 from inbox.services import deadlines, history
-from inbox.services.access import visible_mailbox_ids
+from inbox.services.access import editable_scopes, visible_mailbox_ids
 from inbox.services.errors import InvalidInput, NotFound, PermissionDenied
 
 MAX_NAME = 120
@@ -79,14 +79,6 @@ def visible_choices(session: Session, user: User) -> list[tuple[int, str]]:
         (c.id, f"{c.label} ({names[c.mailbox_id]})" if c.mailbox_id else c.label) for c in _tree(rows)
     ]
 
-
-def editable_scopes(session: Session, user: User) -> list[int | None]:
-    """Scopes the user may edit: None (global) and every mailbox for admins, own mailboxes for leads."""
-    if user.role == Role.ADMIN:
-        return [None, *visible_mailbox_ids(session, user)]
-    if user.role == Role.LEAD:
-        return list(visible_mailbox_ids(session, user))
-    return []
 
 
 def manageable(session: Session, user: User) -> list[Category]:

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from inbox.models import MailboxKind, MessageKind, Role, SortingRule, User
-from inbox.services.access import visible_mailbox_ids
+from inbox.models import MailboxKind, MessageKind, SortingRule, User
+from inbox.services.access import editable_scopes
 from inbox.services.errors import NotFound, PermissionDenied
 
 MAX_CONDITIONS = 20
@@ -224,14 +224,6 @@ def forget_cache(session: Session) -> None:
 
 # --- who edits what -----------------------------------------------------------------------------
 
-
-def editable_scopes(session: Session, user: User) -> list[int | None]:
-    """None (global rules) and every mailbox for admins; own mailboxes for leads; nothing for agents."""
-    if user.role == Role.ADMIN:
-        return [None, *visible_mailbox_ids(session, user)]
-    if user.role == Role.LEAD:
-        return list(visible_mailbox_ids(session, user))
-    return []
 
 
 def visible_rules(session: Session, user: User) -> list[SortingRule]:

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from inbox.models import LoginThrottle, RecoveryCode, Role, TotpCredential, User
-from inbox.services.accounts import ThrottlePolicy
+from inbox.services.accounts import ThrottlePolicy, count_failures
 from inbox.services.errors import InvalidCredentials, InvalidInput, LoginThrottled
 
 ISSUER = "inbox"
@@ -174,13 +174,5 @@ def verify(
             session.delete(row)
         session.flush()
         return method
-    if row is None:
-        row = LoginThrottle(key=key, failures=0, window_started_at=now)
-        session.add(row)
-    if now - row.window_started_at > policy.window:
-        row.failures, row.window_started_at, row.locked_until = 0, now, None
-    row.failures += 1
-    if row.failures >= policy.max_failures:
-        row.locked_until = now + policy.lockout
-    session.flush()
+    count_failures(session, [key], [row] if row is not None else [], now=now, policy=policy)
     raise InvalidCredentials("The code is wrong or was already used.")
