@@ -59,8 +59,10 @@ def test_admin_turns_on_the_acknowledgement_and_the_next_mail_is_answered_once(p
 
         page.goto(f"{live.url}/")
         assert "サイズ交換" in page.inner_text("main") and "不在です" not in page.inner_text("main")
-        page.click("[data-testid=views] >> text=自動メール")
-        assert "不在です" in page.inner_text("main") and "サイズ交換" not in page.inner_text("main")
+        with page.expect_navigation():
+            page.click("[data-testid=views] >> text=自動メール")
+        expect(page.locator("main")).to_contain_text("不在です")
+        assert "サイズ交換" not in page.inner_text("main")
         page.goto(f"{live.url}/threads/{customer.id}")
         page.click("[data-testid=history] summary")
         assert "自動返信を送信待ちにしました" in page.inner_text("[data-testid=history]")
