@@ -6,8 +6,10 @@ logs in through gunicorn and sends 100 replies with the web form (CSRF and all);
 deadline-alert scan reads a clock this test moves across the day-before, same-day and overdue
 stages of a few threads. One scheduler is SIGKILLed while it holds a mailbox's poll lease; the
 other must take the mailbox over once the short lease (``claim_seconds = 3``) expires, then the
-killed one is restarted. In the end every message is stored once (by Message-ID), every reply
-reaches the SMTP server once, and every alert once. Figures: docs/benchmarks.md.
+killed one is restarted. The takeover must come only after the dead holder's lease ran out
+(a lease that is not exclusive fails there). In the end every message is stored once (by
+Message-ID), every reply reaches the SMTP server once, and every alert once.
+Figures: docs/benchmarks.md. PostgreSQL only; skips without it or Dovecot, fails in CI.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ REPLIES = 100
 ALERT_THREADS = 12
 KILL_AT = 400  # stored messages before one scheduler is killed
 CLAIM_SECONDS = 3
+BATCH = 50
 SECRET_KEY = "scaleout-secret-key-0123456789"
 
 
@@ -124,7 +127,7 @@ def test_two_schedulers_and_two_web_workers_store_send_and_alert_exactly_once(
     env = clean_env(
         INBOX_SECRET_KEY=SECRET_KEY, INBOX_ENCRYPTION_KEY=key, INBOX_DATABASE_URL=postgres_url,
         INBOX_BLOB_DIR=str(blobs), INBOX_CONFIG=str(tmp_path / "config.toml"), HOME=str(tmp_path),
-        SCALEOUT_CLOCK=str(tmp_path / "clock"),
+        SCALEOUT_CLOCK=str(tmp_path / "clock"), SCALEOUT_BATCHES=str(tmp_path / "batches"),
     )  # fmt: skip
     logs = [tmp_path / "gunicorn.log", tmp_path / "scheduler-1.log", tmp_path / "scheduler-2.log"]
 
@@ -133,7 +136,7 @@ def test_two_schedulers_and_two_web_workers_store_send_and_alert_exactly_once(
             "[scheduler]\n"
             f"claim_seconds = {CLAIM_SECONDS}\nheartbeat_seconds = 1\n"
             "alert_scan_seconds = 1\noutbox_seconds = 1\n"
-            "[ingest]\nbatch_size = 50\n"
+            f"[ingest]\nbatch_size = {BATCH}\n"
             f'[alerts]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\nsmtp_security = "plain"\n'
             '[database]\npool_size = 3\n',
             encoding="utf-8",
@@ -197,12 +200,13 @@ def test_two_schedulers_and_two_web_workers_store_send_and_alert_exactly_once(
                     Message.direction == Direction.INBOUND,
                     Message.mailbox_id.in_(box_ids), Message.message_id.like("%scaleout-%")))  # fmt: skip
 
-        def holders() -> dict[int, str]:
+        def leases() -> dict[int, tuple[str, datetime]]:
+            """Unexpired poll leases: mailbox id → (owner, expires_at)."""
             with runtime.Session() as s:
                 rows = s.execute(select(JobClaim.name, JobClaim.owner, JobClaim.expires_at)
                                  .where(JobClaim.name.in_([f"poll:{i}" for i in box_ids])))  # fmt: skip
                 now = datetime.now(UTC)
-                return {int(n.split(":")[1]): o for n, o, e in rows if o and e and e >= now}
+                return {int(n.split(":")[1]): (o, e) for n, o, e in rows if o and e and e >= now}
 
         port = free_port()
         web = f"http://127.0.0.1:{port}"
@@ -214,23 +218,27 @@ def test_two_schedulers_and_two_web_workers_store_send_and_alert_exactly_once(
                 ingest_started = time.monotonic()
                 # --- SIGKILL the holder of a poll lease midway -----------------------------------
                 _wait("ingest to start", lambda: stored() >= KILL_AT, 90, logs, every=0.05)
-                held = _wait("a held poll lease", holders, 30, logs, every=0.05)
+                held = _wait("a held poll lease", leases, 30, logs, every=0.05)
                 pids = {str(p.proc.pid): i for i, p in enumerate(schedulers)}
                 box_id, owner = next(
-                    (b, o) for b, o in held.items() if o.split(":")[1] in pids
+                    (b, o) for b, (o, _e) in held.items() if o.split(":")[1] in pids
                 )  # fmt: skip
                 victim = pids[owner.split(":")[1]]
                 at_kill = stored()
                 schedulers[victim].proc.send_signal(signal.SIGKILL)
                 killed_at = time.monotonic()
                 schedulers[victim].proc.wait(timeout=10)
+                left = leases().get(box_id)  # the dead holder's last renewal, if still unexpired
 
-                def taken_over() -> bool:
-                    other = holders().get(box_id)
-                    return other is not None and other != owner
+                def taken_over() -> tuple[str, datetime] | None:
+                    now = leases().get(box_id)
+                    return now if now is not None and now[0] != owner else None
 
-                _wait("the other scheduler to take the mailbox over", taken_over, 60, logs, 0.05)
+                _new_owner, new_expiry = _wait(
+                    "the other scheduler to take the mailbox over", taken_over, 60, logs, 0.05)  # fmt: skip
                 takeover = time.monotonic() - killed_at
+                if left is not None and left[0] == owner:  # taken only once the lease ran out
+                    assert new_expiry - timedelta(seconds=CLAIM_SECONDS) >= left[1]
                 schedulers[victim] = Scheduler(env, logs[1 + victim])  # and restart it
                 total = len(USERS) * PER_MAILBOX
                 _wait("every message stored", lambda: stored() >= total, 120, logs, every=0.1)
@@ -264,7 +272,7 @@ def test_two_schedulers_and_two_web_workers_store_send_and_alert_exactly_once(
                 # --- alert stages on the schedulers' clock ---------------------------------------
                 for at in sorted(set(stage_times)):
                     _set_clock(clock, at + timedelta(minutes=1))
-                    reached = sum(1 for t in stage_times if t <= at)
+                    reached = sum(1 for t in stage_times if t <= at)  # alerts due by now
 
                     def issued(reached: int = reached) -> bool:
                         with runtime.Session() as s:
@@ -296,6 +304,11 @@ def test_two_schedulers_and_two_web_workers_store_send_and_alert_exactly_once(
                 Message.direction == Direction.INBOUND, Message.message_id.like("%scaleout-%"))))  # fmt: skip
             outbox = Counter(i.status.value for i in s.scalars(select(OutboxItem)))
         assert set(per_id) == sent_ids
+        batches = [line.split() for line in (tmp_path / "batches").read_text().splitlines()]
+        # Mail fetched again and found stored (a batch repeated after the kill, or after a lease
+        # that ran out under load): a figure, not a failure; the store keeps it once anyway.
+        repeated = sum(int(b[3]) for b in batches)
+        assert len({b[0] for b in batches}) >= 2  # both schedulers (or the restart) ingested
         assert [m for m, n in per_id.items() if n != 1] == []
         at_smtp = smtp_ids()
         assert [m for m, n in at_smtp.items() if n != 1] == []
@@ -310,5 +323,6 @@ def test_two_schedulers_and_two_web_workers_store_send_and_alert_exactly_once(
         f"\nscale-out: wall {wall:.1f} s; ingest {total} msgs in {ingest_seconds:.1f} s "
         f"({total / ingest_seconds:.0f} msg/s, SIGKILL at {at_kill} stored); takeover "
         f"{takeover:.1f} s after SIGKILL (claim_seconds={CLAIM_SECONDS}, poll every 5 s); "
-        f"{REPLIES} replies posted in {replies_seconds:.1f} s"
+        f"{REPLIES} replies posted in {replies_seconds:.1f} s; {repeated} messages fetched again "
+        f"and skipped as already stored"
     )
