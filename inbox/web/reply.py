@@ -148,6 +148,8 @@ def _panel_helpers() -> dict[str, Any]:
 def compose(thread_id: int):
     session, user = db(), current_user._get_current_object()
     thread = get_thread(session, user, thread_id)
+    if thread.merged_into_id is not None:  # write in the thread it was merged into
+        return redirect(url_for("thread.show", thread_id=thread.merged_into_id, _anchor="reply"))
     try:  # best effort: presence must never stop anyone from writing
         presence.heartbeat(session, thread.id, user.id, composing=True, now=utcnow())
         session.commit()
@@ -173,6 +175,8 @@ def send(thread_id: int):
     draft, now = _draft(), utcnow()
     session.connection(execution_options={"sqlite_begin": "DEFERRED"})  # reads only
     thread = get_thread(session, user, thread_id)
+    if thread.merged_into_id is not None:  # a page open before a merge: never reply on the stub
+        raise InvalidInput("Thread #%(old)s was merged into #%(new)s.", old=thread.id, new=thread.merged_into_id)
     prepared = None
     if approval.required(session, thread, user) is None:  # a held reply is built at approval
         prepared = replies.prepare_mail(

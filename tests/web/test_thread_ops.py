@@ -186,3 +186,19 @@ def test_drafts_are_saved_restored_shown_to_others_and_dropped_on_send(client, s
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     assert session.scalar(select(func.count()).select_from(ReplyDraft)) == 0
     assert draft_post(client, a.id, {"body": "   "}).get_json() == {"saved": False}
+
+
+def test_a_merged_thread_takes_no_reply_of_its_own(client, session, world):
+    a, b = world["a"], world["b"]
+    login_as(client, world["agent"])
+    page(client, post(client, f"/threads/{a.id}/merge", {"threads": str(b.id)}))
+    assert (
+        client.get(f"/threads/{b.id}/reply").headers["Location"].endswith(f"/threads/{a.id}#reply")
+    )
+    response = client.post(f"/threads/{b.id}/reply", data={
+        "csrf_token": csrf_token(client, "/settings"), "to": "customer@example.test", "subject": "Re",
+        "body": "返信", "reply_key": "k1", "opened_at": "2026-06-01T00:00:00+00:00",
+    })  # fmt: skip
+    assert response.status_code == 400
+    assert f"スレッド #{b.id} は #{a.id} に統合されました。" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(OutboxItem)) == 0
