@@ -7,29 +7,24 @@ keeps the earliest open deadline of them all. A split moves a message and every 
 a new thread; the deadline goes with the newest customer message. Each operation is a
 ``ThreadOperation`` row holding what it moved, so that the history's "undo" puts things back.
 KPI facts of every thread touched are computed again from their history (``kpi_facts``), so
-the facts kept and the facts rebuilt agree. Never commits; knows nothing of the web.
+the facts kept and the facts rebuilt agree. The split itself lives in ``thread_split``, the
+steps both share in ``thread_moves``. Never commits; knows nothing of the web.
 """
-
-from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from inbox.ingest.subjects import normalize_subject
 from inbox.models import (
     Alert,
     ApprovalRequest,
-    Direction,
     Message,
     MessageTerm,
     OutboxItem,
     ReplyDraft,
-    Role,
     Status,
     Thread,
     ThreadFollower,
@@ -37,51 +32,32 @@ from inbox.models import (
     ThreadTag,
     User,
 )
-from inbox.services import audit, history, kpi_facts
-from inbox.services.access import can_see_mailbox
-from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
+from inbox.services import audit, history
+from inbox.services.errors import InvalidInput, NotFound
+from inbox.services.thread_moves import (
+    MAX_HOPS,
+    MAX_ID,
+    UNRESOLVED,
+    _,
+    _flush,
+    _ids,
+    _iso,
+    _may_change,
+    _move,
+    _recount,
+    _refresh,
+    _set_due,
+    _set_status,
+    _state,
+    _stub,
+    _time,
+    _visible,
+)
+from inbox.services.thread_split import split, undo_split
+
+__all__ = ["follow", "merge", "split", "undo", "undoable"]
 
 MAX_MERGE = 20
-MAX_ID = 2**63 - 1
-MAX_HOPS = 50
-UNRESOLVED = (Status.NEW, Status.OPEN, Status.WAITING)
-
-
-def _(message: str) -> str:
-    """Mark a message for translation; the web layer translates it when showing it."""
-    return message
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _time(value: object) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
-def _visible(session: Session, user: User, thread_id: object, *, lock: bool = True) -> Thread:
-    """The thread if it exists and ``user`` may see it, else NotFound (also for a bad id)."""
-    if not isinstance(thread_id, int) or isinstance(thread_id, bool) or not 0 < thread_id <= MAX_ID:
-        raise NotFound(
-            _("Thread #%(id)s does not exist or is not in your mailboxes."), id=thread_id
-        )
-    thread = session.get(Thread, thread_id, with_for_update=lock or None)
-    if thread is None or not can_see_mailbox(session, user, thread.mailbox_id):
-        raise NotFound(
-            _("Thread #%(id)s does not exist or is not in your mailboxes."), id=thread_id
-        )
-    return thread
-
-
-def _may_change(user: User, thread: Thread) -> None:
-    """Agents merge and split only threads that are unassigned or theirs; leads and admins any."""
-    if user.role in (Role.LEAD, Role.ADMIN) or thread.assignee_id in (None, user.id):
-        return
-    raise PermissionDenied(
-        _("Thread #%(id)s is assigned to someone else; ask a lead to merge or split it."),
-        id=thread.id,
-    )
 
 
 def follow(session: Session, thread: Thread) -> Thread:
@@ -94,124 +70,6 @@ def follow(session: Session, thread: Thread) -> Thread:
             return thread
         thread = nxt
     return thread
-
-
-def _state(thread: Thread) -> dict[str, Any]:
-    return {
-        "id": thread.id,
-        "status": thread.status.value,
-        "due_at": _iso(thread.due_at),
-        "due_set_by_hand": thread.due_set_by_hand,
-        "last_activity_at": _iso(thread.last_activity_at),
-        "last_inbound_at": _iso(thread.last_inbound_at),
-    }
-
-
-def _ids(session: Session, stmt) -> list[int]:
-    return list(session.scalars(stmt))
-
-
-def _recount(session: Session, thread: Thread) -> None:
-    """message_count, last activity and last customer message from the messages it now holds."""
-    row = session.execute(
-        select(func.count(), func.max(Message.received_at)).where(Message.thread_id == thread.id)
-    ).one()
-    inbound = session.scalar(
-        select(func.max(Message.received_at)).where(
-            Message.thread_id == thread.id, Message.direction == Direction.INBOUND
-        )
-    )
-    thread.message_count = row[0] or 0
-    if row[1] is not None:
-        thread.last_activity_at = row[1]
-    thread.last_inbound_at = inbound
-
-
-def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentChange(
-            _("Someone else changed this thread while you were looking at it. Nothing was saved.")
-        ) from exc
-
-
-def _move(session: Session, model, ids: list[int], to_thread: int, *, key=None) -> None:
-    if not ids:
-        return
-    column = key if key is not None else model.id
-    session.execute(
-        update(model)
-        .where(column.in_(ids))
-        .values(thread_id=to_thread)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _set_due(
-    session: Session,
-    thread: Thread,
-    due: datetime | None,
-    hand: bool,
-    by: User,
-    now: datetime,
-    why: str,
-) -> None:
-    """Change the deadline and record it the way ``kpi_facts.rebuild`` reads it."""
-    if due == thread.due_at:
-        thread.due_set_by_hand = hand if due is not None else False
-        return
-    if due is None:
-        history.record(
-            session,
-            thread,
-            "deadline_cleared",
-            {"due_at": _iso(thread.due_at), "by": why, "at": now.isoformat()},
-            by=by,
-            now=now,
-        )
-    else:
-        history.record(
-            session,
-            thread,
-            "deadline_set",
-            {"due_at": due.isoformat(), "by": why, "at": now.isoformat()},
-            by=by,
-            now=now,
-        )
-    thread.due_at, thread.due_set_by_hand = due, hand if due is not None else False
-
-
-def _set_status(
-    session: Session, thread: Thread, status: Status, by: User, now: datetime, why: str
-) -> None:
-    if thread.status == status:
-        return
-    history.record(
-        session,
-        thread,
-        "status_changed",
-        {"from": thread.status.value, "to": status.value, "by": why},
-        by=by,
-        now=now,
-    )
-    thread.status = status
-
-
-def _stub(thread: Thread, into: Thread) -> None:
-    """A thread merged away: redirects to ``into``, out of every queue, no deadline of its own."""
-    thread.merged_into_id = into.id
-    thread.status = Status.RESOLVED
-    thread.due_at, thread.due_set_by_hand = None, False
-    thread.message_count = 0
-
-
-def _refresh(session: Session, threads: Iterable[Thread]) -> None:
-    threads = list(threads)
-    _flush(session)
-    kpi_facts.rebuild_threads(session, [t.id for t in threads])
-    for t in threads:
-        session.expire(t, ["facts"])
 
 
 # --- merge ---------------------------------------------------------------------------------------
@@ -431,172 +289,6 @@ def _undo_merge(session: Session, user: User, op: ThreadOperation, now: datetime
     return target
 
 
-# --- split ---------------------------------------------------------------------------------------
-
-
-def split(
-    session: Session, user: User, thread_id: int, message_id: object, *, now: datetime
-) -> ThreadOperation:
-    """Move message ``message_id`` of the thread and every later one into a new thread.
-
-    The new thread has the same mailbox, customer, priority, category and assignee; it takes the
-    deadline (and its alerts) if the thread's newest customer message moves. Raises NotFound,
-    InvalidInput (the first message, a message of another thread, a mall inquiry, a merged
-    thread), PermissionDenied.
-    """
-    thread = _visible(session, user, thread_id)
-    _may_change(user, thread)
-    if thread.merged_into_id is not None:
-        raise InvalidInput(
-            _("Thread #%(id)s was already merged into #%(into)s."),
-            id=thread.id,
-            into=thread.merged_into_id,
-        )
-    if thread.external_ref is not None:
-        raise InvalidInput(_("A mall inquiry is one conversation in the mall; it cannot be split."))
-    messages = list(
-        session.scalars(
-            select(Message)
-            .where(Message.thread_id == thread.id)
-            .order_by(Message.received_at, Message.id)
-        )
-    )
-    index = next((i for i, m in enumerate(messages) if m.id == message_id), None)
-    if index is None:
-        raise NotFound(
-            _("Message %(message)s is not in thread #%(id)s."), message=message_id, id=thread.id
-        )
-    if index == 0:
-        raise InvalidInput(
-            _("Choose a later message: splitting from the first one would leave this thread empty.")
-        )
-    moved, kept = messages[index:], messages[:index]
-    first = moved[0]
-    said = [m for m in moved if m.direction != Direction.NOTE]
-    waits = bool(said) and said[-1].direction == Direction.INBOUND
-    subject = first.subject or thread.subject
-    new = Thread(
-        mailbox_id=thread.mailbox_id, subject=subject,
-        normalized_subject=normalize_subject(subject)[:255], contact_id=thread.contact_id,
-        status=Status.NEW if waits else thread.status, assignee_id=thread.assignee_id,
-        priority=thread.priority, category_id=thread.category_id,
-        last_activity_at=moved[-1].received_at, message_count=0, external_meta={},
-        created_at=now,
-    )  # fmt: skip
-    session.add(new)
-    op = ThreadOperation(
-        kind="split", thread_id=thread.id, actor_id=user.id, data={}, created_at=now
-    )
-    session.add(op)
-    session.flush()
-    ids = [m.id for m in moved]
-    inbound = [m for m in messages if m.direction == Direction.INBOUND]
-    deadline_moves = bool(inbound) and inbound[-1].id in ids and thread.due_at is not None
-    outbox = _ids(session, select(OutboxItem.id).where(OutboxItem.message_row_id.in_(ids)))
-    alerts = (
-        _ids(session, select(Alert.id).where(Alert.thread_id == thread.id))
-        if deadline_moves
-        else []
-    )
-    op.data = {
-        "origin": _state(thread),
-        "new": new.id,
-        "messages": ids,
-        "outbox": outbox,
-        "alerts": alerts,
-        "deadline_moved": deadline_moves,
-    }
-    _move(session, Message, ids, new.id)
-    _move(session, MessageTerm, ids, new.id, key=MessageTerm.message_id)
-    _move(session, OutboxItem, outbox, new.id)
-    _move(session, Alert, alerts, new.id)
-    history.record(
-        session,
-        new,
-        "split_from",
-        {"op": op.id, "from": thread.id, "message": first.id},
-        by=user,
-        now=now,
-    )
-    if deadline_moves:
-        due, hand = thread.due_at, thread.due_set_by_hand
-        kept_said = [m for m in kept if m.direction != Direction.NOTE]
-        if not (kept_said and kept_said[-1].direction == Direction.INBOUND):
-            _set_due(session, thread, None, False, user, now, "split")
-        if new.status in UNRESOLVED:
-            _set_due(session, new, due, hand, user, now, "split")
-    _recount(session, thread)
-    _recount(session, new)
-    history.record(
-        session,
-        thread,
-        "thread_split",
-        {"op": op.id, "new": new.id, "message": first.id, "moved": len(ids)},
-        by=user,
-        now=now,
-    )
-    audit.record(
-        session,
-        actor_id=user.id,
-        action="thread.split",
-        target=f"thread:{thread.id}",
-        changes={"new": new.id, "messages": len(ids)},
-        now=now,
-    )
-    _refresh(session, [thread, new])
-    return op
-
-
-def _undo_split(session: Session, user: User, op: ThreadOperation, now: datetime) -> Thread:
-    data = op.data or {}
-    origin = _visible(session, user, op.thread_id)
-    new = _visible(session, user, data.get("new"))
-    for t in (origin, new):
-        _may_change(user, t)
-        if t.merged_into_id is not None:
-            raise InvalidInput(
-                _("Thread #%(id)s changed since the split; it cannot be put back."), id=t.id
-            )
-    messages = _ids(session, select(Message.id).where(Message.thread_id == new.id))
-    _move(session, Message, messages, origin.id)
-    _move(session, MessageTerm, messages, origin.id, key=MessageTerm.message_id)
-    _move(
-        session,
-        OutboxItem,
-        _ids(session, select(OutboxItem.id).where(OutboxItem.thread_id == new.id)),
-        origin.id,
-    )
-    taken = {
-        (a.stage, a.due_at)
-        for a in session.scalars(select(Alert).where(Alert.thread_id == origin.id))
-    }
-    back = [
-        a.id
-        for a in session.scalars(select(Alert).where(Alert.thread_id == new.id))
-        if (a.stage, a.due_at) not in taken
-    ]
-    _move(session, Alert, back, origin.id)
-    dues = [
-        (t.due_at, t.due_set_by_hand)
-        for t in (origin, new)
-        if t.due_at is not None and t.status in UNRESOLVED
-    ]
-    status = origin.status
-    if status not in UNRESOLVED and new.status in UNRESOLVED:
-        status = new.status
-    history.record(session, new, "split_undone", {"op": op.id, "into": origin.id}, by=user, now=now)
-    _stub(new, origin)
-    _set_status(session, origin, status, user, now, "undo")
-    if origin.status in UNRESOLVED:
-        due, hand = min(dues, key=lambda d: d[0]) if dues else (None, False)
-        _set_due(session, origin, due, hand, user, now, "undo")
-    _recount(session, origin)
-    new.last_inbound_at = None
-    history.record(session, origin, "split_undone", {"op": op.id, "new": new.id}, by=user, now=now)
-    _refresh(session, [origin, new])
-    return origin
-
-
 # --- undo and reading ----------------------------------------------------------------------------
 
 
@@ -614,7 +306,7 @@ def undo(session: Session, user: User, op_id: object, *, now: datetime) -> Threa
     thread = (
         _undo_merge(session, user, op, now)
         if op.kind == "merge"
-        else _undo_split(session, user, op, now)
+        else undo_split(session, user, op, now)
     )
     op.undone_at = now
     audit.record(
@@ -639,14 +331,5 @@ def undoable(session: Session, op_ids: Iterable[object]) -> set[int]:
             select(ThreadOperation.id).where(
                 ThreadOperation.id.in_(ids), ThreadOperation.undone_at.is_(None)
             )
-        )
-    )
-
-
-def merged_ids(session: Session, thread_id: int) -> list[int]:
-    """Threads merged into this one (directly), oldest first: their history is shown here."""
-    return list(
-        session.scalars(
-            select(Thread.id).where(Thread.merged_into_id == thread_id).order_by(Thread.id)
         )
     )
