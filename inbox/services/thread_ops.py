@@ -11,6 +11,8 @@ the facts kept and the facts rebuilt agree. The split itself lives in ``thread_s
 steps both share in ``thread_moves``. Never commits; knows nothing of the web.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
