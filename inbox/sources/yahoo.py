@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from inbox.sources import yahoo_facts as F
+from inbox.sources import yahoo_signing
 from inbox.sources.mall_http import (
     CLOCK_SKEW,
     Connector,
@@ -62,8 +63,7 @@ def error_for(response: httpx.Response) -> MallError:
     if code == F.IP_NOT_ALLOWED_CODE:
         return MallError(
             f"{NAME} refused the request because it came from an IP address that is not registered"
-            f" for this app ({code}): register this server's fixed IP address in the Yahoo!"
-            " developer settings.", kind="ip_not_allowed", status=status, code=code)
+            f" for this store ({code}).", kind="ip_not_allowed", status=status, code=code)
     if code == F.SIGNATURE_CODE:
         return MallError(f"{NAME} asks for a public-key signature on the request ({code}).",
                          kind="signature", status=status, code=code)
@@ -83,7 +83,7 @@ class YahooClient:
 
     def __init__(self, seller_id: str, secrets: Mapping[str, Any], env: MallEnv, *,
                  base_url: str | None = None, token_url: str = F.TOKEN_URL,
-                 interval: float = F.MIN_REQUEST_INTERVAL,
+                 interval: float = F.MIN_REQUEST_INTERVAL, signature_version: str = "",
                  on_secrets: Callable[[dict[str, Any]], None] = lambda _s: None) -> None:
         if not (seller_id and secrets.get("client_id") and secrets.get("refresh_token")):
             raise MallError("The Yahoo! channel needs a seller ID, the app's client ID and secret,"
@@ -99,8 +99,12 @@ class YahooClient:
         expires = secrets.get("access_token_expires_at")
         self._expires = datetime.fromisoformat(expires) if expires else None
         self._on_secrets = on_secrets
+        self._public_key = str(secrets.get("signature_public_key") or "")
+        self.signature_version = str(signature_version or "")
+        cert, key = str(secrets.get("client_cert") or ""), str(secrets.get("client_key") or "")
+        tls = yahoo_signing.client_tls(cert, key) if cert and key else None
         self.http = MallHttp(rate_key=f"yahoo:{seller_id}", interval=interval, env=env,
-                             error_for=error_for, name=NAME)
+                             error_for=error_for, name=NAME, tls=tls)
 
     def refresh_token(self, now: datetime | None = None) -> None:
         """Trade the refresh token for an access token; MallError("reconsent") when refused."""
@@ -139,7 +143,11 @@ class YahooClient:
         return self.http.request(method, self.base + op, headers=self._auth(), **kw)
 
     def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._access}"}
+        headers = {"Authorization": f"Bearer {self._access}"}
+        if self._public_key:
+            headers.update(yahoo_signing.signature_headers(
+                self._public_key, self.signature_version, self.seller_id, datetime.now(UTC)))
+        return headers
 
     def list_page(self, start: int, **params: Any) -> dict[str, Any]:
         r = self._call("GET", "externalTalkList", params={
@@ -319,11 +327,13 @@ def build(settings: Mapping[str, Any], secrets: Mapping[str, Any], env: MallEnv,
         base_url=settings.get("api_base") or None,
         token_url=settings.get("token_url") or F.TOKEN_URL,
         interval=float(settings.get("min_request_interval", F.MIN_REQUEST_INTERVAL)),
+        signature_version=str(settings.get("signature_key_version") or ""),
         on_secrets=on_secrets))
 
 
 CONNECTOR = Connector(
     kind="yahoo", label="Yahoo!ショッピング", build=build,
-    secret_keys=("client_secret", "refresh_token", "access_token"),
-    setting_keys=("seller_id",), reply_kind="yahoo_reply",
+    secret_keys=("client_secret", "refresh_token", "access_token", "signature_public_key",
+                 "client_cert", "client_key"),
+    setting_keys=("seller_id", "signature_key_version"), reply_kind="yahoo_reply",
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 import re
 import threading
@@ -20,7 +21,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -313,6 +314,14 @@ class YahooStub(_StubServer):
         self.add_without_id = False
         self._last_at: float | None = None
         self.clock = time.time
+        # Public-key signature (px-04102): when set, every API request must carry a signature the
+        # private key opens to "<seller>:<unix time>" (within 10 minutes), and this key version.
+        # The header names and plaintext are the connector's [UNVERIFIED] guess (yahoo_facts).
+        self.signing_key: Any = None
+        self.signature_version = ""
+        # YConnect authorization-code flow: codes handed out by the authorization endpoint.
+        self.codes: dict[str, dict[str, str]] = {}
+        self.consent_denied = False
 
     @property
     def base_url(self) -> str:
@@ -324,7 +333,7 @@ class YahooStub(_StubServer):
 
     def settings(self) -> dict[str, Any]:
         return {"seller_id": self.seller_id, "api_base": self.base_url, "token_url": self.token_url,
-                "min_request_interval": 0}
+                "authorize_url": self.authorize_url, "min_request_interval": 0}
 
     def secrets(self) -> dict[str, str]:
         return {"client_id": self.client_id, "client_secret": self.client_secret, "refresh_token": self.refresh_token}
@@ -359,11 +368,19 @@ class YahooStub(_StubServer):
                 "itemCode": t["topic"]["itemcode"], "userMaskedId": t["topic"]["userMaskedIdx"],
                 "isCompleted": t["topic"]["isComplete"]}
 
+    @property
+    def authorize_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/yconnect/v2/authorization"
+
     def handle(self, req: Request) -> Reply:
         if req.path.endswith("/yconnect/v2/token"):
             return self._token(req)
+        if req.path.endswith("/yconnect/v2/authorization"):
+            return self._authorize(req)
         if self.bad_ip:
             return 403, {"Content-Type": "application/xml"}, b"<Error><Message>Forbidden: unregistered IP</Message><Code>px-04306</Code></Error>"
+        if self.signing_key is not None and not self._signed(req):
+            return 403, {"Content-Type": "application/xml"}, b"<Error><Message>Public key authentication required</Message><Code>px-04102</Code></Error>"
         auth = req.headers.get("authorization", "")
         if auth.removeprefix("Bearer ") not in self.access_tokens:
             return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"', "Content-Type": "application/xml"}, b"<Error><Message>Unauthorized</Message></Error>"
@@ -409,11 +426,48 @@ class YahooStub(_StubServer):
             return _json(200, {} if self.add_without_id else {"messageid": mid})
         return 404, {}, b"<Error><Message>no such operation</Message></Error>"
 
+    def _signed(self, req: Request) -> bool:
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        try:
+            plain = self.signing_key.decrypt(base64.b64decode(req.headers.get("x-sws-signature", "")),
+                                             padding.PKCS1v15()).decode()
+        except ValueError:
+            return False
+        seller, _, at = plain.partition(":")
+        return (seller == self.seller_id and at.isdigit() and abs(self.clock() - int(at)) < 600
+                and req.headers.get("x-sws-signature-version", "") == self.signature_version)
+
+    def _authorize(self, req: Request) -> Reply:
+        """Consent is given at once: back to redirect_uri with a code (or error=access_denied)."""
+        p = req.params
+        if p.get("client_id") != self.client_id or p.get("response_type") != "code":
+            return 400, {}, b"bad authorization request"
+        target = p["redirect_uri"] + ("&" if "?" in p["redirect_uri"] else "?")
+        if self.consent_denied:
+            return 302, {"Location": target + urlencode({"error": "access_denied", "state": p.get("state", "")})}, b""
+        code = f"code-{len(self.codes) + 1}"
+        self.codes[code] = dict(p)
+        return 302, {"Location": target + urlencode({"code": code, "state": p.get("state", "")})}, b""
+
     def _token(self, req: Request) -> Reply:
         form = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
         basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         if req.headers.get("authorization") != f"Basic {basic}":
             return _json(401, {"error": "invalid_client", "error_description": "client authentication failed"})
+        if form.get("grant_type") == "authorization_code":
+            asked = self.codes.pop(form.get("code", ""), None)
+            verifier = form.get("code_verifier", "")
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            if (asked is None or asked.get("redirect_uri") != form.get("redirect_uri")
+                    or asked.get("code_challenge") != challenge):
+                return _json(400, {"error": "invalid_grant", "error_description": "bad code"})
+            self.issued += 1
+            self.refresh_token = f"refresh-consent-{self.issued}"
+            token = f"access-{self.issued}"
+            self.access_tokens.add(token)
+            return _json(200, {"access_token": token, "refresh_token": self.refresh_token,
+                               "token_type": "Bearer", "expires_in": 3600})
         if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.refresh_token:
             return _json(400, {"error": "invalid_grant", "error_description": "refresh token expired"})
         self.issued += 1
