@@ -7,6 +7,7 @@ Facts (limits, URLs, codes) come from ``inbox.sources.yahoo_facts``.
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -173,9 +174,11 @@ class YahooClient:
                 f"Yahoo topic {topic_id}: the answer has no topic or messages.")
         return data
 
-    def add(self, topic_id: str, body: str) -> str | None:
-        r = self._call("POST", "externalTalkAdd", params={"topicId": topic_id},
-                       json={"sellerId": self.seller_id, "body": body})
+    def add(self, topic_id: str, body: str, files: list[dict[str, str]] | None = None) -> str | None:
+        payload: dict[str, Any] = {"sellerId": self.seller_id, "body": body}
+        if files:
+            payload["fileList"] = files
+        r = self._call("POST", "externalTalkAdd", params={"topicId": topic_id}, json=payload)
         try:
             data = r.json()
         except ValueError:
@@ -184,6 +187,18 @@ class YahooClient:
             if isinstance(data, dict) and str(data.get(name, "")).isdigit():
                 return str(data[name])
         return None
+
+    def upload(self, topic_id: str, filename: str, data: bytes) -> dict[str, str]:
+        """externalTalkFileAdd; the fileList entry for externalTalkAdd ([UNVERIFIED] answer fields)."""
+        ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        r = self._call("POST", "externalTalkFileAdd", params={"topicId": topic_id, "sellerId": self.seller_id},
+                       files={"file": (filename, data, ctype)})
+        body = json_body(r, "Yahoo externalTalkFileAdd")
+        body = body.get("result", body) if isinstance(body, dict) else body
+        path = next((body[k] for k in F.FILE_PATH_FIELDS if isinstance(body, dict) and isinstance(body.get(k), str)), None)
+        require(bool(path), f"Yahoo externalTalkFileAdd: the answer has none of {', '.join(F.FILE_PATH_FIELDS)}.")
+        name = next((body[k] for k in F.FILE_NAME_FIELDS if isinstance(body.get(k), str)), filename)
+        return {"fileName": name, "filePath": str(path), "fileExt": filename.rsplit(".", 1)[-1].lower()}
 
     def put(self, op: str, topic_id: str, **body: Any) -> None:
         self._call("PUT", op, params={"topicId": topic_id}, json={"sellerId": self.seller_id, **body})
@@ -300,8 +315,9 @@ class YahooSource:
 
     def post_reply(self, ref: str, body: str, files: list[tuple[str, bytes]]) -> PostedReply:
         if len(files) > F.MAX_ATTACHMENTS:
-            raise MallError("Yahoo! replies cannot carry attachments here.", kind="bad_request")
-        message_id = self.client.add(ref, body)
+            raise MallError(f"Yahoo! replies carry at most {F.MAX_ATTACHMENTS} files.", kind="bad_request")
+        uploaded = [self.client.upload(ref, name, data) for name, data in files]
+        message_id = self.client.add(ref, body, uploaded)
         if message_id is None:
             return PostedReply(None, None, confirmed=False)
         return PostedReply(f"{ref}#m{message_id}")

@@ -26,8 +26,7 @@ OVERLAP = timedelta(hours=1)
 MIN_REQUEST_INTERVAL = 1.0
 
 MAX_BODY_CHARS = 2000  # externalTalkAdd body [V-code, bfaith cites the official spec]
-# [UNVERIFIED] the response of externalTalkFileAdd was not captured, so replies carry no files.
-MAX_ATTACHMENTS = 0
+# Files on replies: uploaded with externalTalkFileAdd, listed in externalTalkAdd's fileList (see below).
 
 # Sender field of messages [V-code, measured]
 FROM_CUSTOMER = "user"
@@ -75,7 +74,7 @@ FILE_PATH_FIELDS = ("filePath", "objectKey", "key", "path")
 FILE_NAME_FIELDS = ("fileName", "name")
 # [UNVERIFIED] limits of 質問 attachments: not in the recipe; taken as Rakuten's (images and PDF, 5 MB)
 # with up to 3 files, to be confirmed with `inbox mall check` and a live store.
-REPLY_MAX_ATTACHMENTS = 3
+MAX_ATTACHMENTS = 3
 ATTACHMENT_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".pdf")
 ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
 ATTACHMENT_MAX_NAME = 100

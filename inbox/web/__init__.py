@@ -145,9 +145,9 @@ def init_app(app: Flask) -> None:
     from inbox.web import retention
 
     areas += (retention,)
-    from inbox.web import yahoo_consent
+    from inbox.web import mall_check, yahoo_consent
 
-    areas += (yahoo_consent,)
+    areas += (yahoo_consent, mall_check)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)

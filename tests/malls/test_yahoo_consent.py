@@ -15,7 +15,7 @@ from inbox.jobs.poll import Poller
 from inbox.models import Mailbox, MailboxKind, OutboxItem, Role
 from inbox.services.mailboxes import create_mailbox
 from inbox.services.mall_credentials import ALERT_KIND
-from tests.factories import login_as, make_user
+from tests.factories import csrf_token, login_as, make_user
 from tests.malls import add_channel, mall_runtime
 from tests.support.mall_stubs import YahooStub
 
@@ -221,3 +221,21 @@ def test_the_page_shows_a_pause_with_what_to_register_where(
         and "px-04306" in page
         and "ストアクリエイターPro X" in page
     )
+
+
+def test_the_check_button_shows_each_endpoint(client, session, runtime, admin, channel, stub):
+    session.get(Mailbox, channel.id)
+    from inbox.services.mall_credentials import replace_secrets
+
+    replace_secrets(session, runtime.secrets, channel, {"refresh_token": stub.refresh_token})
+    session.commit()
+    token = csrf_token(client, f"/admin/mailboxes/{channel.id}")
+    page = client.get(f"/admin/mailboxes/{channel.id}").get_data(as_text=True)
+    assert 'data-testid="mall-check"' in page
+
+    shown = client.post(f"/admin/mall-check/{channel.id}", data={"csrf_token": token})
+
+    text = shown.get_data(as_text=True)
+    assert shown.status_code == 200
+    assert "GET externalTalkList" in text and "HTTP 200" in text and "POST externalTalkAdd" in text
+    assert client.post(f"/admin/mall-check/{channel.id}").status_code == 400  # no CSRF token

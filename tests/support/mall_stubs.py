@@ -414,17 +414,36 @@ class YahooStub(_StubServer):
                     entry["topic"]["isComplete"] = True
                     entry["topic"]["completeConditionId"] = req.json().get("completeConditionId")
                 return _json(200, {})
+        if req.method == "POST" and op == "externalTalkFileAdd":
+            return self._file_add(req)
         if req.method == "POST" and op == "externalTalkAdd":
             data = req.json()
             if not 1 <= len(data.get("body") or "") <= 2000:
                 return 400, {}, b"<Error><Message>body too long</Message><Code>ex-1</Code></Error>"
+            files = [{"fileName": f["fileName"], "objectKey": f["filePath"], "fileExt": f.get("fileExt"),
+                      "fileSize": len(self.files.get(f["filePath"], b""))} for f in data.get("fileList") or []]
+            if any(f["objectKey"] not in self.files for f in files):
+                return 400, {}, b"<Error><Message>unknown file</Message><Code>ex-2</Code></Error>"
             with self.lock:
-                mid = self.add_message(req.params["topicId"], data["body"], datetime.fromtimestamp(self.clock()), sender="seller")
+                mid = self.add_message(req.params["topicId"], data["body"], datetime.fromtimestamp(self.clock()),
+                                       sender="seller", files=files)
                 self.posted.append({"topicId": req.params["topicId"], **data})
             if self.add_delay:
                 time.sleep(self.add_delay)
             return _json(200, {} if self.add_without_id else {"messageid": mid})
         return 404, {}, b"<Error><Message>no such operation</Message></Error>"
+
+    def _file_add(self, req: Request) -> Reply:
+        """externalTalkFileAdd: the answer's shape is the connector's [UNVERIFIED] guess ({"filePath"})."""
+        if req.params.get("sellerId") != self.seller_id or req.params.get("topicId") not in self.topics:
+            return 400, {}, b"<Error><Message>bad topicId or sellerId</Message><Code>ex-3</Code></Error>"
+        head = f"Content-Type: {req.headers['content-type']}\r\n\r\n".encode()
+        msg = BytesParser(policy=HTTP).parsebytes(head + req.body)
+        part = next(p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == "file")
+        with self.lock:
+            key = f"upload-{len(self.files) + 1}"
+            self.files[key] = part.get_payload(decode=True)
+        return _json(200, {"fileName": part.get_filename(), "filePath": key})
 
     def _signed(self, req: Request) -> bool:
         from cryptography.hazmat.primitives.asymmetric import padding
