@@ -134,3 +134,12 @@ def test_rakuten_check_prints_every_endpoint(inbox):
 def test_an_unknown_channel_is_said_plainly(inbox, name):
     result = inbox("mall", "check", name)
     assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+def test_mall_check_has_help():
+    from click.testing import CliRunner
+
+    from inbox.cli import cli
+
+    result = CliRunner().invoke(cli, ["mall", "check", "--help"])
+    assert result.exit_code == 0 and "read-only endpoint" in result.stdout

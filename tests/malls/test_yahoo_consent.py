@@ -150,6 +150,7 @@ def test_the_consent_button_stores_sealed_tokens_and_the_consent_time(
     )
     assert "refresh-consent" not in str(box.settings)
     assert box.settings["consent_at"]
+    assert "credentials_state" not in box.settings  # polling resumes
     page = client.get(f"/admin/mailboxes/{channel.id}").get_data(as_text=True)
     assert 'data-testid="consent-expiry"' in page
 
