@@ -117,7 +117,7 @@ class YahooClient:
             if exc.status in (400, 401):
                 raise MallError(f"{NAME} no longer accepts the refresh token (it lasts"
                                 f" {F.REFRESH_TOKEN_LIFETIME.days} days): an admin must sign in to"
-                                " Yahoo! again and give consent, then enter the new token.",
+                                " Yahoo! again and give consent (\"Authorise at Yahoo! JAPAN\" on the channel's page).",
                                 kind="reconsent", status=exc.status, code=exc.code) from exc
             raise
         data = json_body(r, "Yahoo token")
