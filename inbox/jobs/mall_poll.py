@@ -92,7 +92,6 @@ def _store_step(poller: Poller, mailbox_id: int, conversations: list[MallConvers
         session.commit()
 
 
-
 def _after_success(poller: Poller, mailbox_id: int) -> None:
     """The mall answered every call: lift a pause, warn of a Yahoo! consent about to lapse."""
     with poller.runtime.Session() as session:
