@@ -137,6 +137,83 @@ def test_a_client_certificate_is_given_to_the_https_client(stub):
     assert plain.client.http.tls is None
 
 
+def issue(ca_key, ca_name, subject: str, *, ip: str | None = None) -> tuple[str, str]:
+    import ipaddress
+
+    key = rsa_key()
+    now = utcnow()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+    )
+    if ip:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False
+        )
+    cert = builder.sign(ca_key, hashes.SHA256())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+
+
+def test_the_client_certificate_is_presented_to_a_mall_that_requires_one(
+    runtime, tmp_path, monkeypatch
+):
+    ca_key, ca_name = rsa_key(), x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    now = utcnow()
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    server_cert, server_key = issue(ca_key, ca_name, "127.0.0.1", ip="127.0.0.1")
+    (tmp_path / "server.pem").write_text(server_cert + server_key)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(tmp_path / "server.pem")
+    server.verify_mode = (
+        ssl.CERT_REQUIRED
+    )  # the mall refuses a connection without a client certificate
+    server.load_verify_locations(ca_file)
+    default = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: default(cafile=str(ca_file)))
+    client_cert, client_key = issue(ca_key, ca_name, "inbox-store")
+    with YahooStub() as stub:
+        stub.use_tls(server)
+        stub.add_topic("a", "質問", "本文", utcnow() - timedelta(hours=1))
+        without = connect("yahoo", stub.settings(), stub.secrets(), fast_env(retries=0))
+        with pytest.raises(MallError):
+            without.check(now=utcnow())
+        assert stub.requests == []  # refused at the handshake
+        box = add_channel(runtime, "yahoo", stub)
+        with runtime.Session() as s:
+            replace_secrets(
+                s,
+                runtime.secrets,
+                s.get(Mailbox, box),
+                {"client_cert": client_cert, "client_key": client_key},
+            )
+            s.commit()
+
+        result = Poller(runtime).poll(box)
+
+        assert result.error is None and result.counts.imported == 1
+        assert stub.calls("externalTalkList")
+
+
 def test_a_certificate_without_its_key_is_refused(stub):
     cert, _ = self_signed()
     _, other_key = self_signed()

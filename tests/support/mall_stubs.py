@@ -81,6 +81,7 @@ class _StubServer:
             def log_message(self, *args: Any) -> None:
                 return None
 
+        self.scheme = "http"
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -89,6 +90,11 @@ class _StubServer:
     def __enter__(self):
         self._thread.start()
         return self
+
+    def use_tls(self, context: Any) -> None:
+        """Answer over TLS with this server-side SSL context (e.g. one that requires a client certificate)."""
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https"
 
     def __exit__(self, *exc: Any) -> None:
         self.server.shutdown()
@@ -325,11 +331,11 @@ class YahooStub(_StubServer):
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.PREFIX}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{self.PREFIX}"
 
     @property
     def token_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/yconnect/v2/token"
+        return f"{self.scheme}://127.0.0.1:{self.port}/yconnect/v2/token"
 
     def settings(self) -> dict[str, Any]:
         return {"seller_id": self.seller_id, "api_base": self.base_url, "token_url": self.token_url,
