@@ -242,8 +242,15 @@ def test_the_check_button_shows_each_endpoint(client, session, runtime, admin, c
     assert client.post(f"/admin/mall-check/{channel.id}").status_code == 400  # no CSRF token
 
 
-@pytest.mark.parametrize("query", ["state=%00&code=%00", "state=" + "x" * 5000 + "&code=" + "y" * 50000, "error=access_denied",
-                                   "state=a&state=b&code=c"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "state=%00&code=%00",
+        "state=" + "x" * 5000 + "&code=" + "y" * 50000,
+        "error=access_denied",
+        "state=a&state=b&code=c",
+    ],
+)
 def test_hostile_callbacks_are_refused_without_a_500(client, session, admin, channel, query):
     assert client.get(f"/admin/yahoo-consent/callback?{query}").status_code in (302, 400)
     assert client.get("/admin/yahoo-consent/9223372036854775808/start").status_code == 404
