@@ -72,7 +72,7 @@ _LIGHT_COMMANDS = {"parse": "inbox.cli.parse"}
 # Modules that add the other commands to `cli` when imported.
 _AREA_MODULES = (
     "inbox.cli.admin", "inbox.cli.doctor", "inbox.cli.flagged", "inbox.cli.mail", "inbox.cli.server",
-    "inbox.cli.parse", "inbox.cli.report", "inbox.cli.retention",
+    "inbox.cli.parse", "inbox.cli.report", "inbox.cli.retention", "inbox.cli.mall",
 )
 
 

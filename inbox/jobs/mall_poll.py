@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from inbox.ingest.mall import CURSOR, StoreContext, store_conversation
 from inbox.ingest.store import cursor_for
-from inbox.jobs.poll import Poller, PollError, PollResult
+from inbox.jobs.poll import Poller, PollError, PollPaused, PollResult
 from inbox.models import Mailbox, Status, Thread
-from inbox.services import mall_credentials
+from inbox.services import mall_credentials, yahoo_consent
 from inbox.sources.mall_http import MallConversation, MallError
 
 RECHECK_LIMIT = 200  # open threads re-fetched per poll (follow-ups on older inquiries)
@@ -29,6 +29,8 @@ def poll_mall(poller: Poller, mailbox_id: int, result: PollResult) -> None:
         blocked = mall_credentials.credentials_blocked(mailbox)
         if blocked:
             raise PollError(mailbox.last_error or f"Polling is stopped: credentials {blocked}.")
+        if mall_credentials.pause_of(mailbox, runtime.secrets, poller.now()):
+            raise PollPaused(mailbox.last_error or "Polling is paused.")
         source = mall_credentials.open_source(runtime, mailbox)
         state = dict(cursor_for(session, mailbox_id, CURSOR).state or {})
         session.commit()
@@ -57,7 +59,14 @@ def poll_mall(poller: Poller, mailbox_id: int, result: PollResult) -> None:
                 _store_step(poller, mailbox_id, batch, None, ctx, result)
                 batch = []
         _store_step(poller, mailbox_id, batch, None, ctx, result)
+        _after_success(poller, mailbox_id)
     except MallError as exc:
+        if exc.kind in mall_credentials.PAUSE_KINDS:
+            with runtime.Session() as session:
+                mailbox = session.get(Mailbox, mailbox_id)
+                message = mall_credentials.pause_polling(session, runtime, mailbox, exc, poller.now())
+                session.commit()
+            raise PollError(message) from exc
         if exc.kind not in mall_credentials.STATES:
             raise PollError(str(exc)) from exc
         with runtime.Session() as session:
@@ -82,3 +91,11 @@ def _store_step(poller: Poller, mailbox_id: int, conversations: list[MallConvers
         poller.check_holder(session, mailbox_id)
         session.commit()
 
+
+def _after_success(poller: Poller, mailbox_id: int) -> None:
+    """The mall answered every call: lift a pause, warn of a Yahoo! consent about to lapse."""
+    with poller.runtime.Session() as session:
+        mailbox = session.get(Mailbox, mailbox_id)
+        mall_credentials.end_pause(mailbox)
+        yahoo_consent.warn_consent(session, poller.runtime, mailbox, poller.now())
+        session.commit()

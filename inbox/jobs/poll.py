@@ -263,6 +263,8 @@ class Poller:
             fetch(self, mailbox_id, result)
             self._database_back()
             self._record(mailbox_id, error=None)
+        except PollPaused as exc:  # not polled at all: nothing to record
+            result.error = str(exc).splitlines()[0]
         except Exception as exc:  # noqa: BLE001 - recorded on the mailbox for the admin to see
             result.error = (str(exc) or exc.__class__.__name__).splitlines()[0]
             if unreachable(exc):
@@ -339,6 +341,10 @@ def unreachable(exc: BaseException) -> bool:
 
 class PollError(Exception):
     """A poll could not run; the message is shown on the mailbox page."""
+
+
+class PollPaused(PollError):
+    """The source asked not to be polled for now (a back-off in force): no request, nothing recorded."""
 
 
 class LostClaim(PollError):

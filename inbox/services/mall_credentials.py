@@ -7,6 +7,8 @@ The state of a channel's credentials is ``Mailbox.settings["credentials_state"]`
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.crypto import SecretBox
-from inbox.models import Mailbox, MailboxKind, OutboxItem, Role, User
+from inbox.models import Mailbox, MailboxKind, MailboxOutage, OutboxItem, Role, User
 from inbox.resources import templates_dir
 from inbox.services import mall_complete, outbox
 from inbox.services.mailbox_check import CheckResult
 from inbox.services.mailboxes import InvalidSetting, update_secrets
-from inbox.sources import rakuten_facts
+from inbox.sources import rakuten_facts, yahoo_facts
 from inbox.sources.mall_http import MallEnv, MallError, MallSource, connect, env_for
 
 if TYPE_CHECKING:
@@ -205,3 +207,65 @@ def credentials_blocked(mailbox: Mailbox) -> str | None:
     """Why polling is stopped for this channel's credentials, or None."""
     state = (mailbox.settings or {}).get("credentials_state")
     return state if state in BLOCKING_STATES else None
+
+
+# -- access refused for a deployment reason (Yahoo! px-04102 signature, px-04306 IP): pause ------
+
+PAUSE_KINDS = ("signature", "ip_not_allowed")
+PAUSE_FIRST = timedelta(minutes=15)  # then doubled after each failed retry, up to PAUSE_MAX
+PAUSE_MAX = timedelta(hours=6)
+_NOT_ACCESS = ("mall_pause", "license_checked_at", "license_expires_at")  # settings that are state
+_TOKENS = ("access_token", "access_token_expires_at")  # rotated by the connector itself
+
+
+def access_fingerprint(mailbox: Mailbox, box: SecretBox) -> str:
+    """A digest of what an admin can change to fix access (settings and secrets, not tokens)."""
+    settings = {k: v for k, v in (mailbox.settings or {}).items() if k not in _NOT_ACCESS}
+    secrets = {k: v for k, v in box.open(mailbox.secret_encrypted).items() if k not in _TOKENS}
+    text = json.dumps([settings, secrets], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def pause_polling(session: Session, runtime: Runtime, mailbox: Mailbox, error: MallError,
+                  now: datetime) -> str:
+    """The mall refuses this server (signature or IP): poll again only after a back-off or a change.
+
+    The admins get one mail per outage (the outage is marked notified, so the mailbox-health mail
+    does not follow). Returns the plain-words reason.
+    """
+    fingerprint = access_fingerprint(mailbox, runtime.secrets)
+    previous = (mailbox.settings or {}).get("mall_pause") or {}
+    same = previous.get("fingerprint") == fingerprint and previous.get("kind") == error.kind
+    since = previous["since"] if same else now.isoformat()
+    tries = int(previous.get("tries", 0)) + 1 if same else 1
+    wait = min(PAUSE_FIRST * 2 ** (tries - 1), PAUSE_MAX)
+    where = yahoo_facts.REGISTER_KEY_WHERE if error.kind == "signature" else yahoo_facts.REGISTER_IP_WHERE
+    mailbox.change_settings(mall_pause={
+        "kind": error.kind, "code": error.code, "since": since, "tries": tries, "where": where,
+        "until": (now + wait).isoformat(), "fingerprint": fingerprint})
+    reason = (f"{error} Register it at: {where}. Polling pauses until"
+              f" {_jst((now + wait).isoformat())} JST or until the channel's settings change.")
+    outage = session.get(MailboxOutage, mailbox.id)
+    if outage is None:
+        outage = MailboxOutage(mailbox_id=mailbox.id, since=now, failed_polls=0)
+        session.add(outage)
+    if outage.notified_at is None:
+        queue_alert(session, runtime, mailbox, stage=error.kind, reason=reason, now=now, key_date=since)
+        outage.notified_at = now
+    return reason
+
+
+def pause_of(mailbox: Mailbox, box: SecretBox, now: datetime) -> Mapping[str, Any] | None:
+    """The pause in force on this channel: None once its back-off has passed or its settings changed."""
+    pause = (mailbox.settings or {}).get("mall_pause")
+    if not pause:
+        return None
+    if now >= datetime.fromisoformat(pause["until"]) or pause.get("fingerprint") != access_fingerprint(mailbox, box):
+        return None
+    return pause
+
+
+def end_pause(mailbox: Mailbox) -> None:
+    """The mall answered: forget the pause (a later refusal starts a new outage)."""
+    if (mailbox.settings or {}).get("mall_pause"):
+        mailbox.change_settings(mall_pause=None)

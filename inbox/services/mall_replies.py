@@ -53,7 +53,9 @@ class MallRules:
 RAKUTEN_RULES = MallRules(
     "Rakuten", RF.MAX_MESSAGE_CHARS, RF.MAX_LINE_CHARS, RF.URL_ALLOWED_DOMAINS, RF.MAX_ATTACHMENTS,
     tuple(RF.ATTACHMENT_TYPES), RF.ATTACHMENT_MAX_BYTES, RF.ATTACHMENT_MAX_NAME)
-YAHOO_RULES = MallRules("Yahoo!", YF.MAX_BODY_CHARS, None, None, YF.MAX_ATTACHMENTS)
+YAHOO_RULES = MallRules(  # the attachment limits are [UNVERIFIED] (yahoo_facts)
+    "Yahoo!", YF.MAX_BODY_CHARS, None, None, YF.MAX_ATTACHMENTS,
+    tuple(YF.ATTACHMENT_TYPES), YF.ATTACHMENT_MAX_BYTES, YF.ATTACHMENT_MAX_NAME)
 
 
 def _host_allowed(host: str, domains: Sequence[str]) -> bool:
@@ -85,8 +87,11 @@ def check_reply(rules: MallRules, text: str, attachments: Sequence[StagedAttachm
     if len(attachments) > rules.max_attachments:
         if rules.max_attachments == 0:
             problems.append(Problem(_("%(mall)s replies cannot carry attachments here."), mall=rules.mall))
-        else:
+        elif rules.max_attachments == 1:
             problems.append(Problem(_("%(mall)s allows %(max)s attachment per reply."),
+                                    mall=rules.mall, max=str(rules.max_attachments)))
+        else:
+            problems.append(Problem(_("%(mall)s allows at most %(max)s attachments per reply."),
                                     mall=rules.mall, max=str(rules.max_attachments)))
     for att in attachments if rules.max_attachments else ():
         suffix = PurePosixPath(att.filename).suffix.lower()

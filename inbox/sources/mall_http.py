@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -250,11 +251,15 @@ class MallHttp:
         env: MallEnv,
         error_for: Callable[[httpx.Response], MallError],
         name: str,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.rate_key, self.interval, self.env = rate_key, interval, env
         self.error_for, self.name = error_for, name
+        self.tls = tls  # an SSL context with a client certificate, when the mall wants one
         redact.install()  # httpx logs each request URL, query string (and keys) included
-        self.client = httpx.Client(transport=env.transport, timeout=env.timeout)
+        self.client = httpx.Client(
+            transport=env.transport, timeout=env.timeout, **({"verify": tls} if tls else {})
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -7,6 +7,7 @@ Facts (limits, URLs, codes) come from ``inbox.sources.yahoo_facts``.
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from inbox.sources import yahoo_facts as F
+from inbox.sources import yahoo_signing
 from inbox.sources.mall_http import (
     CLOCK_SKEW,
     Connector,
@@ -62,8 +64,7 @@ def error_for(response: httpx.Response) -> MallError:
     if code == F.IP_NOT_ALLOWED_CODE:
         return MallError(
             f"{NAME} refused the request because it came from an IP address that is not registered"
-            f" for this app ({code}): register this server's fixed IP address in the Yahoo!"
-            " developer settings.", kind="ip_not_allowed", status=status, code=code)
+            f" for this store ({code}).", kind="ip_not_allowed", status=status, code=code)
     if code == F.SIGNATURE_CODE:
         return MallError(f"{NAME} asks for a public-key signature on the request ({code}).",
                          kind="signature", status=status, code=code)
@@ -83,7 +84,7 @@ class YahooClient:
 
     def __init__(self, seller_id: str, secrets: Mapping[str, Any], env: MallEnv, *,
                  base_url: str | None = None, token_url: str = F.TOKEN_URL,
-                 interval: float = F.MIN_REQUEST_INTERVAL,
+                 interval: float = F.MIN_REQUEST_INTERVAL, signature_version: str = "",
                  on_secrets: Callable[[dict[str, Any]], None] = lambda _s: None) -> None:
         if not (seller_id and secrets.get("client_id") and secrets.get("refresh_token")):
             raise MallError("The Yahoo! channel needs a seller ID, the app's client ID and secret,"
@@ -99,8 +100,12 @@ class YahooClient:
         expires = secrets.get("access_token_expires_at")
         self._expires = datetime.fromisoformat(expires) if expires else None
         self._on_secrets = on_secrets
+        self._public_key = str(secrets.get("signature_public_key") or "")
+        self.signature_version = str(signature_version or "")
+        cert, key = str(secrets.get("client_cert") or ""), str(secrets.get("client_key") or "")
+        tls = yahoo_signing.client_tls(cert, key) if cert and key else None
         self.http = MallHttp(rate_key=f"yahoo:{seller_id}", interval=interval, env=env,
-                             error_for=error_for, name=NAME)
+                             error_for=error_for, name=NAME, tls=tls)
 
     def refresh_token(self, now: datetime | None = None) -> None:
         """Trade the refresh token for an access token; MallError("reconsent") when refused."""
@@ -112,7 +117,7 @@ class YahooClient:
             if exc.status in (400, 401):
                 raise MallError(f"{NAME} no longer accepts the refresh token (it lasts"
                                 f" {F.REFRESH_TOKEN_LIFETIME.days} days): an admin must sign in to"
-                                " Yahoo! again and give consent, then enter the new token.",
+                                " Yahoo! again and give consent (\"Authorise at Yahoo! JAPAN\" on the channel's page).",
                                 kind="reconsent", status=exc.status, code=exc.code) from exc
             raise
         data = json_body(r, "Yahoo token")
@@ -139,7 +144,11 @@ class YahooClient:
         return self.http.request(method, self.base + op, headers=self._auth(), **kw)
 
     def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._access}"}
+        headers = {"Authorization": f"Bearer {self._access}"}
+        if self._public_key:
+            headers.update(yahoo_signing.signature_headers(
+                self._public_key, self.signature_version, self.seller_id, datetime.now(UTC)))
+        return headers
 
     def list_page(self, start: int, **params: Any) -> dict[str, Any]:
         r = self._call("GET", "externalTalkList", params={
@@ -165,9 +174,11 @@ class YahooClient:
                 f"Yahoo topic {topic_id}: the answer has no topic or messages.")
         return data
 
-    def add(self, topic_id: str, body: str) -> str | None:
-        r = self._call("POST", "externalTalkAdd", params={"topicId": topic_id},
-                       json={"sellerId": self.seller_id, "body": body})
+    def add(self, topic_id: str, body: str, files: list[dict[str, str]] | None = None) -> str | None:
+        payload: dict[str, Any] = {"sellerId": self.seller_id, "body": body}
+        if files:
+            payload["fileList"] = files
+        r = self._call("POST", "externalTalkAdd", params={"topicId": topic_id}, json=payload)
         try:
             data = r.json()
         except ValueError:
@@ -176,6 +187,18 @@ class YahooClient:
             if isinstance(data, dict) and str(data.get(name, "")).isdigit():
                 return str(data[name])
         return None
+
+    def upload(self, topic_id: str, filename: str, data: bytes) -> dict[str, str]:
+        """externalTalkFileAdd; the fileList entry for externalTalkAdd ([UNVERIFIED] answer fields)."""
+        ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        r = self._call("POST", "externalTalkFileAdd", params={"topicId": topic_id, "sellerId": self.seller_id},
+                       files={"file": (filename, data, ctype)})
+        body = json_body(r, "Yahoo externalTalkFileAdd")
+        body = body.get("result", body) if isinstance(body, dict) else body
+        path = next((body[k] for k in F.FILE_PATH_FIELDS if isinstance(body, dict) and isinstance(body.get(k), str)), None)
+        require(bool(path), f"Yahoo externalTalkFileAdd: the answer has none of {', '.join(F.FILE_PATH_FIELDS)}.")
+        name = next((body[k] for k in F.FILE_NAME_FIELDS if isinstance(body.get(k), str)), filename)
+        return {"fileName": name, "filePath": str(path), "fileExt": filename.rsplit(".", 1)[-1].lower()}
 
     def put(self, op: str, topic_id: str, **body: Any) -> None:
         self._call("PUT", op, params={"topicId": topic_id}, json={"sellerId": self.seller_id, **body})
@@ -292,8 +315,9 @@ class YahooSource:
 
     def post_reply(self, ref: str, body: str, files: list[tuple[str, bytes]]) -> PostedReply:
         if len(files) > F.MAX_ATTACHMENTS:
-            raise MallError("Yahoo! replies cannot carry attachments here.", kind="bad_request")
-        message_id = self.client.add(ref, body)
+            raise MallError(f"Yahoo! replies carry at most {F.MAX_ATTACHMENTS} files.", kind="bad_request")
+        uploaded = [self.client.upload(ref, name, data) for name, data in files]
+        message_id = self.client.add(ref, body, uploaded)
         if message_id is None:
             return PostedReply(None, None, confirmed=False)
         return PostedReply(f"{ref}#m{message_id}")
@@ -319,11 +343,13 @@ def build(settings: Mapping[str, Any], secrets: Mapping[str, Any], env: MallEnv,
         base_url=settings.get("api_base") or None,
         token_url=settings.get("token_url") or F.TOKEN_URL,
         interval=float(settings.get("min_request_interval", F.MIN_REQUEST_INTERVAL)),
+        signature_version=str(settings.get("signature_key_version") or ""),
         on_secrets=on_secrets))
 
 
 CONNECTOR = Connector(
     kind="yahoo", label="Yahoo!ショッピング", build=build,
-    secret_keys=("client_secret", "refresh_token", "access_token"),
-    setting_keys=("seller_id",), reply_kind="yahoo_reply",
+    secret_keys=("client_secret", "refresh_token", "access_token", "signature_public_key",
+                 "client_cert", "client_key"),
+    setting_keys=("seller_id", "signature_key_version"), reply_kind="yahoo_reply",
 )

@@ -26,8 +26,7 @@ OVERLAP = timedelta(hours=1)
 MIN_REQUEST_INTERVAL = 1.0
 
 MAX_BODY_CHARS = 2000  # externalTalkAdd body [V-code, bfaith cites the official spec]
-# [UNVERIFIED] the response of externalTalkFileAdd was not captured, so replies carry no files.
-MAX_ATTACHMENTS = 0
+# Files on replies: uploaded with externalTalkFileAdd, listed in externalTalkAdd's fileList (see below).
 
 # Sender field of messages [V-code, measured]
 FROM_CUSTOMER = "user"
@@ -45,3 +44,37 @@ ACCESS_TOKEN_LIFETIME = timedelta(hours=1)  # [UNVERIFIED] used when expires_in 
 # Back-office links [UNVERIFIED]: guessed ストアクリエイターPro page addresses.
 ORDER_URL = "https://pro.store.yahoo.co.jp/pro.{seller}/order/manage/detail/{order}"
 TOPIC_URL = "https://pro.store.yahoo.co.jp/pro.{seller}/question/detail?topicId={topic}"
+
+# -- store-API access: public-key signature (px-04102) and client certificate ------------------
+# [UNVERIFIED] The recipe only records that a public-key signature is required (px-04102); it does not
+# describe it. What follows is Yahoo!ショッピング's 公開鍵認証 as described on its help pages (not read
+# for this code): the text "<sellerId>:<UNIX seconds>" encrypted with the store's public key
+# (RSA, PKCS#1 v1.5), base64, in one header, and the key's version in another.
+SIGNATURE_HEADER = "X-sws-signature"  # [UNVERIFIED]
+SIGNATURE_VERSION_HEADER = "X-sws-signature-version"  # [UNVERIFIED]
+SIGNATURE_PLAINTEXT = "{seller}:{unixtime}"  # [UNVERIFIED]
+# [UNVERIFIED] where a store registers its public key and its fixed IP address (shown to admins).
+REGISTER_KEY_WHERE = "ストアクリエイターPro → 設定 → API設定 (公開鍵)"
+REGISTER_IP_WHERE = "ストアクリエイターPro → 設定 → API設定 (アクセス元IPアドレス)"
+
+# -- YConnect consent (authorization code flow) ----------------------------------------------
+# [UNVERIFIED here] YConnect v2 authorization endpoint, scope and PKCE (S256) support, from YConnect's
+# own docs as remembered; the recipe records only the token endpoint's use and the 28-day refresh token.
+AUTHORIZATION_URL = "https://auth.login.yahoo.co.jp/yconnect/v2/authorization"
+CONSENT_SCOPE = "openid"  # [UNVERIFIED] scope the store APIs need
+PKCE_METHOD = "S256"  # [UNVERIFIED] YConnect v2 is said to accept code_challenge/code_challenge_method
+CONSENT_WARN_DAYS = (7, 2)  # warn admins this many days before the refresh token lapses
+
+# -- attachments on replies (externalTalkFileAdd) --------------------------------------------
+# [V-code] JSPSystem ExternalTalkFileAddClient.php: POST externalTalkFileAdd?topicId=&sellerId=, multipart
+# field "file". [UNVERIFIED] its answer: we accept the first of these fields as the path to put in
+# externalTalkAdd's fileList[].filePath, and fail the send (unknown outcome avoided: nothing posted) if
+# none is there.
+FILE_PATH_FIELDS = ("filePath", "objectKey", "key", "path")
+FILE_NAME_FIELDS = ("fileName", "name")
+# [UNVERIFIED] limits of 質問 attachments: not in the recipe; taken as Rakuten's (images and PDF, 5 MB)
+# with up to 3 files, to be confirmed with `inbox mall check` and a live store.
+MAX_ATTACHMENTS = 3
+ATTACHMENT_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".pdf")
+ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+ATTACHMENT_MAX_NAME = 100

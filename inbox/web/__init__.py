@@ -148,6 +148,9 @@ def init_app(app: Flask) -> None:
     from inbox.web import thread_ops
 
     areas += (thread_ops,)
+    from inbox.web import mall_check, yahoo_consent
+
+    areas += (yahoo_consent, mall_check)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)

@@ -10,16 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from inbox.db import utcnow
 from inbox.models import MailboxKind
 from inbox.services.mall_complete import SETTING as MARK_COMPLETE
 from inbox.web.mailbox_kinds import KindForm, MailboxForm, register
 from inbox.web.mailbox_kinds.imap import ACK_SETTINGS, AckFields
 
 # Settings cleared when new credentials are saved: polling resumes, the expiry is read again.
-RESET_ON_NEW_SECRETS = ("credentials_state", "license_expires_at", "license_checked_at")
+RESET_ON_NEW_SECRETS = ("credentials_state", "license_expires_at", "license_checked_at", "mall_pause")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class MallKindForm(KindForm):
         out["settings"][MARK_COMPLETE] = form[MARK_COMPLETE].data or None  # off: no key at all
         if any(out["secrets"].values()):
             out["settings"].update(dict.fromkeys(RESET_ON_NEW_SECRETS))
+        if out["secrets"].get("refresh_token"):  # a token pasted by hand: consent given now
+            out["settings"]["consent_at"] = utcnow().isoformat()
         return out
 
 
@@ -50,6 +53,11 @@ class YahooForm(MallForm):
     client_id = PasswordField(_l("App client ID"), validators=[Optional(), Length(max=200)])
     client_secret = PasswordField(_l("App client secret"), validators=[Optional(), Length(max=200)])
     refresh_token = PasswordField(_l("OAuth refresh token"), validators=[Optional(), Length(max=2000)])
+    signature_public_key = TextAreaField(_l("Public key for the request signature (PEM)"),
+                                         validators=[Optional(), Length(max=8000)])
+    signature_key_version = StringField(_l("Public key version"), validators=[Optional(), Length(max=20)])
+    client_cert = TextAreaField(_l("Client certificate (PEM)"), validators=[Optional(), Length(max=20000)])
+    client_key = TextAreaField(_l("Client certificate key (PEM)"), validators=[Optional(), Length(max=20000)])
 
 
 register(MallKindForm(
@@ -60,7 +68,11 @@ register(MallKindForm(
 ))
 register(MallKindForm(
     kind=MailboxKind.YAHOO, label=_l("Yahoo!ショッピング questions"), form_class=YahooForm,
-    partial="malls/yahoo_form.html", settings={"seller_id": "seller_id", MARK_COMPLETE: MARK_COMPLETE, **{k: k for k in ACK_SETTINGS}},
-    optional=frozenset(ACK_SETTINGS),
-    secrets={"client_id": "client_id", "client_secret": "client_secret", "refresh_token": "refresh_token"},
+    partial="malls/yahoo_form.html",
+    settings={"seller_id": "seller_id", "signature_key_version": "signature_key_version",
+              MARK_COMPLETE: MARK_COMPLETE, **{k: k for k in ACK_SETTINGS}},
+    optional=frozenset((*ACK_SETTINGS, "signature_key_version")),
+    secrets={"client_id": "client_id", "client_secret": "client_secret", "refresh_token": "refresh_token",
+             "signature_public_key": "signature_public_key", "client_cert": "client_cert",
+             "client_key": "client_key"},
 ))

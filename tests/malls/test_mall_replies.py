@@ -45,11 +45,15 @@ def test_rakuten_rules_are_checked_with_the_reason_shown():
     ]
 
 
-def test_yahoo_rules_limit_the_length_and_refuse_attachments():
-    assert check_reply(YAHOO_RULES, "x" * 2000, []) == []
-    texts = [p % p.params for p in check_reply(YAHOO_RULES, "x" * 2001, [png()])]
+def test_yahoo_rules_limit_the_length_and_the_attachments():
+    assert check_reply(YAHOO_RULES, "x" * 2000, [png("a.png"), png("b.pdf"), png("c.jpg")]) == []
+    texts = [p % p.params for p in check_reply(YAHOO_RULES, "x" * 2001, [
+        png("a.png"), png("b.bmp"), png("c.png", 6 * 1024 * 1024), png("[d].png")])]
     assert texts == ["Yahoo! accepts at most 2000 characters; this reply has 2001.",
-                     "Yahoo! replies cannot carry attachments here."]
+                     "Yahoo! allows at most 3 attachments per reply.",
+                     "Yahoo! accepts only PNG, JPEG, GIF and PDF files: b.bmp",
+                     "c.png is larger than 5 MB.",
+                     "Rename [d].png: at most 100 characters and no square brackets."]
     assert [str(p) for p in check_reply(YAHOO_RULES, "  \n", [])] == ["Write a message before sending."]
 
 

@@ -110,7 +110,9 @@ def test_a_request_from_an_unregistered_ip_is_explained(runtime, stub):
     assert "IP address" in result.error and "px-04306" in result.error
     assert "credentials_state" not in mailbox(runtime, box).settings  # a deployment problem
     stub.bad_ip = False
-    assert Poller(runtime).poll(box).counts.imported == 1
+    assert Poller(runtime).poll(box).counts.imported == 0  # paused (tests/malls/test_yahoo_access.py)
+    later = utcnow() + timedelta(hours=1)
+    assert Poller(runtime, now=lambda: later).poll(box).counts.imported == 1
 
 
 @pytest.mark.parametrize("breakage", ["missing_headlines", "bad_postdate"])

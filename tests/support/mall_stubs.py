@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 import re
 import threading
@@ -20,7 +21,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -80,6 +81,7 @@ class _StubServer:
             def log_message(self, *args: Any) -> None:
                 return None
 
+        self.scheme = "http"
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -88,6 +90,11 @@ class _StubServer:
     def __enter__(self):
         self._thread.start()
         return self
+
+    def use_tls(self, context: Any) -> None:
+        """Answer over TLS with this server-side SSL context (e.g. one that requires a client certificate)."""
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https"
 
     def __exit__(self, *exc: Any) -> None:
         self.server.shutdown()
@@ -313,18 +320,26 @@ class YahooStub(_StubServer):
         self.add_without_id = False
         self._last_at: float | None = None
         self.clock = time.time
+        # Public-key signature (px-04102): when set, every API request must carry a signature the
+        # private key opens to "<seller>:<unix time>" (within 10 minutes), and this key version.
+        # The header names and plaintext are the connector's [UNVERIFIED] guess (yahoo_facts).
+        self.signing_key: Any = None
+        self.signature_version = ""
+        # YConnect authorization-code flow: codes handed out by the authorization endpoint.
+        self.codes: dict[str, dict[str, str]] = {}
+        self.consent_denied = False
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.PREFIX}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{self.PREFIX}"
 
     @property
     def token_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/yconnect/v2/token"
+        return f"{self.scheme}://127.0.0.1:{self.port}/yconnect/v2/token"
 
     def settings(self) -> dict[str, Any]:
         return {"seller_id": self.seller_id, "api_base": self.base_url, "token_url": self.token_url,
-                "min_request_interval": 0}
+                "authorize_url": self.authorize_url, "min_request_interval": 0}
 
     def secrets(self) -> dict[str, str]:
         return {"client_id": self.client_id, "client_secret": self.client_secret, "refresh_token": self.refresh_token}
@@ -359,11 +374,19 @@ class YahooStub(_StubServer):
                 "itemCode": t["topic"]["itemcode"], "userMaskedId": t["topic"]["userMaskedIdx"],
                 "isCompleted": t["topic"]["isComplete"]}
 
+    @property
+    def authorize_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/yconnect/v2/authorization"
+
     def handle(self, req: Request) -> Reply:
         if req.path.endswith("/yconnect/v2/token"):
             return self._token(req)
+        if req.path.endswith("/yconnect/v2/authorization"):
+            return self._authorize(req)
         if self.bad_ip:
             return 403, {"Content-Type": "application/xml"}, b"<Error><Message>Forbidden: unregistered IP</Message><Code>px-04306</Code></Error>"
+        if self.signing_key is not None and not self._signed(req):
+            return 403, {"Content-Type": "application/xml"}, b"<Error><Message>Public key authentication required</Message><Code>px-04102</Code></Error>"
         auth = req.headers.get("authorization", "")
         if auth.removeprefix("Bearer ") not in self.access_tokens:
             return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"', "Content-Type": "application/xml"}, b"<Error><Message>Unauthorized</Message></Error>"
@@ -397,23 +420,79 @@ class YahooStub(_StubServer):
                     entry["topic"]["isComplete"] = True
                     entry["topic"]["completeConditionId"] = req.json().get("completeConditionId")
                 return _json(200, {})
+        if req.method == "POST" and op == "externalTalkFileAdd":
+            return self._file_add(req)
         if req.method == "POST" and op == "externalTalkAdd":
             data = req.json()
             if not 1 <= len(data.get("body") or "") <= 2000:
                 return 400, {}, b"<Error><Message>body too long</Message><Code>ex-1</Code></Error>"
+            files = [{"fileName": f["fileName"], "objectKey": f["filePath"], "fileExt": f.get("fileExt"),
+                      "fileSize": len(self.files.get(f["filePath"], b""))} for f in data.get("fileList") or []]
+            if any(f["objectKey"] not in self.files for f in files):
+                return 400, {}, b"<Error><Message>unknown file</Message><Code>ex-2</Code></Error>"
             with self.lock:
-                mid = self.add_message(req.params["topicId"], data["body"], datetime.fromtimestamp(self.clock()), sender="seller")
+                mid = self.add_message(req.params["topicId"], data["body"], datetime.fromtimestamp(self.clock()),
+                                       sender="seller", files=files)
                 self.posted.append({"topicId": req.params["topicId"], **data})
             if self.add_delay:
                 time.sleep(self.add_delay)
             return _json(200, {} if self.add_without_id else {"messageid": mid})
         return 404, {}, b"<Error><Message>no such operation</Message></Error>"
 
+    def _file_add(self, req: Request) -> Reply:
+        """externalTalkFileAdd: the answer's shape is the connector's [UNVERIFIED] guess ({"filePath"})."""
+        if req.params.get("sellerId") != self.seller_id or req.params.get("topicId") not in self.topics:
+            return 400, {}, b"<Error><Message>bad topicId or sellerId</Message><Code>ex-3</Code></Error>"
+        head = f"Content-Type: {req.headers['content-type']}\r\n\r\n".encode()
+        msg = BytesParser(policy=HTTP).parsebytes(head + req.body)
+        part = next(p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == "file")
+        with self.lock:
+            key = f"upload-{len(self.files) + 1}"
+            self.files[key] = part.get_payload(decode=True)
+        return _json(200, {"fileName": part.get_filename(), "filePath": key})
+
+    def _signed(self, req: Request) -> bool:
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        try:
+            plain = self.signing_key.decrypt(base64.b64decode(req.headers.get("x-sws-signature", "")),
+                                             padding.PKCS1v15()).decode()
+        except ValueError:
+            return False
+        seller, _, at = plain.partition(":")
+        return (seller == self.seller_id and at.isdigit() and abs(self.clock() - int(at)) < 600
+                and req.headers.get("x-sws-signature-version", "") == self.signature_version)
+
+    def _authorize(self, req: Request) -> Reply:
+        """Consent is given at once: back to redirect_uri with a code (or error=access_denied)."""
+        p = req.params
+        if p.get("client_id") != self.client_id or p.get("response_type") != "code":
+            return 400, {}, b"bad authorization request"
+        target = p["redirect_uri"] + ("&" if "?" in p["redirect_uri"] else "?")
+        if self.consent_denied:
+            return 302, {"Location": target + urlencode({"error": "access_denied", "state": p.get("state", "")})}, b""
+        code = f"code-{len(self.codes) + 1}"
+        self.codes[code] = dict(p)
+        return 302, {"Location": target + urlencode({"code": code, "state": p.get("state", "")})}, b""
+
     def _token(self, req: Request) -> Reply:
         form = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
         basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         if req.headers.get("authorization") != f"Basic {basic}":
             return _json(401, {"error": "invalid_client", "error_description": "client authentication failed"})
+        if form.get("grant_type") == "authorization_code":
+            asked = self.codes.pop(form.get("code", ""), None)
+            verifier = form.get("code_verifier", "")
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            if (asked is None or asked.get("redirect_uri") != form.get("redirect_uri")
+                    or asked.get("code_challenge") != challenge):
+                return _json(400, {"error": "invalid_grant", "error_description": "bad code"})
+            self.issued += 1
+            self.refresh_token = f"refresh-consent-{self.issued}"
+            token = f"access-{self.issued}"
+            self.access_tokens.add(token)
+            return _json(200, {"access_token": token, "refresh_token": self.refresh_token,
+                               "token_type": "Bearer", "expires_in": 3600})
         if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.refresh_token:
             return _json(400, {"error": "invalid_grant", "error_description": "refresh token expired"})
         self.issued += 1
