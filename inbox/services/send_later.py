@@ -9,6 +9,7 @@ before the scheduled time is still shown at risk. Knows nothing of HTTP.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from inbox.services.business_hours import BusinessCalendar
 from inbox.services.errors import InvalidInput, NotFound
 
 PICKS = ("now", "morning", "hour", "at")
+_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?")
 MAX_AHEAD = timedelta(days=366)
 
 
@@ -51,8 +53,11 @@ def resolve(
         return next_business_morning(now, cal)
     if pick == "hour":
         return now + timedelta(hours=1)
+    value = (local_value or "").strip()
     try:
-        at = datetime.fromisoformat((local_value or "").strip()[:32])
+        if not _LOCAL.fullmatch(value):
+            raise ValueError(value)
+        at = datetime.fromisoformat(value)
         at = at.replace(tzinfo=ZoneInfo(zone)) if at.tzinfo is None else at
         at = at.astimezone(UTC)
     except (ValueError, OverflowError) as exc:
