@@ -177,8 +177,12 @@ def test_a_scheduled_reply_shows_its_time_and_cancel_refuses_foreign_or_unknown_
         now=utcnow(),
     )
     item = session.scalar(select(OutboxItem).where(OutboxItem.message_row_id == message.id))
+    thread.due_at = utcnow() + timedelta(days=1)  # before the scheduled time: still at risk
+    session.flush()
     page = client.get(f"/threads/{thread.id}").get_data(as_text=True)
     assert "送信予約" in page and f"cancel-scheduled-{item.id}" in page
+    assert 'data-testid="scheduled-after-deadline"' in page
+    assert 'data-testid="scheduled-badge"' in client.get("/?view=all").get_data(as_text=True)
     token = csrf_token(client, f"/threads/{thread.id}")
     for path in (
         f"/threads/{world['foreign'].id}/scheduled/{item.id}/cancel",
