@@ -104,6 +104,10 @@ def test_new_mail_is_linked_from_the_queue_and_offers_only_own_mailboxes(client,
         ({"send_when": "at", "send_at": "2000-01-01T09:00"}, "過ぎています"),
         ({"send_when": "at", "send_at": "9999-99-99T99:99"}, "送信する日時を入力してください"),
         ({"send_when": "later"}, "送信のタイミングを選んでください"),
+        (
+            {"subject": "ご案内\r\nBcc: evil@example.org", "to": "x" * 5000},
+            "メールアドレスとして正しくありません",
+        ),
     ],
 )
 def test_new_mail_with_bad_input_shows_why_and_starts_nothing(
@@ -199,3 +203,20 @@ def test_a_scheduled_reply_shows_its_time_and_cancel_refuses_foreign_or_unknown_
         f"/threads/{thread.id}/scheduled/{item.id}/cancel", data={"csrf_token": token}
     )
     assert again.status_code == 400 and "もう取り消せません" in again.get_data(as_text=True)
+
+
+def test_nul_bytes_in_new_mail_never_reach_the_mail(client, session, world):
+    login_as(client, world["agent"])
+    data = {
+        "csrf_token": csrf_token(client, "/compose/new"),
+        "mailbox": world["mailbox"].id,
+        "key": "n3",
+        "to": "sato@example.jp\x00",
+        "subject": "ご\x00案内",
+        "body": "本\x00文",
+        "action": "send",
+    }
+    resp = client.post("/compose/new", data=data)
+    assert resp.status_code in (302, 400, 422)
+    for raw in session.scalars(select(OutboxItem.raw)):
+        assert b"\x00" not in raw
