@@ -11,11 +11,11 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from inbox.db import utcnow
-from inbox.models import Mailbox, Message
+from inbox.models import Direction, Mailbox, Message
 from inbox.services import deadlines, forwarding, new_mail, replies, send_later
 from inbox.services import reply_templates as templates_service
 from inbox.services.access import get_thread
-from inbox.services.errors import InvalidInput
+from inbox.services.errors import InvalidInput, NotFound
 from inbox.web import db, localtime, runtime, user_zone
 from inbox.web.errors import translated
 
@@ -43,7 +43,6 @@ def local_value(at: datetime | None) -> str:
 def _helpers() -> dict:
     return {
         "send_later_value": local_value,
-        "scheduled_items": lambda t: send_later.scheduled_items(db(), t),
         "deadline_before": send_later.deadline_before,
     }
 
@@ -61,9 +60,8 @@ def forward(thread_id: int):
     shown: Message | None = None
     if message_id is not None:
         shown = session.get(Message, message_id)
-        if shown is None or shown.thread_id != thread.id:
-            shown = None
-            message_id = None
+        if shown is None or shown.thread_id != thread.id or shown.direction == Direction.NOTE:
+            raise NotFound("This message does not exist on this thread.")
     form = forwarding.Forward(
         to=source.get("to", "")[:2000],
         note=source.get("note", ""),
