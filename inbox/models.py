@@ -296,6 +296,9 @@ class Thread(Base):
     deadline_rule: Mapped[str | None] = mapped_column(String(64))
     # Set by a sorting rule's "require_approval" action: replies here wait for an approver.
     approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Merged into another thread (inbox.services.thread_ops): this one only redirects there.
+    # No foreign key (SQLite would have to copy the table to add one); a lost target is ignored.
+    merged_into_id: Mapped[int | None] = mapped_column(BigIntId)
 
     mailbox: Mapped[Mailbox] = relationship()
     contact: Mapped[Contact | None] = relationship()
@@ -1049,3 +1052,37 @@ class WebhookDelivery(Base):
     # The latest attempts, newest first: {"at", "status", "body", "error"}.
     responses: Mapped[list[Any]] = mapped_column(JsonType, default=list)
     created_at: Mapped[created_at]
+
+
+class ThreadOperation(Base):
+    """A merge of threads into one, or a split of one in two, with what it moved so that it can
+    be undone (see inbox.services.thread_ops). ``thread_id``: the merge's target, the split thread."""
+
+    __tablename__ = "thread_operations"
+
+    id: Mapped[int_pk]
+    kind: Mapped[str] = mapped_column(String(16))  # "merge" or "split"
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[datetime]
+    undone_at: Mapped[datetime | None]
+
+
+class ReplyDraft(Base):
+    """A reply being written, saved as it is typed: one per (thread, user); never sent by itself."""
+
+    __tablename__ = "reply_drafts"
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    to: Mapped[str] = mapped_column(Text, default="", server_default="")
+    cc: Mapped[str] = mapped_column(Text, default="", server_default="")
+    bcc: Mapped[str] = mapped_column(Text, default="", server_default="")
+    subject: Mapped[str] = mapped_column(Text, default="", server_default="")
+    body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    updated_at: Mapped[datetime]

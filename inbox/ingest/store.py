@@ -296,7 +296,30 @@ def _bounced_message(batch: _Batch, p: _Pending, now: datetime) -> Message | Non
     )
 
 
+def _merged_target(session: Session, thread: Thread) -> Thread:
+    """Mail for a thread merged into another goes to that one (inbox.services.thread_ops)."""
+    for _hop in range(50):
+        if thread.merged_into_id is None:
+            break
+        target = session.get(Thread, thread.merged_into_id)
+        if target is None:
+            break
+        thread = target
+    return thread
+
+
 def _find_thread(
+    batch: _Batch,
+    p: _Pending,
+    contact: Contact | None,
+    received_at: datetime,
+    options: IngestOptions,
+):
+    thread, why = _match_thread(batch, p, contact, received_at, options)
+    return (_merged_target(batch.session, thread), why) if thread is not None else (None, why)
+
+
+def _match_thread(
     batch: _Batch,
     p: _Pending,
     contact: Contact | None,

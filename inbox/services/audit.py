@@ -31,6 +31,7 @@ ACTIONS = (
     "export", "data.delete",
     "api_token.create", "api_token.revoke", "webhook.create", "webhook.update", "webhook.delete",
     "approval.approve", "approval.return", "approval.withdraw",
+    "thread.merge", "thread.split", "thread.merge_undone", "thread.split_undone",
 )  # fmt: skip
 
 

@@ -50,6 +50,7 @@ class HistoryEntry:
     kind: str
     data: dict[str, Any]
     users: dict[int, User] = field(default_factory=dict)
+    thread_id: int | None = None  # the thread it happened on (another one for a merged thread)
 
     def user(self, key: str) -> User | None:
         value = self.data.get(key)
@@ -57,12 +58,14 @@ class HistoryEntry:
 
 
 def thread_history(session: Session, thread_id: int) -> list[HistoryEntry]:
-    """Every event of the thread, oldest first, with the users it mentions loaded."""
+    """Every event of the thread and of the threads merged into it, oldest first, with the users
+    it mentions loaded."""
+    merged = select(Thread.id).where(Thread.merged_into_id == thread_id)
     events = list(
         session.scalars(
             select(Event)
             .options(joinedload(Event.actor))
-            .where(Event.thread_id == thread_id)
+            .where((Event.thread_id == thread_id) | Event.thread_id.in_(merged))
             .order_by(Event.created_at, Event.id)
         )
     )
@@ -76,6 +79,7 @@ def thread_history(session: Session, thread_id: int) -> list[HistoryEntry]:
         {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
     )
     return [
-        HistoryEntry(at=e.created_at, actor=e.actor, kind=e.kind, data=e.data or {}, users=users)
+        HistoryEntry(at=e.created_at, actor=e.actor, kind=e.kind, data=e.data or {}, users=users,
+                     thread_id=e.thread_id)
         for e in events
     ]

@@ -169,11 +169,31 @@ def rebuild(session: Session, *, after_id: int = 0, limit: int = 1000) -> int | 
     done, or None when there were none (the caller commits between calls).
     """
     threads = list(session.execute(
-        select(Thread.id, Thread.mailbox_id, Thread.status, Thread.last_activity_at)
+        select(Thread.id, Thread.mailbox_id, Thread.status, Thread.last_activity_at,
+               Thread.merged_into_id)
         .where(Thread.id > after_id).order_by(Thread.id).limit(limit)
     ))
     if not threads:
         return None
+    _rebuild(session, threads)
+    return threads[-1].id
+
+
+def rebuild_threads(session: Session, thread_ids: Iterable[int]) -> None:
+    """Compute the facts of these threads again (after a merge or a split moved their messages)."""
+    ids = sorted(set(thread_ids))
+    threads = list(session.execute(
+        select(Thread.id, Thread.mailbox_id, Thread.status, Thread.last_activity_at,
+               Thread.merged_into_id)
+        .where(Thread.id.in_(ids)).order_by(Thread.id)
+    ))
+    if threads:
+        _rebuild(session, threads)
+
+
+def _rebuild(session: Session, threads: list[Any]) -> None:
+    """Facts of ``threads`` from their history; a thread merged into another keeps none (its
+    messages, replies and customer count in the thread it was merged into)."""
     ids = [t.id for t in threads]
     steps: dict[int, list[tuple[datetime, int, int, tuple]]] = {i: [] for i in ids}
     for thread_id, at in session.execute(
@@ -211,9 +231,9 @@ def rebuild(session: Session, *, after_id: int = 0, limit: int = 1000) -> int | 
     session.execute(delete(ThreadFact).where(ThreadFact.thread_id.in_(ids)))
     calendars = deadlines.calendars_for(session, {t.mailbox_id for t in threads})
     for t in threads:
-        _fold(session, t, steps[t.id], calendars[t.mailbox_id])
+        if t.merged_into_id is None:
+            _fold(session, t, steps[t.id], calendars[t.mailbox_id])
     session.flush()
-    return ids[-1]
 
 
 def _fold(session: Session, thread: Any, steps: Iterable[tuple], cal: BusinessCalendar) -> None:

@@ -19,7 +19,8 @@ only grows. So:
   with events), the unread notifications, the user's local date ("due today" turns over at
   midnight) and which mailboxes the user may see.
 - **thread**: the thread's row version (bumped by every change of the row), its newest event
-  id, who else is on it and whether they are writing (inbox.services.presence), and the
+  id, who else is on it and whether they are writing (inbox.services.presence), who else
+  keeps a reply draft on it (inbox.services.drafts), and the
   header badges' figures.
 
 The global event id makes a queue refetch its page after a change in any mailbox, also one
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session
 from inbox.models import Event, Notification, Status, Thread, ThreadPresence, User
 from inbox.services.access import get_thread, visible_mailbox_ids
 from inbox.services.deadlines import badge_counts
+from inbox.services.drafts import writers
 from inbox.services.presence import FRESH
 
 UNRESOLVED = (Status.NEW, Status.OPEN, Status.WAITING)
@@ -96,7 +98,8 @@ def thread_version(
         .order_by(ThreadPresence.user_id)
     ).all()
     badges = badge_counts(session, user, now)
+    drafts = tuple(uid for uid, _name in writers(session, thread_id, except_user=user.id))
     return _digest(
         "t", user.id, thread.id, thread.version, tuple(row),
-        tuple(map(tuple, others)), sorted(badges.items()), key,
+        tuple(map(tuple, others)), sorted(badges.items()), drafts, key,
     )  # fmt: skip

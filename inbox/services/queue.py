@@ -156,6 +156,7 @@ def _conditions(
     if status_rule is not None:
         conds.append(status_rule)
     conds.append(Thread.mailbox_id.in_(ids))
+    conds.append(Thread.merged_into_id.is_(None))  # a merged thread lives on in its target
     if flt.assignee == "me":
         conds.append(Thread.assignee_id == user.id)
     elif flt.assignee == "none":

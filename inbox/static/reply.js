@@ -11,7 +11,7 @@
   var composing = panel.getAttribute("data-composing") === "1";
   var touched = false;  // until the writer clicks into the text, templates go at the top
 
-  function render(others) {
+  function render(others, drafts) {
     if (!box) { return; }
     var list = box.querySelector("ul");
     while (list.firstChild) { list.removeChild(list.firstChild); }
@@ -25,6 +25,16 @@
         box.getAttribute(p.composing ? "data-composing-label" : "data-viewing-label")));
       list.appendChild(li);
     });
+    (drafts || []).forEach(function (name) {
+      var li = document.createElement("li");
+      li.className = "draft";
+      li.setAttribute("data-testid", "draft-by");
+      li.appendChild(document.createTextNode(box.getAttribute("data-draft-label") + " "));
+      var who = document.createElement("strong");
+      who.textContent = name;
+      li.appendChild(who);
+      list.appendChild(li);
+    });
   }
 
   function beat() {
@@ -35,7 +45,7 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": tokenField.value },
       body: JSON.stringify({ composing: composing })
     }).then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) { render(data.others); } })
+      .then(function (data) { if (data) { render(data.others, data.drafts); } })
       .catch(function () { /* offline for a moment: the next beat tries again */ });
   }
 
@@ -66,6 +76,50 @@
       body.focus();
       body.setSelectionRange(at + text.length, at + text.length);
       startComposing();
+    });
+  }
+
+  // Draft autosave: a second after the last keystroke the composer's fields go to the server,
+  // which keeps them for this user and thread (restored on reload or on another machine).
+  var form = panel.querySelector("[data-composer]");
+  var draftStatus = panel.querySelector("[data-draft-status]");
+  var draftTimer = null;
+  var sending = false;
+
+  function draftFields() {
+    var out = {};
+    ["to", "cc", "bcc", "subject", "body"].forEach(function (name) {
+      var field = form.elements.namedItem(name);
+      if (field) { out[name] = field.value; }
+    });
+    return out;
+  }
+
+  function saveDraft() {
+    draftTimer = null;
+    if (sending || !tokenField) { return; }
+    fetch(form.getAttribute("data-draft-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": tokenField.value },
+      body: JSON.stringify(draftFields())
+    }).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!draftStatus || sending) { return; }
+        var label = !data ? "data-failed-label" : (data.saved ? "data-saved-label" : "data-dropped-label");
+        draftStatus.textContent = draftStatus.getAttribute(label);
+      })
+      .catch(function () { /* offline for a moment: the next keystroke tries again */ });
+  }
+
+  if (form && form.hasAttribute("data-draft-url")) {
+    form.addEventListener("input", function () {
+      if (draftTimer) { window.clearTimeout(draftTimer); }
+      draftTimer = window.setTimeout(saveDraft, 1000);
+    });
+    form.addEventListener("submit", function () {
+      sending = true;
+      if (draftTimer) { window.clearTimeout(draftTimer); draftTimer = null; }
     });
   }
 

@@ -145,6 +145,9 @@ def init_app(app: Flask) -> None:
     from inbox.web import retention
 
     areas += (retention,)
+    from inbox.web import thread_ops
+
+    areas += (thread_ops,)
     from inbox.web import compose
 
     areas += (compose,)

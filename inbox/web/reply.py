@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from inbox.db import utcnow
 from inbox.models import ApprovalRequest, Thread
-from inbox.services import approval, presence, replies
+from inbox.services import approval, drafts, presence, replies
 from inbox.services import reply_templates as templates_service
 from inbox.services.access import get_thread
 from inbox.services.errors import InvalidInput
@@ -100,6 +100,10 @@ def composer_context(
         composer.to, composer.cc, composer.bcc = draft.to, draft.cc, draft.bcc
         composer.subject, composer.text = draft.subject, draft.text
         composer.opened_at, composer.reply_key = draft.opened_at, draft.reply_key
+    saved = drafts.get(session, thread.id, user.id) if draft is None and template_id is None else None
+    if saved is not None:  # the draft autosaved here or on another machine
+        composer.to, composer.cc, composer.bcc = saved.to, saved.cc, saved.bcc
+        composer.subject, composer.text = saved.subject, saved.body
     return {
         "composer": composer,
         "templates": [(t, templates_service.render(t.body, fill)) for t in usable],
@@ -115,6 +119,8 @@ def composer_context(
         "returned": returned,
         "cannot_send": replies.sending_problem(thread.mailbox),
         "others": presence.others_here(session, thread.id, user_id=user.id, now=utcnow()),
+        "draft_writers": [name for _uid, name in drafts.writers(session, thread.id, except_user=user.id)],
+        "draft_restored": saved is not None,
         "states": replies.reply_items(session, thread),
         "outbound": [m for m in thread.messages if m.direction.value == "outbound"],
     }
@@ -146,6 +152,8 @@ def _panel_helpers() -> dict[str, Any]:
 def compose(thread_id: int):
     session, user = db(), current_user._get_current_object()
     thread = get_thread(session, user, thread_id)
+    if thread.merged_into_id is not None:  # write in the thread it was merged into
+        return redirect(url_for("thread.show", thread_id=thread.merged_into_id, _anchor="reply"))
     try:  # best effort: presence must never stop anyone from writing
         presence.heartbeat(session, thread.id, user.id, composing=True, now=utcnow())
         session.commit()
@@ -171,6 +179,8 @@ def send(thread_id: int):
     draft, now = _draft(), utcnow()
     session.connection(execution_options={"sqlite_begin": "DEFERRED"})  # reads only
     thread = get_thread(session, user, thread_id)
+    if thread.merged_into_id is not None:  # a page open before a merge: never reply on the stub
+        raise InvalidInput("Thread #%(old)s was merged into #%(new)s.", old=thread.id, new=thread.merged_into_id)
     try:
         draft.send_at = compose_area.send_at_from_form(thread.mailbox)
         if draft.send_at is not None and approval.required(session, thread, user) is not None:
@@ -205,6 +215,7 @@ def send(thread_id: int):
             "reply/confirm.html", thread=thread, draft=draft, replies=exc.replies, staged=staged
         )
         return page, 409
+    drafts.discard(session, thread.id, user.id)  # sent (or handed to an approver): no draft left
     session.commit()
     if isinstance(sent, ApprovalRequest):
         names = ", ".join(u.name for u in approval.approvers(session, thread.mailbox))
@@ -231,4 +242,17 @@ def heartbeat(thread_id: int):
     return jsonify(
         others=[{"name": p.name, "composing": p.composing} for p in others],
         composing=[p.name for p in others if p.composing],
+        drafts=[name for _uid, name in drafts.writers(session, thread.id, except_user=user.id)],
     )
+
+
+@bp.route("/<int:thread_id>/draft", methods=["POST"])
+@login_required
+@accepts_json
+def save_draft(thread_id: int):
+    """Autosave of the composer (inbox/static/reply.js): keeps the user's draft; never sends."""
+    session, user = db(), current_user._get_current_object()
+    thread = get_thread(session, user, thread_id)
+    kept = drafts.save(session, thread.id, user.id, drafts.parse(json_object()), now=utcnow())
+    session.commit()
+    return jsonify(saved=kept)

@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from inbox.db import utcnow
 from inbox.models import Priority, Status, User
-from inbox.services import assignment, categories, notes, rule_editor, threads_view
+from inbox.services import assignment, categories, notes, rule_editor, thread_ops, threads_view
 from inbox.services import live as live_service
 from inbox.services.access import get_thread
 from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound
@@ -101,6 +101,11 @@ def _conflict(exc: ConcurrentChange):
 @bp.route("/<int:thread_id>")
 @login_required
 def show(thread_id: int):
+    merged = get_thread(db(), _me(), thread_id)
+    if merged.merged_into_id is not None:  # merged away: its messages live on in the target
+        target = thread_ops.follow(db(), merged)
+        flash(gettext("Thread #%(old)s was merged into #%(new)s.", old=thread_id, new=target.id), "success")
+        return redirect(url_for("thread.show", thread_id=target.id))
     version = live_service.thread_version(db(), _me(), thread_id, now=utcnow(), key=str(get_locale()))
     if (not_modified := live.unchanged(version)) is not None:
         return not_modified

@@ -1,7 +1,7 @@
 """Scheduled sends: the time an outbox item may not leave before
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-01
 
 ``outbox.scheduled_at`` is set for a reply scheduled for later (its ``next_attempt_at`` starts
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ from schemathesis.checks import (
 
 from inbox import create_app
 from inbox.db import utcnow
-from inbox.models import Attachment, Role
+from inbox.models import Attachment, Category, Role
 from inbox.services import api_tokens
 from tests.conftest import base_config
 from tests.factories import make_mailbox, make_user
@@ -38,6 +38,7 @@ def seeded_app(connection, db_url, tmp_path, session):
         session.add(Attachment(message_id=msg.id, filename="a.pdf", content_type="application/pdf",
                                size=3, sha256=blobs.put(b"pdf")))
     customer_thread(session, other, "他の窓口")
+    session.add_all([Category(mailbox_id=box.id, name="配送"), Category(mailbox_id=None, name="その他")])
     lead = make_user(session, Role.LEAD, mailboxes=[box])
     make_user(session, mailboxes=[box])
     app.config["API_TOKEN"] = api_tokens.create_personal(session, lead, "st", "write", now=utcnow()).secret
@@ -62,4 +63,5 @@ def test_generated_requests_get_no_server_error_and_documented_responses(seeded_
             case.call_and_validate(headers=headers, checks=checks)
 
         run()
-    assert len(tried) >= 12
+    assert len(tried) >= 15
+    assert {"GET /api/v1/reports", "GET /api/v1/mailboxes/{mailbox_id}/categories"} <= set(tried)

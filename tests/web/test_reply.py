@@ -125,7 +125,7 @@ def test_presence_heartbeat_needs_the_csrf_header_and_returns_the_others(client,
     assert client.post(url, json={"composing": True}).status_code == 400
     token = csrf_token(client, f"/threads/{thread.id}")
     data = client.post(url, json={"composing": True}, headers={"X-CSRFToken": token}).get_json()
-    assert data == {"others": [{"name": "田中 花子", "composing": True}], "composing": ["田中 花子"]}
+    assert data == {"others": [{"name": "田中 花子", "composing": True}], "composing": ["田中 花子"], "drafts": []}
     assert client.get(url).get_json()["composing"] == ["田中 花子"]
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from inbox.web.api import core, reads, threads
+from inbox.web.api import core, reads, reports, threads
 
-AREAS = (threads, reads)
+AREAS = (threads, reads, reports)
 for _area in AREAS:
     core.bp.register_blueprint(_area.bp)
 

@@ -1,13 +1,18 @@
-"""API: who the token is, mailboxes, single messages and attachments, search, customers, and the
+"""API: who the token is, mailboxes and their categories, single messages and attachments, search, customers, and the
 OpenAPI document with its browsable page."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template
 
-from inbox.models import Attachment, Message
-from inbox.services import customers, replies, search, threads_view
-from inbox.services.access import get_thread, visible_mailbox_ids, visible_mailboxes
+from inbox.models import Attachment, Mailbox, Message
+from inbox.services import categories, customers, replies, search, threads_view
+from inbox.services.access import (
+    can_see_mailbox,
+    get_thread,
+    visible_mailbox_ids,
+    visible_mailboxes,
+)
 from inbox.services.errors import NotFound
 from inbox.web import db, runtime
 from inbox.web.api import schemas as s
@@ -33,6 +38,21 @@ def mailboxes() -> s.MailboxList:
     return s.MailboxList(mailboxes=[
         s.MailboxOut(id=m.id, name=m.name, kind=m.kind.value, address=m.address)
         for m in visible_mailboxes(db(), me())
+    ])  # fmt: skip
+
+
+@operation(bp, "get", "/mailboxes/<int:mailbox_id>/categories", name="listMailboxCategories",
+           tag="account", scope="read",
+           summary="The active categories a thread of this mailbox may take (global and its own)",
+           response=s.CategoryList)  # fmt: skip
+def mailbox_categories(mailbox_id: int) -> s.CategoryList:
+    session = db()
+    if session.get(Mailbox, mailbox_id) is None or not can_see_mailbox(session, me(), mailbox_id):
+        raise NotFound("This mailbox does not exist or is not yours.")
+    return s.CategoryList(categories=[
+        s.CategoryOut(id=c.id, label=c.label, name=c.name, parent_id=c.parent_id,
+                      mailbox_id=c.mailbox_id)
+        for c in categories.for_mailbox(session, mailbox_id)
     ])  # fmt: skip
 
 

@@ -3,12 +3,12 @@ and are the OpenAPI document's schemas (``inbox.web.api.spec``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from inbox.models import Direction, MessageKind, Priority, Status
+from inbox.models import Direction, MailboxKind, MessageKind, Priority, Status
 from inbox.web.inputs import MAX_ID
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -67,6 +67,21 @@ class MailboxList(BaseModel):
     mailboxes: list[MailboxOut]
 
 
+class CategoryRef(BaseModel):
+    id: int
+    label: str = Field(description='"配送 › 遅延" for a child category, the name alone for a parent.')
+
+
+class CategoryOut(CategoryRef):
+    name: str
+    parent_id: int | None
+    mailbox_id: int | None = Field(description="null: a global category, for every mailbox.")
+
+
+class CategoryList(BaseModel):
+    categories: list[CategoryOut] = Field(description="Parents each followed by their children.")
+
+
 class ThreadOut(BaseModel):
     id: int = Field(description="The ticket number.")
     mailbox_id: int
@@ -77,6 +92,7 @@ class ThreadOut(BaseModel):
     assignee: Person | None
     customer: Customer | None
     tags: list[str]
+    category: CategoryRef | None
     due_at: datetime | None
     due_set_by_hand: bool
     last_activity_at: datetime
@@ -155,6 +171,53 @@ class Me(BaseModel):
     mailbox_ids: list[int]
 
 
+class Spread(BaseModel):
+    count: int = Field(description="Threads measured.")
+    median_h: float | None = Field(description="Median, in business hours.")
+    p90_h: float | None = Field(description="90th percentile, in business hours.")
+
+
+class Share(BaseModel):
+    part: int
+    whole: int
+    percent: float | None
+
+
+class Figures(BaseModel):
+    received: int
+    first_response: Spread
+    resolution: Spread
+    within_deadline: Share
+    reopen: Share
+    fcr: Share = Field(description="First-contact resolution.")
+    replies: int
+    backlog_end: int = Field(description="Threads open at the end of the period.")
+
+
+class AgentReplies(BaseModel):
+    user_id: int | None
+    name: str
+    replies: int
+    replies_before: int
+
+
+class BacklogDay(BaseModel):
+    day: date
+    open: int
+
+
+class ReportOut(BaseModel):
+    start: date
+    end: date
+    timezone: str
+    mailbox_ids: list[int] = Field(description="The mailboxes the figures cover.")
+    now: Figures = Field(description="The period's figures.")
+    before: Figures = Field(description="The previous period of the same length.")
+    agents: list[AgentReplies]
+    backlog: list[BacklogDay]
+    heatmap: list[list[int]] = Field(description="Arrivals by weekday (0 = Monday) and hour.")
+
+
 class ReplyOut(BaseModel):
     message: MessageOut
     outbox_id: int
@@ -177,6 +240,19 @@ class ThreadQuery(Strict):
     sort: Literal["deadline", "activity"] | None = None
     cursor: Annotated[str, Field(max_length=500)] | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class ReportQuery(Strict):
+    start: date | None = Field(default=None, description="First day; default: 30 days before `end`.")
+    end: date | None = Field(default=None, description="Last day (inclusive); default: today.")
+    timezone: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="IANA zone of the days; default: the token user's."
+    )
+    mailbox: Id | None = None
+    channel: MailboxKind | None = None
+    agent: Id | None = None
+    category: Id | None = None
+    tag: Tag | None = None
 
 
 class SearchQuery(Strict):
@@ -213,5 +289,8 @@ class ThreadPatch(Strict):
     status: Status | None = None
     priority: Priority | None = None
     tags: list[Tag] | None = Field(default=None, max_length=20, description="Replaces the tags.")
+    category_id: Id | None = Field(
+        default=None, description="One of the mailbox's categories (listMailboxCategories); null clears it."
+    )
     due_at: AwareDatetime | None = Field(
         default=None, description="A deadline set by hand, with its zone; null clears it.")

@@ -22,6 +22,7 @@ def thread_out(thread: Thread) -> s.ThreadOut:
         assignee=person(thread.assignee),
         customer=s.Customer(id=contact.id, address=contact.address, name=contact.name) if contact else None,
         tags=[t.tag for t in thread.tags],
+        category=s.CategoryRef(id=thread.category.id, label=thread.category.label) if thread.category else None,
         due_at=thread.due_at,
         due_set_by_hand=thread.due_set_by_hand,
         last_activity_at=thread.last_activity_at,

@@ -1,5 +1,6 @@
 """API: threads — the queue's list with its filters and cursor paging, one thread, its messages,
-notes, replies through the outbox, and changes (assignee, status, priority, tags, deadline)."""
+notes, replies through the outbox, and changes (assignee, status, priority, tags, category,
+deadline)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def messages(thread_id: int) -> s.MessageList:
 
 
 @operation(bp, "patch", "/threads/<int:thread_id>", name="updateThread", tag="threads", scope="write",
-           summary="Change the assignee, status, priority, tags or deadline", body=s.ThreadPatch,
+           summary="Change the assignee, status, priority, tags, category or deadline", body=s.ThreadPatch,
            response=s.ThreadOut)  # fmt: skip
 def update(thread_id: int, body: s.ThreadPatch) -> s.ThreadOut:
     session, user, now = db(), me(), utcnow()
@@ -77,6 +78,9 @@ def update(thread_id: int, body: s.ThreadPatch) -> s.ThreadOut:
     if body.tags is not None:
         thread = assignment.set_tags(session, thread_id, body.tags, by=user,
                                      expected_version=thread.version, now=now)  # fmt: skip
+    if "category_id" in given:
+        thread = assignment.set_category(session, thread_id, body.category_id, by=user,
+                                         expected_version=thread.version, now=now)  # fmt: skip
     if "due_at" in given:
         if body.due_at is None:
             deadlines.clear_by_hand(session, thread, actor_id=user.id, now=now)
