@@ -55,6 +55,8 @@ def _helpers() -> dict:
 def forward(thread_id: int):
     session, user, rt = db(), current_user._get_current_object(), runtime()
     thread = get_thread(session, user, thread_id)
+    if thread.merged_into_id is not None:  # forward from the thread it was merged into
+        return redirect(url_for("compose.forward", thread_id=thread.merged_into_id))
     source = request.form if request.method == "POST" else request.args
     message_id = source.get("message", type=int)
     shown: Message | None = None

@@ -223,3 +223,12 @@ def test_nul_bytes_in_new_mail_never_reach_the_mail(client, session, world):
     assert resp.status_code in (302, 400, 422)
     for raw in session.scalars(select(OutboxItem.raw)):
         assert b"\x00" not in raw
+
+
+def test_forward_from_a_merged_thread_goes_to_the_thread_it_was_merged_into(client, session, world):
+    login_as(client, world["agent"])
+    target, _ = customer_thread(session, world["mailbox"], "統合先")
+    world["thread"].merged_into_id = target.id
+    session.flush()
+    resp = client.get(f"/threads/{world['thread'].id}/forward")
+    assert resp.status_code == 302 and resp.location.endswith(f"/threads/{target.id}/forward")
