@@ -82,6 +82,7 @@ class MessageKind(enum.StrEnum):
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"
     BULK = "bulk"
+    FORWARD = "forward"  # sent by us to a third party (not the customer): no answer, no deadline change
 
 
 class OutboxStatus(enum.StrEnum):
@@ -92,6 +93,7 @@ class OutboxStatus(enum.StrEnum):
     UNKNOWN = "unknown"  # result not known (mall timeout); never retried automatically
     REJECTED = "rejected"  # refused by the receiving side; safe to edit and resend
     REPLACED = "replaced"  # never went out; a person edited it and sent a new reply instead
+    CANCELLED = "cancelled"  # a scheduled send a person cancelled before it left
 
 
 class User(Base):
@@ -517,6 +519,7 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None]
     copied_to_sent: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[created_at]
+    scheduled_at: Mapped[datetime | None]  # a scheduled send: not due before this time
 
 
 class ApprovalStatus(enum.StrEnum):

@@ -14,10 +14,11 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email import encoders
+from email import encoders, message_from_bytes
 from email.charset import BASE64, Charset
 from email.header import Header
 from email.mime.base import MIMEBase
+from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
@@ -251,6 +252,16 @@ def _msg_id(value: str) -> str:
     return re.sub(r"[^\x21-\x7e]", "", value).strip("<>")
 
 
+def _forwarded_part(raw: bytes) -> MIMEBase:
+    """A message/rfc822 part holding ``raw`` unchanged (its own header block intact)."""
+    inner = message_from_bytes(raw, policy=compat32)
+    part = MIMEMessage(inner)
+    del part["MIME-Version"]
+    cte = "7bit" if all(b < 0x80 for b in raw) else "8bit"
+    part["Content-Transfer-Encoding"] = cte
+    return part
+
+
 def build_mail(
     *,
     from_: tuple[str, str],
@@ -290,10 +301,13 @@ def build_mail(
         msg.attach(body)
         for att in attachments:
             maintype, _, subtype = (att.content_type or "application/octet-stream").partition("/")
-            part = MIMEBase(maintype or "application", subtype or "octet-stream")
-            del part["MIME-Version"]
-            part.set_payload(att.data)
-            encoders.encode_base64(part)
+            if att.content_type == "message/rfc822":  # a forwarded mail: as it is, never base64
+                part = _forwarded_part(att.data)
+            else:
+                part = MIMEBase(maintype or "application", subtype or "octet-stream")
+                del part["MIME-Version"]
+                part.set_payload(att.data)
+                encoders.encode_base64(part)
             filename = clean_text(att.filename) or "attachment"
             name = filename if filename.isascii() else ("utf-8", "", filename)
             part.add_header("Content-Disposition", "attachment", filename=name)

@@ -30,6 +30,7 @@ from inbox.models import Event, Message, MessageKind, OutboxItem, OutboxStatus, 
 from inbox.services import deadlines, outbox
 
 SENDING, FAILING = "sending", "failing"
+SCHEDULED = "scheduled"  # a reply waiting for its scheduled time (``inbox.services.send_later``)
 # hook(session, thread, item, author_id, now), run once per reply when it reached the customer,
 # before the thread takes its after-reply status and loses its rule deadline. Filled by
 # ``inbox.wiring`` (KPI facts).
@@ -146,22 +147,27 @@ def notify_failure(session: Session, item: OutboxItem, *, now: datetime, setting
 
 
 def send_states(session: Session, thread_ids: Iterable[int]) -> dict[int, str]:
-    """Per thread with a reply not yet delivered: FAILING if any failed, else SENDING."""
+    """Per thread with a reply not yet delivered: FAILING if any failed, else SENDING, else
+    SCHEDULED when every one waits for its scheduled time."""
     ids = list(thread_ids)
     if not ids:
         return {}
     rows = session.execute(
-        select(OutboxItem.thread_id, failing_condition())
+        select(OutboxItem.thread_id, failing_condition(), OutboxItem.scheduled_at, OutboxItem.attempts,
+               OutboxItem.status)
         .where(
             OutboxItem.thread_id.in_(ids),
             OutboxItem.message_row_id.is_not(None),
             OutboxItem.status.in_([OutboxStatus.QUEUED, OutboxStatus.SENDING, *BAD_ENDS]),
         )
     )
+    rank = {SCHEDULED: 0, SENDING: 1, FAILING: 2}
     states: dict[int, str] = {}
-    for thread_id, failing in rows:
-        if failing or states.get(thread_id) != FAILING:
-            states[thread_id] = FAILING if failing else SENDING
+    for thread_id, failing, scheduled_at, attempts, status in rows:
+        waiting = scheduled_at is not None and status == OutboxStatus.QUEUED and not attempts
+        state = FAILING if failing else SCHEDULED if waiting else SENDING
+        if rank[state] >= rank.get(states.get(thread_id, ""), -1):
+            states[thread_id] = state
     return states
 
 

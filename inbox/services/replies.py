@@ -41,7 +41,7 @@ from inbox.outgoing.compose import (
     with_ticket_token,
 )
 from inbox.outgoing.headers import clean_text
-from inbox.services import delivery, outbox, presence
+from inbox.services import delivery, outbox, presence, send_later
 from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound
 from inbox.storage import BlobStore
 
@@ -104,6 +104,7 @@ class Draft:
     attachments: list[StagedAttachment] = field(default_factory=list)
     confirm: bool = False  # "send anyway" after a colleague's reply
     replaces: int | None = None  # the outbox item of a failed reply this one is an edit of
+    send_at: datetime | None = None  # a scheduled send: not before this time (UTC)
 
 
 @dataclass
@@ -283,7 +284,8 @@ def newer_replies(session: Session, thread: Thread, since: datetime) -> list[Mes
     never_sent = select(OutboxItem.message_row_id).where(
         OutboxItem.thread_id == thread.id,
         OutboxItem.message_row_id.is_not(None),
-        OutboxItem.status.in_([OutboxStatus.FAILED, OutboxStatus.REJECTED, OutboxStatus.REPLACED]),
+        OutboxItem.status.in_([OutboxStatus.FAILED, OutboxStatus.REJECTED, OutboxStatus.REPLACED,
+                               OutboxStatus.CANCELLED]),
     )
     return list(
         session.scalars(
@@ -395,8 +397,13 @@ def send_reply(
     settings: Settings,
     blobs: BlobStore,
     prepared: PreparedMail | None = None,
+    idempotency_key: str | None = None,
 ) -> Message:
     """Record the reply as an outbound message and queue it; flushes, never commits.
+
+    With ``draft.send_at`` the reply is scheduled: dated and queued for that time (InvalidInput
+    when it is past). ``idempotency_key`` replaces the one made from the thread and the reply key
+    (new mail: the thread does not exist before the first submit).
 
     The same ``draft.reply_key`` twice returns the first reply. Raises ReplyProblems (shown
     next to the composer) and, unless ``draft.confirm``, ReplyConflict when another reply was
@@ -404,11 +411,14 @@ def send_reply(
     until the reply is delivered (``inbox.services.delivery``).
     """
     mailbox = thread.mailbox
-    key = _idempotency_key(thread, draft.reply_key)
+    key = idempotency_key or _idempotency_key(thread, draft.reply_key)
     existing = session.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == key))
     if existing is not None and existing.message_row_id is not None:
         return session.get(Message, existing.message_row_id)
     channel, text, to, cc, bcc = check_draft(session, thread, draft)
+    if draft.send_at is not None:
+        send_later.check(draft.send_at, now=now)
+    sends_at = draft.send_at or now
     text = _with_footers(session, thread, text, settings, now)  # as it goes out, not as it is held
     message = Message(
         thread_id=thread.id,
@@ -420,7 +430,7 @@ def send_reply(
         from_address=mailbox.address or "",
         to=[{"name": n, "address": a} for n, a in to],
         cc=[{"name": n, "address": a} for n, a in cc],
-        sent_at=now,
+        sent_at=sends_at,
         received_at=now,
         text=text,
         new_text=text,
@@ -453,7 +463,11 @@ def send_reply(
         blobs=blobs,
         prepared=prepared,
     )
-    item = channel.enqueue(session, thread, reply, now)
+    item = channel.enqueue(session, thread, reply, sends_at)  # not due before ``sends_at``
+    if draft.send_at is not None and item.scheduled_at is None:
+        item.scheduled_at = item.next_attempt_at = draft.send_at
+        session.add(Event(thread_id=thread.id, actor_id=author.id, kind="reply_scheduled",
+                          data={"outbox": item.id, "at": draft.send_at.isoformat()}))
     message.source_key = f"out:{item.id}"
     _after_reply(session, thread, author, message, item, now)
     if draft.replaces is not None:
@@ -477,6 +491,7 @@ def prepare_mail(
     if bad_to or bad_cc or bad_bcc or not to or channel.validate(text, draft.attachments):
         return None
     text = _with_footers(session, thread, text, settings, now)
+    now = draft.send_at or now  # a scheduled mail is dated when it leaves
     reply = OutgoingReply(
         message=None, author=None, to=to, cc=cc, bcc=bcc, subject=draft.subject.strip(),  # type: ignore[arg-type]
         text=text, attachments=list(draft.attachments), parent=customer_message(session, thread),
@@ -494,11 +509,12 @@ def _replace(session: Session, thread: Thread, old_id: int, new: OutboxItem, aut
     old = session.get(OutboxItem, old_id)
     if old is None or old.thread_id != thread.id or old.message_row_id is None or old.id == new.id:
         return
-    if not delivery.is_failing(old) or old.status not in REPLACEABLE:
+    if not (delivery.is_failing(old) or send_later.is_scheduled(old)) or old.status not in REPLACEABLE:
         return
     done = session.execute(
         update(OutboxItem)
-        .where(OutboxItem.id == old.id, OutboxItem.status == old.status)
+        .where(OutboxItem.id == old.id, OutboxItem.status == old.status,
+               OutboxItem.attempts == old.attempts)
         .values(status=OutboxStatus.REPLACED, claimed_by=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -513,7 +529,7 @@ def edit_draft(session: Session, thread: Thread, item_id: int, *, now: datetime,
     item = session.get(OutboxItem, item_id)
     if item is None or item.thread_id != thread.id or item.message_row_id is None:
         return None
-    if not delivery.is_failing(item) or item.status not in REPLACEABLE:
+    if not (delivery.is_failing(item) or send_later.is_scheduled(item)) or item.status not in REPLACEABLE:
         return None
     message = session.get(Message, item.message_row_id)
     bcc = (item.payload or {}).get("bcc") or []
@@ -526,6 +542,7 @@ def edit_draft(session: Session, thread: Thread, item_id: int, *, now: datetime,
         reply_key=reply_key,
         opened_at=now,
         replaces=item.id,
+        send_at=item.scheduled_at if send_later.is_scheduled(item) else None,
     )
 
 

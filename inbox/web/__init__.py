@@ -151,6 +151,9 @@ def init_app(app: Flask) -> None:
     from inbox.web import mall_check, yahoo_consent
 
     areas += (yahoo_consent, mall_check)
+    from inbox.web import compose
+
+    areas += (compose,)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)

@@ -20,7 +20,8 @@ from inbox.services import approval, drafts, presence, replies
 from inbox.services import reply_templates as templates_service
 from inbox.services.access import get_thread
 from inbox.services.errors import InvalidInput
-from inbox.web import db, runtime
+from inbox.web import compose as compose_area
+from inbox.web import db, localtime, runtime
 from inbox.web.inputs import accepts_json, json_object
 
 bp = Blueprint("reply", __name__, url_prefix="/threads")
@@ -112,6 +113,9 @@ def composer_context(
             (_signer().dumps(asdict(a)), a) for a in (draft.attachments if draft else [])
         ],
         "replaces": draft.replaces if draft else None,
+        "send_at": draft.send_at if draft else None,
+        "send_when": request.form.get("send_when", "now") if request.method == "POST" else
+        ("at" if draft is not None and draft.send_at else "now"),
         "returned": returned,
         "cannot_send": replies.sending_problem(thread.mailbox),
         "others": presence.others_here(session, thread.id, user_id=user.id, now=utcnow()),
@@ -177,6 +181,15 @@ def send(thread_id: int):
     thread = get_thread(session, user, thread_id)
     if thread.merged_into_id is not None:  # a page open before a merge: never reply on the stub
         raise InvalidInput("Thread #%(old)s was merged into #%(new)s.", old=thread.id, new=thread.merged_into_id)
+    try:
+        draft.send_at = compose_area.send_at_from_form(thread.mailbox)
+        if draft.send_at is not None and approval.required(session, thread, user) is not None:
+            raise InvalidInput("A reply that needs approval cannot be scheduled; send it for approval now.")
+    except InvalidInput as exc:
+        session.rollback()
+        problem = replies.Problem(exc.message, **{k: str(v) for k, v in exc.params.items()})
+        ctx = composer_context(thread, draft=draft, problems=[problem])
+        return render_template("reply/compose.html", thread=thread, c=ctx), 422
     prepared = None
     if approval.required(session, thread, user) is None:  # a held reply is built at approval
         prepared = replies.prepare_mail(
@@ -208,6 +221,9 @@ def send(thread_id: int):
         names = ", ".join(u.name for u in approval.approvers(session, thread.mailbox))
         flash(gettext("Your reply awaits approval by %(names)s; it is not sent until then.", names=names), "success")
         return redirect(url_for("thread.show", thread_id=thread.id, _anchor="reply"))
+    if draft.send_at is not None:
+        flash(gettext("Your reply is scheduled for %(time)s.", time=localtime(draft.send_at)), "success")
+        return redirect(url_for("thread.show", thread_id=thread.id, _anchor="reply-status"))
     flash(gettext("Your reply is queued and will be sent in a moment."), "success")
     return redirect(url_for("thread.show", thread_id=thread.id, _anchor="reply-status"))
 

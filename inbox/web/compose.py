@@ -1,0 +1,205 @@
+"""Writing beyond a reply: forwarding a message or thread, new mail to a customer, and cancelling
+a scheduled send. Scheduling itself is part of every composer (``send_at_from_form``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+
+from inbox.db import utcnow
+from inbox.models import Direction, Mailbox, Message
+from inbox.services import deadlines, forwarding, new_mail, replies, send_later
+from inbox.services import reply_templates as templates_service
+from inbox.services.access import get_thread
+from inbox.services.errors import InvalidInput, NotFound
+from inbox.web import db, localtime, runtime, user_zone
+from inbox.web.errors import translated
+
+bp = Blueprint("compose", __name__)
+
+
+def send_at_from_form(mailbox: Mailbox) -> datetime | None:
+    """The scheduled time chosen in a composer (None: send now). Raises InvalidInput."""
+    form = request.form
+    return send_later.resolve(
+        form.get("send_when", "now")[:16],
+        form.get("send_at", "")[:40],
+        now=utcnow(),
+        cal=deadlines.calendar_for(mailbox),
+        zone=str(user_zone()),
+    )
+
+
+def local_value(at: datetime | None) -> str:
+    """A UTC time as a datetime-local field shows it, in the viewer's zone."""
+    return at.astimezone(user_zone()).strftime("%Y-%m-%dT%H:%M") if at else ""
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    return {
+        "send_later_value": local_value,
+        "deadline_before": send_later.deadline_before,
+    }
+
+
+# --- forward -----------------------------------------------------------------------------------
+
+
+@bp.route("/threads/<int:thread_id>/forward", methods=["GET", "POST"])
+@login_required
+def forward(thread_id: int):
+    session, user, rt = db(), current_user._get_current_object(), runtime()
+    thread = get_thread(session, user, thread_id)
+    if thread.merged_into_id is not None:  # forward from the thread it was merged into
+        return redirect(url_for("compose.forward", thread_id=thread.merged_into_id))
+    source = request.form if request.method == "POST" else request.args
+    message_id = source.get("message", type=int)
+    shown: Message | None = None
+    if message_id is not None:
+        shown = session.get(Message, message_id)
+        if shown is None or shown.thread_id != thread.id or shown.direction == Direction.NOTE:
+            raise NotFound("This message does not exist on this thread.")
+    form = forwarding.Forward(
+        to=source.get("to", "")[:2000],
+        note=source.get("note", ""),
+        mode=source.get("mode", "attach")[:16],
+        message_id=message_id,
+        key=(source.get("key") or uuid.uuid4().hex)[:64],
+    )
+    error = None
+    if request.method == "POST":
+        try:
+            forwarding.forward(
+                session, thread, user, form, now=utcnow(), settings=rt.settings, blobs=rt.blobs
+            )
+        except InvalidInput as exc:
+            session.rollback()
+            error = translated(exc)
+        else:
+            session.commit()
+            flash(gettext("The forward is queued and will be sent in a moment."), "success")
+            return redirect(url_for("thread.show", thread_id=thread.id))
+    page = render_template(
+        "compose/forward.html", thread=thread, form=form, shown=shown, error=error
+    )
+    return page, (422 if error else 200)
+
+
+# --- new mail ----------------------------------------------------------------------------------
+
+
+def _new_draft(key: str) -> replies.Draft:
+    form = request.form
+    return replies.Draft(
+        to=form.get("to", "")[:2000],
+        cc=form.get("cc", "")[:2000],
+        bcc="",
+        subject=form.get("subject", "")[:2000],
+        text=form.get("body", ""),
+        reply_key=key,
+        opened_at=utcnow(),
+    )
+
+
+@bp.route("/compose/new", methods=["GET", "POST"])
+@login_required
+def new():
+    session, user, rt = db(), current_user._get_current_object(), runtime()
+    boxes = new_mail.sendable_mailboxes(session, user)
+    source = request.form if request.method == "POST" else request.args
+    chosen = source.get("mailbox", type=int)
+    if chosen is None and boxes:
+        chosen = boxes[0].id
+    key = (source.get("key") or uuid.uuid4().hex)[:64]
+    draft = (
+        _new_draft(key)
+        if request.method == "POST"
+        else replies.Draft(
+            to=source.get("to", "")[:2000],
+            cc="",
+            bcc="",
+            subject="",
+            text="",
+            reply_key=key,
+            opened_at=utcnow(),
+        )
+    )
+    problems: list[str] = []
+    mailbox = new_mail.mailbox_for(session, user, chosen) if boxes else None
+    if mailbox is not None and request.method == "GET" and not draft.text and mailbox.signature:
+        draft.text = "\n\n" + mailbox.signature
+    templates = templates_service.usable_for_thread(session, _Box(mailbox)) if mailbox else []
+    if request.method == "POST" and mailbox is not None:
+        if request.form.get("action") == "template":
+            chosen_t = templates_service.get_template(
+                session, user, request.form.get("template", type=int) or 0
+            )
+            fill = templates_service.Fill(
+                customer_name="", ticket="", agent_name=user.name, signature=mailbox.signature or ""
+            )
+            draft.text = templates_service.render(chosen_t.body, fill, add_signature=True)
+        else:
+            try:
+                draft.send_at = send_at_from_form(mailbox)
+                message = new_mail.start(
+                    session,
+                    mailbox,
+                    user,
+                    draft,
+                    now=utcnow(),
+                    settings=rt.settings,
+                    blobs=rt.blobs,
+                )
+            except replies.ReplyProblems as exc:
+                session.rollback()
+                problems = [gettext(p, **getattr(p, "params", {})) for p in exc.problems]
+            except InvalidInput as exc:
+                session.rollback()
+                problems = [translated(exc)]
+            else:
+                thread_id = message.thread_id
+                session.commit()
+                flash(sent_note(draft.send_at), "success")
+                return redirect(url_for("thread.show", thread_id=thread_id))
+    page = render_template(
+        "compose/new.html",
+        boxes=boxes,
+        mailbox=mailbox,
+        draft=draft,
+        templates=templates,
+        problems=problems,
+        key=key,
+    )
+    return page, (422 if problems else 200)
+
+
+class _Box:
+    """Stands in for a thread when listing a mailbox's templates."""
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox_id = mailbox.id
+
+
+def sent_note(send_at: datetime | None) -> str:
+    if send_at is None:
+        return gettext("Your mail is queued and will be sent in a moment.")
+    return gettext("Your mail is scheduled for %(time)s.", time=localtime(send_at))
+
+
+# --- scheduled sends ---------------------------------------------------------------------------
+
+
+@bp.route("/threads/<int:thread_id>/scheduled/<int:item_id>/cancel", methods=["POST"])
+@login_required
+def cancel(thread_id: int, item_id: int):
+    session, user = db(), current_user._get_current_object()
+    thread = get_thread(session, user, thread_id)
+    send_later.cancel(session, thread, item_id, now=utcnow(), actor_id=user.id)
+    session.commit()
+    flash(gettext("The scheduled send is cancelled; nothing was sent."), "success")
+    return redirect(url_for("thread.show", thread_id=thread.id, _anchor="reply-status"))
