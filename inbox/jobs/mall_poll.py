@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from inbox.ingest.mall import CURSOR, StoreContext, store_conversation
 from inbox.ingest.store import cursor_for
 from inbox.jobs.poll import Poller, PollError, PollResult
-from inbox.models import Mailbox, MallRecheck, Status, Thread
+from inbox.models import Mailbox, MallRecheck, Message, Status, Thread
 from inbox.services import mall_credentials
 from inbox.sources.mall_http import MallConversation, MallError
 
@@ -40,17 +40,23 @@ def poll_mall(poller: Poller, mailbox_id: int, result: PollResult) -> None:
     ctx = StoreContext(runtime.blobs, poller.now(), source.download)
     seen: set[str] = set()  # refreshed by this poll already: not re-checked
     try:
+        # No mall request leaves while this poll holds a transaction: on SQLite the request
+        # limiter (inbox.services.mall_rate) takes the write lock to book its slot.
         with runtime.Session() as session:
-            mailbox = session.get(Mailbox, mailbox_id)
-            if mall_credentials.license_check_due(mailbox, poller.now()):
-                expiry = source.license_expiry()  # type: ignore[attr-defined]
+            _read_only(session)
+            due = mall_credentials.license_check_due(session.get(Mailbox, mailbox_id), poller.now())
+            known = stored_versions(session, mailbox_id)
+        if due:
+            expiry = source.license_expiry()  # type: ignore[attr-defined]
+            with runtime.Session() as session:
+                mailbox = session.get(Mailbox, mailbox_id)
                 mall_credentials.record_license_expiry(session, runtime, mailbox, expiry, poller.now())
                 session.commit()
-            known = stored_versions(session, mailbox_id)
         for step in source.sync(state, now=poller.now(), known=known):
             _store_step(poller, mailbox_id, step.conversations, step.state, ctx, result)
             seen.update(c.ref for c in step.conversations)
         with runtime.Session() as session:
+            _read_only(session)
             refs = recheck_order(session, mailbox_id, exclude=seen)
         for i in range(0, len(refs), RECHECK_BATCH):
             chunk = refs[i : i + RECHECK_BATCH]
@@ -105,11 +111,31 @@ def _mark_checked(session: Session, mailbox_id: int, refs: list[str], now: datet
                                                set_={"checked_at": stmt.excluded.checked_at}))
 
 
+def _read_only(session: Session) -> None:
+    """A transaction that only reads: on SQLite it takes no write lock (see ``inbox.db``)."""
+    session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+
+
+def _download_new_files(poller: Poller, mailbox_id: int, conversations: list[MallConversation],
+                        ctx: StoreContext) -> dict[int, bytes]:
+    """The files of the posts not stored yet, fetched before the step's write transaction opens."""
+    posts = [p for c in conversations for p in c.posts if p.files]
+    if not posts:
+        return {}
+    with poller.runtime.Session() as session:
+        _read_only(session)
+        stored = set(session.scalars(select(Message.source_key).where(
+            Message.mailbox_id == mailbox_id, Message.source_key.in_([p.key for p in posts]))))
+    return {id(f): ctx.fetch_file(f) for p in posts if p.key not in stored for f in p.files}
+
+
 def _store_step(poller: Poller, mailbox_id: int, conversations: list[MallConversation],
                 state: dict[str, Any] | None, ctx: StoreContext, result: PollResult,
                 checked: list[str] | None = None) -> None:
     if not conversations and state is None and not checked:
         return
+    files = _download_new_files(poller, mailbox_id, conversations, ctx)
+    ctx = StoreContext(ctx.blobs, ctx.now, lambda f: files[id(f)] if id(f) in files else ctx.fetch_file(f))
     poller.renew(mailbox_id)
     with poller.runtime.Session() as session:
         mailbox = session.get(Mailbox, mailbox_id)

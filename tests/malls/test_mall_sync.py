@@ -288,3 +288,38 @@ def test_a_team_reply_marks_the_yahoo_question_read(runtime, yahoo):
     assert deliver(runtime) == {"sent": 1}
     assert [r.params["topicId"] for r in yahoo.calls("externalTalkRead", "PUT")] == ["topic-1"]
     assert yahoo.topics["topic-1"]["topic"]["isSellerUnRead"] is False
+
+
+def test_a_poll_with_the_database_limiter_never_waits_on_its_own_write_lock(runtime):
+    """On SQLite a reservation takes the write lock: no mall request may leave while the poll
+    itself holds a write transaction (licence check, attachment downloads)."""
+    runtime.mall_env = MallEnv(limiter=DbLimiter(runtime.engine), timeout=5, retries=0)
+    with RakutenStub() as stub:
+        stub.add_file("2024/05/18/999999/122905_ab", b"\x89PNG photo")
+        stub.add_inquiry(
+            INQ,
+            "破損していました",
+            ago(hours=2),
+            attachments=[{"label": "破損.png", "path": "2024/05/18/999999/122905_ab"}],
+        )
+        box = add_channel(runtime, "rakuten", stub, min_request_interval=0.01)
+
+        result = Poller(runtime).poll(box)
+
+        assert result.error is None and result.counts.imported == 1
+        assert len(stub.calls("attachment", "GET")) == 1 and len(stub.calls("expiry-date")) == 1
+        with runtime.Session() as s:  # delivering a reply books its requests the same way
+            thread = s.scalar(select(Thread).where(Thread.mailbox_id == box))
+            draft = Draft("", "", "", "", "交換いたします。", uuid.uuid4().hex, utcnow(), [])
+            send_reply(
+                s,
+                thread,
+                someone(s),
+                draft,
+                now=utcnow(),
+                settings=runtime.settings,
+                blobs=runtime.blobs,
+            )
+            s.commit()
+        assert deliver(runtime) == {"sent": 1}
+        assert len(stub.posted) == 1 and len(stub.calls("inquiries/read", "PATCH")) == 1
