@@ -1086,3 +1086,25 @@ class ReplyDraft(Base):
     subject: Mapped[str] = mapped_column(Text, default="", server_default="")
     body: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[datetime]
+class MallRateSlot(Base):
+    """When the next request to one mall account may leave, shared by every scheduler process.
+
+    ``key`` is the connector's rate key ("yahoo:<seller>", "rakuten:<shop>"); ``next_at`` is UNIX
+    seconds (wall clock, the one clock processes share). See ``inbox.services.mall_rate``.
+    """
+
+    __tablename__ = "mall_rate_slots"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
+
+
+class MallRecheck(Base):
+    """When an open mall thread was last re-fetched, so the recheck rotates through all of them."""
+
+    __tablename__ = "mall_rechecks"
+
+    thread_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    checked_at: Mapped[datetime] = mapped_column(index=True)

@@ -68,6 +68,7 @@ def wire() -> None:
         MailboxKind.YAHOO: mall_replies.YAHOO_CHANNEL,
     })
     replies.THREAD_ACTIONS[mall_complete.KIND] = mall_complete.ACTION_LABEL
+    replies.THREAD_ACTIONS[mall_complete.INCOMPLETE_KIND] = mall_complete.INCOMPLETE_LABEL
     replies.REPLY_FOOTERS[:] = [csat.reply_footer]
 
     outbox.register(alerts.KIND, alert_mail.deliver)
@@ -76,6 +77,7 @@ def wire() -> None:
         outbox.register(kind, mall_reply.deliver, after=mall_reply.after_delivery)
     outbox.register(mall_credentials.ALERT_KIND, mall_reply.deliver_alert)
     outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
+    outbox.register(mall_complete.INCOMPLETE_KIND, mall_complete_sender.deliver_incomplete)
     outbox.register(notification_mail.MAIL_KIND, alert_mail.deliver)
     outbox.register(auto_ack.KIND, mail_reply.deliver_reply, after=mail_reply.after_reply)
     outbox.register(webhooks.KIND, webhook.deliver, after=webhooks.after_delivery)
@@ -92,6 +94,7 @@ def wire() -> None:
         auto_ack.on_stored_message,
     ]
     mall_ingest.ON_RECONCILED[:] = [delivery.delivered]
+    mall_ingest.ON_MALL_STATUS[:] = [assignment.status_changed]
 
     outbox.AFTER_ANY[:] = [delivery.on_outcome, notification_hooks.on_outcome, webhooks.on_outcome]
     assignment.STATUS_HOOKS[:] = [
@@ -132,6 +135,7 @@ def describe() -> dict[str, list[str]]:
         "stage_hooks": [name(h) for h in alerts.STAGE_HOOKS],
         "after_store": [name(h) for h in store.AFTER_STORE],
         "on_reconciled": [name(h) for h in mall_ingest.ON_RECONCILED],
+        "on_mall_status": [name(h) for h in mall_ingest.ON_MALL_STATUS],
         "reply_footers": [name(h) for h in replies.REPLY_FOOTERS],
         "after_record": [name(h) for h in history.AFTER_RECORD],
         "notification_kinds": list(notifications.KINDS),

@@ -33,7 +33,7 @@ EXPECTED_KINDS = {
     "source_pollers": ["imap", "local", "rakuten", "yahoo"],
     "reply_channels": ["imap", "local", "rakuten", "yahoo"],
     "deliverers": [
-        "alert", "auto_ack", "credential_alert", "mall_complete", "notification", "rakuten_reply", "reply",
+        "alert", "auto_ack", "credential_alert", "mall_complete", "mall_incomplete", "notification", "rakuten_reply", "reply",
         "webhook", "yahoo_reply",
     ],
     "mall_connectors": ["rakuten", "yahoo"],
@@ -72,7 +72,7 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
     assert first["delivered_hooks"] == ["inbox.services.kpi_facts.on_reply_delivered"]
     assert first["assigned_hooks"] == ["inbox.services.webhooks.on_assigned"]
     assert first["stage_hooks"] == ["inbox.services.webhooks.on_stage_reached"]
-    assert first["thread_actions"] == ["mall_complete"]
+    assert first["thread_actions"] == ["mall_complete", "mall_incomplete"]
     assert first["reply_footers"] == ["inbox.services.csat.reply_footer"]
     assert first["after_any_outcome"] == [
         "inbox.services.delivery.on_outcome", "inbox.services.notification_hooks.on_outcome",
@@ -94,6 +94,7 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
         "approval_requested", "approval_approved", "approval_returned",
     ]
     assert first["on_reconciled"] == ["inbox.services.delivery.delivered"]
+    assert first["on_mall_status"] == ["inbox.services.assignment.status_changed"]
 
 
 def test_importing_every_module_wires_nothing(tmp_path):
@@ -105,7 +106,7 @@ def test_importing_every_module_wires_nothing(tmp_path):
         "import inbox.wiring as w\n"
         "d = w.describe()\n"
         "assert not any(d[k] for k in ('reply_channels', 'source_pollers', 'deliverers', 'status_hooks', 'after_any_outcome', 'reply_footers', 'delivered_hooks',"
-        " 'thread_actions', 'mall_connectors', 'after_store', 'on_reconciled', 'after_record',"
+        " 'thread_actions', 'mall_connectors', 'after_store', 'on_reconciled', 'on_mall_status', 'after_record',"
         " 'notification_kinds', 'assigned_hooks', 'stage_hooks')), d\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

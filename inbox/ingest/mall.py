@@ -51,6 +51,9 @@ PENDING_PREFIX = "out:"  # source_key of our own reply until the mall's copy is 
 # Called when the mall's copy shows that a reply still queued (or failed) did reach the
 # customer: the delivery's consequences (status, deadline, history). Filled by ``inbox.wiring``.
 ON_RECONCILED: list[Callable[[Session, OutboxItem, datetime], None]] = []
+# Called when the mall's copy changed a thread's status (completed in the mall: resolved; answered
+# in the mall: the after-reply status), after the change is flushed. Filled by ``inbox.wiring``.
+ON_MALL_STATUS: list[Callable[[Session, Thread, datetime], None]] = []
 
 
 # -- storing ---------------------------------------------------------------------------------
@@ -66,7 +69,10 @@ class StoreContext:
 def store_conversation(session: Session, mailbox: Mailbox, conv: MallConversation, ctx: StoreContext) -> BatchCounts:
     """Upsert the thread of ``conv`` and add every post not stored yet. Flushes; the caller commits."""
     counts = BatchCounts()
+    prior = session.scalar(select(Thread.external_meta).where(
+        Thread.mailbox_id == mailbox.id, Thread.external_ref == conv.ref))
     thread = _thread(session, mailbox, conv)
+    answered = False  # a reply typed in the mall's back office was stored now
     for post in sorted(conv.posts, key=lambda p: (p.posted_at, p.key)):
         existing = session.scalar(
             select(Message).where(Message.mailbox_id == mailbox.id, Message.source_key == post.key))
@@ -82,9 +88,43 @@ def store_conversation(session: Session, mailbox: Mailbox, conv: MallConversatio
             continue
         if _add_post(session, mailbox, thread, conv, post, ctx):
             counts.imported += 1
+            answered = not post.inbound
         else:
             counts.duplicates += 1
+    _follow_mall(session, mailbox, thread, conv, bool((prior or {}).get("completed")), answered, ctx.now)
     return counts
+
+
+def _follow_mall(session: Session, mailbox: Mailbox, thread: Thread, conv: MallConversation,
+                 was_completed: bool, answered: bool, now: datetime) -> None:
+    """Keep the thread's status in step with what was done in the mall's own back office.
+
+    Completed there (RMS, ストアクリエイターPro): resolved. Answered there, with that answer the
+    newest message: the channel's after-reply status (the deadline is cleared by ``_answered``).
+    """
+    before = thread.status
+    if conv.meta.get("completed") and not was_completed:
+        after, why = Status.RESOLVED, "completed in the mall"
+    elif answered and mailbox.status_after_reply is not None and (
+        thread.last_inbound_at is None or _newest_outbound(session, thread) >= thread.last_inbound_at
+    ):
+        after, why = mailbox.status_after_reply, "reply in the mall"
+    else:
+        return
+    if before == after or (before == Status.RESOLVED and why == "reply in the mall"):
+        return
+    thread.status = after
+    session.add(Event(thread_id=thread.id, kind="status_changed",
+                      data={"from": before.value, "to": after.value, "by": why}))
+    session.flush()
+    for hook in ON_MALL_STATUS:
+        hook(session, thread, now)
+
+
+def _newest_outbound(session: Session, thread: Thread) -> datetime:
+    return session.scalar(select(Message.received_at).where(
+        Message.thread_id == thread.id, Message.direction == Direction.OUTBOUND)
+        .order_by(Message.received_at.desc()).limit(1))
 
 
 def _contact(session: Session, address: str, name: str) -> Contact | None:

@@ -97,7 +97,16 @@ def deliver(item: OutboxItem, runtime: Any) -> DeliveryOutcome:
     if key is None and not posted.confirmed:
         return DeliveryOutcome(OutboxStatus.UNKNOWN, UNCONFIRMED.format(
             why="the mall accepted the request but did not say which message it stored."), details)
+    _mark_read(source, ref)
     return DeliveryOutcome(OutboxStatus.SENT, None, details)
+
+
+def _mark_read(source: MallSource, ref: str) -> None:
+    """The team answered: mark the inquiry read in the mall too (best effort; the reply is sent)."""
+    try:
+        source.mark_read([ref])
+    except MallError as exc:
+        log.info("could not mark %s read in the mall: %s", ref, exc)
 
 
 def after_delivery(session: Session, item: OutboxItem, outcome: DeliveryOutcome, now: datetime) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from inbox.crypto import SecretBox
 from inbox.models import Mailbox, MailboxKind, MailboxOutage, OutboxItem, Role, User
 from inbox.resources import templates_dir
-from inbox.services import mall_complete, outbox
+from inbox.services import mall_complete, mall_rate, outbox
 from inbox.services.mailbox_check import CheckResult
 from inbox.services.mailboxes import InvalidSetting, update_secrets
 from inbox.sources import rakuten_facts, yahoo_facts
@@ -199,7 +199,7 @@ def open_source(runtime: Runtime, mailbox: Mailbox) -> MallSource:
             session.commit()
 
     secrets = runtime.secrets.open(mailbox.secret_encrypted)
-    return runtime.seams.mall(mailbox.kind.value, mailbox.settings or {}, secrets, env_for(runtime),
+    return runtime.seams.mall(mailbox.kind.value, mailbox.settings or {}, secrets, mall_rate.env_for(runtime),
                               on_secrets=store_secrets)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from inbox.models import Message, Role, Template, Thread, User
+from inbox.services import customer_names
 from inbox.services.access import visible_mailbox_ids
 from inbox.services.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -26,6 +27,15 @@ class Fill:
     ticket: str
     agent_name: str
     signature: str
+    # mall threads (empty elsewhere): from the thread's mall fields
+    order_number: str = ""
+    item_name: str = ""
+    inquiry_number: str = ""
+
+
+PLACEHOLDERS = (
+    "customer_name", "ticket", "agent_name", "signature", "order_number", "item_name", "inquiry_number",
+)
 
 
 def usable_for_thread(session: Session, thread: Thread) -> list[Template]:
@@ -124,17 +134,23 @@ def delete_template(session: Session, user: User, template: Template) -> None:
 
 
 def fill_for(thread: Thread, agent: User, ticket_token: str, customer: Message | None) -> Fill:
-    """Placeholder values: the customer's name as their last mail gave it, else the contact's."""
+    """Placeholder values: the customer's name as their last mail gave it, else the contact's,
+    else their address; お客様 for a mall customer without a name (never the mall's internal id).
+    A mall thread also fills its order number, item name and inquiry number."""
     name = customer.from_name if customer is not None else ""
     if not name and thread.contact is not None:
         name = thread.contact.name
-    if not name:
-        name = (thread.contact.address if thread.contact else "") or ""
+    address = (thread.contact.address if thread.contact else "") or ""
+    meta = thread.external_meta or {}
+    mall = bool(thread.external_ref and meta.get("mall"))
     return Fill(
-        customer_name=name,
+        customer_name=customer_names.for_replies(name, address),
         ticket=ticket_token,
         agent_name=agent.name,
         signature=combined_signature(agent, thread),
+        order_number=str(meta.get("order_number") or "") if mall else "",
+        item_name=str(meta.get("item_name") or meta.get("item_number") or "") if mall else "",
+        inquiry_number=str(thread.external_ref or "") if mall else "",
     )
 
 
@@ -148,7 +164,7 @@ def render(body: str, fill: Fill, *, add_signature: bool = False) -> str:
     """Replace the placeholders; other braces are left alone. With ``add_signature``, a body
     without ``{signature}`` gets the signature appended, so a reply has it exactly once."""
     text = body
-    for key in ("customer_name", "ticket", "agent_name", "signature"):
+    for key in PLACEHOLDERS:
         text = text.replace("{" + key + "}", getattr(fill, key))
     if add_signature and "{signature}" not in body and fill.signature:
         text = text.rstrip() + "\n\n" + fill.signature

@@ -86,8 +86,18 @@ class MallSource(Protocol):
 
     kind: str
 
-    def sync(self, state: Mapping[str, Any], *, now: datetime) -> Iterator[SyncStep]:
-        """New and changed conversations since ``state``; the last step carries the new state."""
+    def sync(
+        self,
+        state: Mapping[str, Any],
+        *,
+        now: datetime,
+        known: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Iterator[SyncStep]:
+        """New and changed conversations since ``state``; the last step carries the new state.
+
+        ``known`` is what is stored already, by ref: {"last_update": ISO time of the newest
+        message, "completed": bool}; a source may skip fetching conversations it shows unchanged.
+        """
         ...
 
     def fetch(self, refs: Iterable[str]) -> Iterator[MallConversation]:
@@ -108,7 +118,17 @@ class MallSource(Protocol):
         """The key of the shop's message in ``ref`` with this body (posted at/after ``after``)."""
         ...
 
-    def mark_done(self, refs: list[str]) -> None: ...
+    def mark_done(self, refs: list[str], *, condition: int | None = None) -> None:
+        """Mark read and complete in the mall; ``condition`` is the mall's completion reason, if any."""
+        ...
+
+    def mark_read(self, refs: list[str]) -> None:
+        """Mark read in the mall (after the team replied)."""
+        ...
+
+    def mark_incomplete(self, refs: list[str]) -> None:
+        """Mark incomplete again (the thread was reopened); MallError(bad_request) if the mall cannot."""
+        ...
 
 
 # -- errors ----------------------------------------------------------------------------------

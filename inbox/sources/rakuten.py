@@ -249,7 +249,7 @@ class RakutenClient:
         return self._call("GET", "attachment", params={"path": path, "label": label}).content
 
     def patch(self, what: str, numbers: list[str]) -> None:
-        """PATCH inquiries/read|complete in batches; "already set" counts as done."""
+        """PATCH inquiries/read|complete|incomplete in batches; "already set" counts as done."""
         for i in range(0, len(numbers), F.MARK_BATCH):
             r = self._call("PATCH", f"inquiries/{what}", json={"inquiryNumbers": numbers[i : i + F.MARK_BATCH]})
             result = (json_body(r, f"Rakuten {what}") or {}).get("result") or {}
@@ -296,7 +296,9 @@ class RakutenSource:
 
     # -- polling ------------------------------------------------------------------------------
 
-    def sync(self, state: Mapping[str, Any], *, now: datetime) -> Iterator[SyncStep]:
+    def sync(self, state: Mapping[str, Any], *, now: datetime,
+             known: Mapping[str, Mapping[str, Any]] | None = None) -> Iterator[SyncStep]:
+        # The list carries whole inquiries, so ``known`` would save no request here.
         since = datetime.fromisoformat(state["since"]) if state.get("since") else now - F.INITIAL_LOOKBACK
         for a, b in windows(since - F.OVERLAP, now):
             for page in self._list(a, b):
@@ -372,9 +374,15 @@ class RakutenSource:
                 return post.key
         return None
 
-    def mark_done(self, refs: list[str]) -> None:
+    def mark_done(self, refs: list[str], *, condition: int | None = None) -> None:
         self.client.patch("read", refs)
         self.client.patch("complete", refs)
+
+    def mark_read(self, refs: list[str]) -> None:
+        self.client.patch("read", refs)
+
+    def mark_incomplete(self, refs: list[str]) -> None:
+        self.client.patch("incomplete", refs)  # [V-code] JakeJP; official page not seen
 
 
 def build(settings: Mapping[str, Any], secrets: Mapping[str, Any], env: MallEnv,

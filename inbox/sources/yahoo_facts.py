@@ -21,6 +21,9 @@ LOOKBACK = timedelta(days=14)  # bfaith-portal's normal look-back
 DEEP_SCAN_EVERY = timedelta(days=1)
 DEEP_SCAN_SPAN = timedelta(days=365)  # bfaith-portal's daily deep scan
 OVERLAP = timedelta(hours=1)
+# [UNVERIFIED] the list's completion flag (headlines[].isCompleted, seen in code, no field table);
+# when absent, a completion made in ストアクリエイターPro is seen by the open-thread recheck only.
+LIST_COMPLETED_FIELD = "isCompleted"
 
 # [UNVERIFIED-official] 1 request/second (two implementations sleep 1000-1100 ms).
 MIN_REQUEST_INTERVAL = 1.0
@@ -34,6 +37,9 @@ FROM_SHOP = "seller"
 # externalTalkAdd success carries "messageid" (lowercase); bfaith reads either spelling [V-code].
 MESSAGE_ID_FIELDS = ("messageid", "messageId")
 COMPLETE_NORMAL = 1  # completeConditionId 1 = 通常完了 [V-doc]
+# completeConditionId values and their names in ストアクリエイターPro [V-doc detail.html]
+COMPLETE_CONDITIONS = {1: "通常完了", 2: "電話完了", 3: "メール対応", 4: "同一質問", 5: "回答不要"}
+# [UNVERIFIED] no call to mark a completed question incomplete again was found (Rakuten has one).
 
 # Errors [V-code, measured]: 403 px-04306 = request from an unregistered IP; px-04102 = signature.
 IP_NOT_ALLOWED_CODE = "px-04306"

@@ -154,6 +154,10 @@ def init_app(app: Flask) -> None:
     from inbox.web import compose
 
     areas += (compose,)
+    from inbox.web import mall_threads, thumbnails
+
+    areas += (mall_threads, thumbnails)
+    mall_threads.init_app(app)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)

@@ -104,9 +104,11 @@ def test_reopening_and_resolving_again_queues_a_second_completion(rt, rakuten):
     change_status(rt, box, Status.OPEN)
     change_status(rt, box)
 
-    assert deliver(rt) == {"sent": 1}  # "already set" in the mall counts as done
+    assert deliver(rt) == {"sent": 2}  # the reopen's incompletion, then the completion
     assert [i.status for i in completions(rt)] == [OutboxStatus.SENT, OutboxStatus.SENT]
     assert len(rakuten.calls("inquiries/complete", "PATCH")) == 2
+    assert len(rakuten.calls("inquiries/incomplete", "PATCH")) == 1
+    assert rakuten.inquiries[INQ]["isCompleted"]
 
 
 def test_a_retried_request_or_a_second_resolve_in_one_transaction_queues_nothing_more(rt, rakuten):
@@ -147,7 +149,8 @@ def test_a_reply_that_resolves_the_thread_is_posted_before_the_inquiry_is_comple
         assert s.get(Thread, thread.id).status == Status.RESOLVED
     assert deliver(rt, timedelta(hours=2)) == {"sent": 1}  # then the completion
     order = [r.path.rsplit("/", 2)[-2:] for r in rakuten.requests if r.method in ("POST", "PATCH")]
-    assert order == [["inquiry", "reply"]] * 2 + [["inquiries", "read"], ["inquiries", "complete"]]
+    # the reply (refused once, then posted and marked read), then the completion
+    assert order == [["inquiry", "reply"]] * 2 + [["inquiries", "read"]] * 2 + [["inquiries", "complete"]]
 
 
 # -- failures: retried while completing again is harmless, listed when the mall refuses -------------

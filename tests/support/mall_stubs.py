@@ -221,20 +221,21 @@ class RakutenStub(_StubServer):
                 return (200, {"Content-Type": "application/octet-stream"}, data) if data is not None else _json(404, {})
             if req.method == "POST" and path == "attachment":
                 return self._upload(req)
-            if req.method == "PATCH" and path in ("inquiries/read", "inquiries/complete"):
+            if req.method == "PATCH" and path in ("inquiries/read", "inquiries/complete", "inquiries/incomplete"):
                 numbers = req.json()["inquiryNumbers"]
                 if len(numbers) > 20:
                     return _json(400, {"error": {"code": "IE001", "message": "bad parameter"}})
-                field_ = "readByMerchant" if path.endswith("read") else "isCompleted"
+                field_ = "readByMerchant" if path.endswith("/read") else "isCompleted"
+                value = not path.endswith("incomplete")
                 ok, err = [], []
                 for n in numbers:
                     inq = self.inquiries.get(n)
                     if inq is None:
                         err.append({"inquiryNumber": n, "errorMessage": "not found."})
-                    elif inq[field_]:
+                    elif inq[field_] == value:
                         err.append({"inquiryNumber": n, "errorMessage": "already set value as specified"})
                     else:
-                        inq[field_] = True
+                        inq[field_] = value
                         ok.append(n)
                 return _json(200, {"result": {"ok": ok, "error": err}})
         if req.method == "POST" and path == "inquiry/reply":
