@@ -31,6 +31,7 @@ ACTIONS = (
     "export", "data.delete",
     "api_token.create", "api_token.revoke", "webhook.create", "webhook.update", "webhook.delete",
     "approval.approve", "approval.return", "approval.withdraw",
+    "customer.update", "customer.link", "customer.unlink", "customer.merge",
 )  # fmt: skip
 
 

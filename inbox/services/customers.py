@@ -196,9 +196,7 @@ def _clean(value: str | None, key: str) -> str:
     if key != "notes":
         text = " ".join(text.split())
     if len(text) > LIMITS[key]:
-        raise InvalidInput(
-            "%(field)s is too long (at most %(n)s characters).", field=key, n=LIMITS[key]
-        )
+        raise InvalidInput("Too long: at most %(n)s characters.", n=LIMITS[key])
     return text
 
 

@@ -30,7 +30,7 @@ _LABEL = (
 )
 _LABELLED = re.compile(
     _LABEL
-    + r"(?:[ \t]|[:#=】」』\])]|\bis\b|は)*(?<![A-Za-z0-9])([A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*)",
+    + r"(?:[ \t]|[-:#=】」』\])]|\bis\b|は)*(?<![A-Za-z0-9])([A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*)",
     re.IGNORECASE,
 )
 _RAKUTEN = re.compile(r"(?<![0-9A-Za-z-])([0-9]{6}-20[0-9]{6}-[0-9]{10})(?![0-9A-Za-z-])")

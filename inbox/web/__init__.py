@@ -145,6 +145,9 @@ def init_app(app: Flask) -> None:
     from inbox.web import retention
 
     areas += (retention,)
+    from inbox.web import customers
+
+    areas += (customers,)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)
