@@ -55,7 +55,9 @@ def show(customer_id: int):
 @login_required
 def update(customer_id: int):
     f = request.form
-    vip = {"1": True, "0": False}.get(f.get("vip", ""))
+    # The form sends vip=0 always and vip=1 when the box is ticked; no vip at all: unchanged.
+    marks = f.getlist("vip")
+    vip = ("1" in marks) if marks else None
     found = customers.update(
         db(), _me(), customer_id, name=f.get("name", ""), company=f.get("company", ""),
         phone=f.get("phone", ""), notes=f.get("notes", ""), vip=vip, now=utcnow(),
