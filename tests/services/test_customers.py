@@ -299,3 +299,44 @@ def test_forgetting_a_primary_hands_the_customer_to_an_identity(session, shop):
     assert session.get(CustomerProfile, heir).company == "会社"
     assert customers.primary_id(session, max(b.contact_id, c.contact_id)) == heir
     assert session.get(CustomerLink, heir) is None
+
+
+def test_retention_anonymising_drops_order_numbers_and_keeps_the_rest_of_the_customer(
+    session, shop
+):
+    east, _west, _agent, lead = shop
+    old = make_thread(session, east, "注文番号：123-456789-0123", customer="old@example.jp")
+    new = make_thread(session, east, "注文番号：999-999999-9999", customer="new@example.jp")
+    customer_orders.backfill(session)
+    customers.update(
+        session, lead, old.contact_id, name="", company="会社", phone="", notes="メモ", now=NOW
+    )
+    customer_links.merge(session, lead, old.contact_id, new.contact_id, now=NOW)
+
+    old_contact, new_contact = old.contact_id, new.contact_id
+
+    retention.anonymise_threads(session, [old.id])
+
+    assert list(session.scalars(select(ThreadOrderNumber.number))) == ["999-999999-9999"]
+    assert session.get(Contact, old_contact) is None  # no thread left: forgotten
+    kept = customers.get(session, lead, new_contact)
+    assert kept.id == new_contact and kept.profile.notes == "メモ"
+    assert kept.order_numbers == ["999-999999-9999"]
+
+
+def test_deadline_rule_for_vip_customers_saves_from_the_form(session, shop):
+    east = shop[0]
+    row = {"amount": "2", "unit": "hours", "tag": "", "priority": "", "customer_vip": "yes"}
+    args = {
+        "timezone": "Asia/Tokyo",
+        "hours": {"mon": "09:00-18:00"},
+        "closed": "",
+        "jp_holidays": True,
+        "actor_id": None,
+        "now": NOW,
+    }
+    deadlines.save_calendar(session, east, rules=[row], **args)
+    assert east.deadline_rules == [{"business_hours": 2.0, "customer_vip": True}]
+    assert deadlines.calendar_form(east)["rules"][0]["customer_vip"] == "yes"
+    with pytest.raises(InvalidInput):
+        deadlines.save_calendar(session, east, rules=[{**row, "customer_vip": "maybe"}], **args)
