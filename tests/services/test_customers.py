@@ -340,3 +340,24 @@ def test_deadline_rule_for_vip_customers_saves_from_the_form(session, shop):
     assert deadlines.calendar_form(east)["rules"][0]["customer_vip"] == "yes"
     with pytest.raises(InvalidInput):
         deadlines.save_calendar(session, east, rules=[{**row, "customer_vip": "maybe"}], **args)
+
+
+def test_a_mall_inquiry_gives_its_order_number_at_ingest(session, runtime):
+    from inbox.ingest import mall
+    from inbox.models import MailboxKind
+    from inbox.sources.mall_http import MallConversation, MallPost
+
+    box = make_mailbox(session, "rakuten", kind=MailboxKind.RAKUTEN)
+    conv = MallConversation(
+        ref="INQ-1", subject="商品について", customer_name="楽天 太郎", customer_address=RAKUTEN_ID,
+        meta={"mall": "rakuten", "order_number": ORDER},
+        posts=(MallPost(key="INQ-1#root", inbound=True, posted_at=NOW, body="注文番号：111-222222-3333 も同じです"),),
+    )  # fmt: skip
+    ctx = mall.StoreContext(blobs=runtime.blobs, now=NOW, fetch_file=lambda f: b"")
+    mall.store_conversation(session, box, conv, ctx)
+    session.flush()
+    rows = session.execute(select(ThreadOrderNumber.number, ThreadOrderNumber.source)).all()
+    assert sorted(rows) == sorted([(ORDER, "mall"), ("111-222222-3333", "mail")])
+    contact = session.scalar(select(Contact).where(Contact.address == RAKUTEN_ID))
+    lead = make_user(session, Role.LEAD, mailboxes=[box])
+    assert customers.search(session, lead, ORDER)[0][0].id == contact.id
