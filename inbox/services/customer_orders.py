@@ -46,7 +46,14 @@ def record(session: Session, thread: Thread, pairs: list[tuple[str, str]]) -> in
     """Add the numbers the thread does not have yet; returns how many were added."""
     if not pairs or thread.id is None:
         return 0
-    have = set(
+    # Ingest stores a batch without autoflush: numbers added for an earlier message of the
+    # same batch are still pending, not yet in the table.
+    pending = {
+        o.number
+        for o in session.new
+        if isinstance(o, ThreadOrderNumber) and o.thread_id == thread.id
+    }
+    have = pending | set(
         session.scalars(
             select(ThreadOrderNumber.number).where(ThreadOrderNumber.thread_id == thread.id)
         )

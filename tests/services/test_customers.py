@@ -222,6 +222,21 @@ def test_order_numbers_are_gathered_at_ingest(session, runtime):
     assert customer_orders.backfill(session)[1] == 0
 
 
+def test_one_batch_with_the_same_order_number_twice_in_a_thread(session, runtime):
+    box = make_mailbox(session, "shop")
+    first = _mail(1, "ご注文について", "注文番号：111-222222-3333")
+    second = _mail(2, "Re: ご注文について", "注文番号：111-222222-3333 の件、追記です").replace(
+        b"Message-ID: <orders-2@example.jp>",
+        b"Message-ID: <orders-2@example.jp>\r\nIn-Reply-To: <orders-1@example.jp>",
+    )
+    results = store.ingest_batch(session, runtime.blobs, box, [
+        RawItem("k1", first, NOW, False), RawItem("k2", second, NOW + timedelta(minutes=1), False),
+    ], now=NOW)  # fmt: skip
+    session.flush()
+    assert results[0].thread.id == results[1].thread.id
+    assert list(session.scalars(select(ThreadOrderNumber.number))) == ["111-222222-3333"]
+
+
 def test_customer_vip_condition_reads_the_profile_through_linked_identities(session, shop):
     east, _west, _agent, lead = shop
     main = make_thread(session, east, "件", customer="vip@example.jp")
