@@ -688,6 +688,8 @@ class SavedSearch(Base):
     query: Mapped[str] = mapped_column(Text, default="", server_default="")
     filters: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     created_at: Mapped[created_at]
+
+
 class TermCount(Base):
     """Voice of the customer: in how many customer messages of a mailbox a term came, per day.
 
@@ -911,6 +913,8 @@ class AutoAck(Base):
     address: Mapped[str] = mapped_column(String(320))  # lower-cased
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     created_at: Mapped[datetime]
+
+
 class ThreadFact(Base):
     """A thread's KPI facts, kept as its events happen (see ``inbox.services.kpi_facts``).
 
@@ -973,6 +977,8 @@ class ReplyFact(Base):
     delivered_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
     within_deadline: Mapped[bool | None]
+
+
 class ApiToken(Base):
     """A token for the REST API; only the SHA-256 of the secret is stored, with its visible prefix.
 
@@ -1086,6 +1092,8 @@ class ReplyDraft(Base):
     subject: Mapped[str] = mapped_column(Text, default="", server_default="")
     body: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[datetime]
+
+
 class MallRateSlot(Base):
     """When the next request to one mall account may leave, shared by every scheduler process.
 
@@ -1108,3 +1116,49 @@ class MallRecheck(Base):
         BigIntId, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
     )
     checked_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CustomerLink(Base):
+    """One customer known by several identities: ``contact_id`` (a mail address, a Rakuten masked
+    address, a Yahoo! id) belongs to the customer whose profile is ``primary_id``'s. A contact
+    without a link is its own customer. Links always point at a primary (never a chain)."""
+
+    __tablename__ = "customer_links"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    primary_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+
+
+class CustomerProfile(Base):
+    """What the team keeps about a customer beyond their name and VIP mark (on the primary
+    ``Contact``): company, phone and notes. One row per primary contact, made on first edit."""
+
+    __tablename__ = "customer_profiles"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    company: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    updated_at: Mapped[datetime | None]
+
+
+class ThreadOrderNumber(Base):
+    """An order number a thread mentions (a mall inquiry's order, or 注文番号 in a mail's subject
+    or text), normalised by ``inbox.services.order_numbers``; filled at ingest."""
+
+    __tablename__ = "thread_order_numbers"
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    source: Mapped[str] = mapped_column(String(16), default="mail", server_default="mail")
+    created_at: Mapped[created_at]

@@ -27,6 +27,7 @@ from inbox.services import (
     auto_ack,
     automatic,
     csat,
+    customer_orders,
     deadlines,
     delivery,
     history,
@@ -90,6 +91,7 @@ def wire() -> None:
         automatic.on_stored_message,
         notification_hooks.on_stored_message,
         kpi_facts.on_stored_message,
+        customer_orders.on_stored_message,
         webhooks.on_stored_message,
         auto_ack.on_stored_message,
     ]

@@ -85,6 +85,7 @@ def test_web_app_scheduler_and_cli_see_the_same_complete_registries(tmp_path):
         "inbox.services.automatic.on_stored_message",
         "inbox.services.notification_hooks.on_stored_message",
         "inbox.services.kpi_facts.on_stored_message",
+        "inbox.services.customer_orders.on_stored_message",
         "inbox.services.webhooks.on_stored_message",
         "inbox.services.auto_ack.on_stored_message",  # after the deadline is set
     ]

@@ -1,5 +1,6 @@
 """Retention and erasure commands: `inbox retention show|set|run [--dry-run]` and
-`inbox customer erase ADDRESS` (a customer's request to delete their data)."""
+`inbox customer erase ADDRESS` (a customer's request to delete their data) and
+`inbox customer backfill-orders` (order numbers of mail stored before they were gathered)."""
 
 from __future__ import annotations
 
@@ -120,3 +121,22 @@ def customer_erase(obj: CliContext, address: str, yes: bool) -> None:
         session.commit()
     blobs = service.remove_blobs(runtime.Session, runtime.blobs, counts.blob_candidates)
     click.echo(f"Erased: {_counts_line(counts.as_dict())}, blob files {blobs}.")
+
+
+@customer.command("backfill-orders", help="Gather order numbers from existing threads (new mail gets them at ingest).")
+@click.option("--batch", default=200, show_default=True, type=click.IntRange(1, 5000), help="Threads per transaction.")
+@pass_cli
+@friendly_errors
+def customer_backfill_orders(obj: CliContext, batch: int) -> None:
+    from inbox.services import customer_orders
+
+    runtime = obj.runtime()
+    last, threads, added = 0, 0, 0
+    while True:
+        with runtime.Session() as session:
+            read, new, last = customer_orders.backfill(session, after_id=last, batch=batch)
+            session.commit()
+        if not read:
+            break
+        threads, added = threads + read, added + new
+    click.echo(f"Read {threads} threads, added {added} order numbers.")

@@ -32,6 +32,7 @@ ACTIONS = (
     "api_token.create", "api_token.revoke", "webhook.create", "webhook.update", "webhook.delete",
     "approval.approve", "approval.return", "approval.withdraw",
     "thread.merge", "thread.split", "thread.merge_undone", "thread.split_undone",
+    "customer.update", "customer.link", "customer.unlink", "customer.merge",
 )  # fmt: skip
 
 

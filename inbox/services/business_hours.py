@@ -395,6 +395,8 @@ class DeadlineRule:
     priority: str | None = None
     category: int | None = None
     name: str | None = None
+    # True: only for threads of VIP customers (their profile's mark), False: only for others.
+    customer_vip: bool | None = None
 
     def __post_init__(self) -> None:
         if (self.business_days is None) == (self.business_hours is None):
@@ -408,14 +410,16 @@ class DeadlineRule:
 
     @property
     def specificity(self) -> int:
-        """Category 4, tag 2, priority 1, added up (so tag+priority 3 beats tag 2); default 0."""
-        return 4 * (self.category is not None) + 2 * (self.tag is not None) + (self.priority is not None)
+        """Customer VIP 8, category 4, tag 2, priority 1, added up (tag+priority 3 beats tag 2)."""
+        return 8 * (self.customer_vip is not None) + 4 * (self.category is not None) + 2 * (self.tag is not None) + (self.priority is not None)
 
     def matches(
-        self, *, tags: Collection[str], priority: str | None, category: int | None = None
-    ) -> bool:
+        self, *, tags: Collection[str], priority: str | None, category: int | None = None,
+        customer_vip: bool = False,
+    ) -> bool:  # fmt: skip
         return (
-            (self.tag is None or self.tag in tags)
+            (self.customer_vip is None or self.customer_vip == customer_vip)
+            and (self.tag is None or self.tag in tags)
             and (self.priority is None or self.priority == priority)
             and (self.category is None or self.category == category)
         )
@@ -427,6 +431,7 @@ def pick_rule(
     tags: Collection[str],
     priority: str | None,
     category: int | None = None,
+    customer_vip: bool = False,
 ) -> DeadlineRule | None:
     """The most specific matching rule (category > tag+priority > tag > priority > default).
 
@@ -434,7 +439,7 @@ def pick_rule(
     """
     best: DeadlineRule | None = None
     for rule in rules:
-        if rule.matches(tags=tags, priority=priority, category=category) and (
+        if rule.matches(tags=tags, priority=priority, category=category, customer_vip=customer_vip) and (
             best is None or rule.specificity > best.specificity
         ):
             best = rule

@@ -27,6 +27,7 @@ from inbox.models import (
     Thread,
     User,
 )
+from inbox.services import customers
 from inbox.services.access import can_see_mailbox, require_role
 from inbox.services.business_hours import (
     WEEKDAYS,
@@ -82,6 +83,7 @@ def rule_for(mailbox: Mailbox, thread: Thread) -> DeadlineRule | None:
         tags=[t.tag for t in thread.tags],
         priority=thread.priority.value if thread.priority else None,
         category=thread.category_id,
+        customer_vip=customers.is_vip(thread),
     )
 
 
@@ -411,6 +413,7 @@ def calendar_form(mailbox: Mailbox) -> dict[str, Any]:
             "priority": r.get("priority") or "",
             "category": r.get("category") or "",
             "name": r.get("name") or "",
+            "customer_vip": {True: "yes", False: "no"}.get(r.get("customer_vip"), ""),
         }
         for r in (mailbox.deadline_rules or [])
     ]
@@ -432,6 +435,9 @@ def _rule(row: Mapping[str, str], n: int) -> dict[str, Any] | None:
         raise InvalidInput(f"Rule {n}: unknown priority {priority!r}.")
     name = " ".join((row.get("name") or "").split())[:64] or None
     category_text = (row.get("category") or "").strip()
+    vip_text = (row.get("customer_vip") or "").strip()
+    if vip_text not in ("", "yes", "no"):
+        raise InvalidInput("Rule %(n)s: unknown customer choice.", n=n)
     if category_text and not category_text.isdigit():
         raise InvalidInput("Rule %(n)s: unknown category.", n=n)
     try:
@@ -443,6 +449,7 @@ def _rule(row: Mapping[str, str], n: int) -> dict[str, Any] | None:
             priority=priority or None,
             category=int(category_text) if category_text else None,
             name=name,
+            customer_vip={"yes": True, "no": False}.get(vip_text),
         )
     except ValueError as exc:
         raise InvalidInput(f"Rule {n}: {amount!r} is not a valid number of {unit}.") from exc

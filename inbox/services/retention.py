@@ -53,9 +53,10 @@ from inbox.models import (
     RawMessage,
     Status,
     Thread,
+    ThreadOrderNumber,
     WebhookDelivery,
 )
-from inbox.services import audit, claims, job_runs
+from inbox.services import audit, claims, customer_links, customers, job_runs
 from inbox.services.errors import InvalidInput
 from inbox.storage import BlobStore
 
@@ -275,16 +276,23 @@ def erase_customer(session: Session, address: str, *, actor_id: int | None, now:
     if not address or len(address) > 320:
         raise InvalidInput("Give the customer's address.")
     contact_ids = list(session.scalars(select(Contact.id).where(Contact.address == address)))
+    # The customer's other identities (linked by the team on their profile) are the same person.
+    for contact_id in list(contact_ids):
+        for other in customers.contact_ids(session, customers.primary_id(session, contact_id)):
+            if other not in contact_ids:
+                contact_ids.append(other)
+    addresses = {address, *session.scalars(select(Contact.address).where(Contact.id.in_(contact_ids)))} if contact_ids else {address}
     thread_ids = list(session.scalars(select(Thread.id).where(Thread.contact_id.in_(contact_ids)))) if contact_ids else []
     counts = anonymise_threads(session, thread_ids, address=address)
     # Their own messages in other customers' threads (copied in, forwarded by someone).
     stray = list(session.scalars(
-        select(Message.id).where(func.lower(Message.from_address) == address)
+        select(Message.id).where(func.lower(Message.from_address).in_(sorted(addresses)))
     ))
     counts.add(_purge_messages(session, stray))
     if contact_ids:
         session.execute(update(Thread).where(Thread.contact_id.in_(contact_ids)).values(contact_id=None)
                         .execution_options(synchronize_session=False))
+        customer_links.forget(session, contact_ids)
         counts.contacts += session.execute(delete(Contact).where(Contact.id.in_(contact_ids))).rowcount
     audit.record(
         session, actor_id=actor_id, action="customer.erased",
@@ -377,6 +385,7 @@ def anonymise_threads(session: Session, thread_ids: Sequence[int], *, address: s
         session.execute(update(CsatAnswer).where(CsatAnswer.thread_id.in_(ids)).values(comment="")
                         .execution_options(synchronize_session=False))
         session.execute(delete(Notification).where(Notification.thread_id.in_(ids)))
+        session.execute(delete(ThreadOrderNumber).where(ThreadOrderNumber.thread_id.in_(ids)))
         contacts = dict(session.execute(
             select(Contact.id, Contact.address).join(Thread, Thread.contact_id == Contact.id)
             .where(Thread.id.in_(ids))
@@ -391,6 +400,7 @@ def anonymise_threads(session: Session, thread_ids: Sequence[int], *, address: s
         # A customer left with no thread is forgotten too.
         for contact_id in contacts:
             if session.scalar(select(Thread.id).where(Thread.contact_id == contact_id).limit(1)) is None:
+                customer_links.forget(session, [contact_id])
                 counts.contacts += session.execute(delete(Contact).where(Contact.id == contact_id)).rowcount
         counts.kpi_facts_kept += session.scalar(
             select(func.count()).select_from(Thread).where(Thread.id.in_(ids), Thread.facts.has())

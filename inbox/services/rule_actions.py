@@ -41,7 +41,7 @@ from inbox.models import (
     ThreadTag,
     User,
 )
-from inbox.services import assignment, categories, deadlines, history, presence
+from inbox.services import assignment, categories, customers, deadlines, history, presence
 from inbox.services.access import can_see_mailbox, restrict_threads
 from inbox.services.errors import InvalidInput
 from inbox.services.rules import SPAM_TAG, CompiledRule, Facts, compile_rule, rules_in_force
@@ -91,6 +91,7 @@ def facts_for(
         ),
         inside_hours=lambda: (calendar or deadlines.calendar_for(mailbox)).is_open(message.received_at),
         vip=(lambda: bool(thread.contact is not None and thread.contact.vip)) if vip is None else (lambda: vip),
+        customer_vip=lambda: customers.is_vip(thread),
     )
 
 

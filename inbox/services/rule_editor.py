@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from inbox.models import Category, Mailbox, Priority, Role, SortingRule, Status, User
-from inbox.services import history
+from inbox.services import customers, history
 from inbox.services.access import can_see_mailbox, get_thread, require_role
 from inbox.services.assignment import normalize_tags
 from inbox.services.errors import InvalidInput, PermissionDenied
@@ -275,5 +275,6 @@ def set_vip(session: Session, user: User, thread_id: int, vip: bool, *, now: dat
     if thread.contact is None:
         raise InvalidInput(_("No contact is known for this thread."))
     if thread.contact.vip != vip:
-        thread.contact.vip = vip
+        # Every identity of the customer carries the mark (see inbox.services.customers).
+        customers.mark_vip(session, customers.primary_id(session, thread.contact.id), vip)
         history.record(session, thread, "customer_vip", {"vip": vip}, by=user, now=now)

@@ -43,6 +43,8 @@ CONDITIONS: dict[str, tuple[str, ...] | None] = {
     "has_attachment": ("yes", "no"),
     "business_hours": ("inside", "outside"),
     "vip": ("yes", "no"),
+    # The customer's profile is marked VIP (through any of their linked identities).
+    "customer_vip": ("yes", "no"),
     "thread": ("new", "followup"),
 }
 # Action types; those in NO_VALUE take no value.
@@ -87,7 +89,7 @@ class Facts:
 
     def __init__(self, *, new_thread: bool, **getters: Callable[[], Any]) -> None:
         # getters: sender, recipients, subject_text, body_text, kind, channel, mall_values,
-        # has_attachment, inside_hours, vip
+        # has_attachment, inside_hours, vip, customer_vip
         self._get = getters
         self.new_thread = new_thread
 
@@ -143,6 +145,8 @@ def predicate(field: str, value: Any) -> Callable[[Facts], bool]:
         return lambda f: f.inside_hours == flag
     if field == "vip":
         return lambda f: f.vip == flag
+    if field == "customer_vip":
+        return lambda f: f.customer_vip == flag
     if field == "thread":
         return lambda f: f.new_thread == flag
     return lambda f: False
@@ -175,7 +179,7 @@ class CompiledRule:
 
 
 _COST = {
-    "thread": 0, "kind": 0, "channel": 0, "vip": 1, "sender": 1, "recipient": 2, "subject": 2,
+    "thread": 0, "kind": 0, "channel": 0, "vip": 1, "customer_vip": 2, "sender": 1, "recipient": 2, "subject": 2,
     "mall_type": 2, "business_hours": 3, "has_attachment": 3, "body": 4,
 }
 

@@ -24,8 +24,8 @@ from inbox.models import (
     Thread,
     User,
 )
-from inbox.services import history
-from inbox.services.access import get_thread, restrict_threads, visible_mailbox_ids
+from inbox.services import customers, history
+from inbox.services.access import get_thread, visible_mailbox_ids
 from inbox.services.errors import NotFound
 from inbox.services.notes import mailbox_people
 
@@ -96,11 +96,12 @@ def _shown(message: Message) -> ShownMessage:
 
 
 def other_threads(session: Session, user: User, thread: Thread) -> list[Thread]:
-    """The contact's other threads the user may see, newest activity first, at most 10."""
+    """The customer's other threads the user may see (through any identity linked on their
+    profile), newest activity first, at most 10."""
     if thread.contact_id is None:
         return []
-    stmt = select(Thread).where(Thread.contact_id == thread.contact_id, Thread.id != thread.id)
-    stmt = restrict_threads(stmt, session, user)
+    primary = customers.primary_id(session, thread.contact_id)
+    stmt = customers.visible_threads(session, user, primary).where(Thread.id != thread.id)
     return list(
         session.scalars(
             stmt.order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(OTHER_THREADS)

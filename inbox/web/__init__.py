@@ -158,6 +158,9 @@ def init_app(app: Flask) -> None:
 
     areas += (mall_threads, thumbnails)
     mall_threads.init_app(app)
+    from inbox.web import customers
+
+    areas += (customers,)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)

@@ -129,7 +129,7 @@ def _calendar_input() -> dict:
         dict(zip(("amount", "unit", "tag", "priority"), r, strict=True))
         for r in zip(*columns, strict=False)
     ]
-    for key in ("category", "name"):  # optional columns (a form without them still saves)
+    for key in ("category", "name", "customer_vip"):  # optional columns (a form without them still saves)
         for row, value in zip(rows, f.getlist(f"rule_{key}"), strict=False):
             row[key] = value
     return {

@@ -30,6 +30,7 @@ CONDITION_LABELS = {
     "has_attachment": _l("Has an attachment (yes / no)"),
     "business_hours": _l("Arrived inside / outside business hours (inside / outside)"),
     "vip": _l("Customer is VIP (yes / no)"),
+    "customer_vip": _l("Customer profile is VIP, through any linked identity (yes / no)"),
     "thread": _l("New thread or follow-up (new / followup)"),
 }
 ACTION_LABELS = {

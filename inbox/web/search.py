@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from inbox.db import utcnow
 from inbox.models import Status
-from inbox.services import saved_searches
+from inbox.services import customer_orders, saved_searches
 from inbox.services import search as search_service
 from inbox.services.access import visible_mailboxes
 from inbox.services.queue import assignable_users
@@ -70,8 +70,9 @@ def index():
     query = request.args.get("q", "")
     filters, raw, problems = filters_from(request.args)
     result = search_service.search(session, user, query, filters=filters)
+    orders = customer_orders.threads_with(session, user, query) if query.strip() else []
     return render_template(
-        "search/index.html", result=result, raw=raw, problems=problems, Status=Status,
+        "search/index.html", result=result, raw=raw, problems=problems, Status=Status, orders=orders,
         mailboxes=visible_mailboxes(session, user), assignees=assignable_users(session, user),
         saved=saved_searches.list_for(session, user),
     ), (400 if problems else 200)

@@ -50,3 +50,19 @@ def test_customer_erase_reports_counts_and_asks_first(inbox):
     with inbox.runtime.Session() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 0
     assert inbox("customer", "erase", "  ", "--yes").exit_code == 2
+
+
+def test_customer_backfill_orders_reads_existing_mail_once(inbox):
+    from inbox.models import ThreadOrderNumber
+
+    with inbox.runtime.Session() as s:
+        box = make_mailbox(s)
+        for n in range(3):
+            make_thread(s, box, customer=f"c{n}@example.jp", body=f"ご注文番号：123-456789-000{n}")
+        s.commit()
+    done = inbox("customer", "backfill-orders", "--batch", "2")
+    assert done.exit_code == 0 and "Read 3 threads, added 3 order numbers." in done.output, done.output
+    assert "added 0 order numbers" in inbox("customer", "backfill-orders").output
+    with inbox.runtime.Session() as s:
+        assert sorted(s.scalars(select(ThreadOrderNumber.number))) == [f"123-456789-000{n}" for n in range(3)]
+    assert inbox("customer", "backfill-orders", "--batch", "0").exit_code == 2

@@ -368,7 +368,8 @@ def test_saved_calendar_round_trips_through_the_form(session, tokyo):
     assert form["hours"]["sat"] == "10:00-15:00" and form["hours"]["sun"] == ""
     assert form["closed"].splitlines() == ["2026-08-13..2026-08-16", "2026-12-29..2027-01-03"]
     assert form["rules"][1] == {
-        "amount": 4.0, "unit": "hours", "tag": "vip", "priority": "high", "category": "", "name": ""
+        "amount": 4.0, "unit": "hours", "tag": "vip", "priority": "high", "category": "", "name": "",
+        "customer_vip": "",
     }
 
 

@@ -41,6 +41,8 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/approvals/{ids['approval']}",
         "/reply-templates/new",
         "/settings",
+        "/customers",
+        f"/customers/{ids['customer']}",
     ]
 
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 import pytest
 
 from inbox.db import utcnow
-from inbox.models import ApprovalRequest, ApprovalStatus, Category, Role, SortingRule, Status
+from inbox.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Category,
+    CustomerProfile,
+    Role,
+    SortingRule,
+    Status,
+    ThreadOrderNumber,
+)
 from inbox.services import notifications, webhooks
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.web.live import live_app, log_in
@@ -60,9 +69,12 @@ def site(fresh_databases, tmp_path_factory):
                                    now=utcnow(), name=LONG_WORD[:120], url=LONG_URL, events=list(webhooks.EVENTS),
                                    fmt="json", mailbox_id=box.id)
             webhooks.ping(session, hook, by=admin, now=utcnow())
+            session.add(CustomerProfile(contact_id=thread.contact_id, company=LONG_WORD[:255],
+                                        phone="0" * 64, notes=f"{LONG_URL}\n{LONG_WORD}"))
+            session.add(ThreadOrderNumber(thread_id=thread.id, number="SS-" + "1" * 61))
             session.commit()
             ids = {"thread": thread.id, "mailbox": box.id, "user": admin.id, "approval": held.id,
-                   "webhook": hook.id, "rule": rule.id}
+                   "webhook": hook.id, "rule": rule.id, "customer": thread.contact_id}
         yield live, ids
 
 
@@ -112,6 +124,9 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/rules/{ids['rule']}/edit",
         "/categories/",
         f"/categories/mailboxes/{ids['mailbox']}",
+        "/customers",
+        "/customers?q=" + "SS-" + "1" * 61,
+        f"/customers/{ids['customer']}",
     ]
 
 
