@@ -38,7 +38,7 @@ from inbox.services.business_hours import (
     quick_pick,
     stage_at,
 )
-from inbox.services.errors import InvalidInput, NotFound
+from inbox.services.errors import InvalidInput, InvalidInputs, NotFound, Term
 
 DEFAULT_RULES = [DeadlineRule(business_days=1)]
 # Statuses in which a deadline still matters; a resolved thread's deadline is history.
@@ -234,7 +234,7 @@ def due_from_input(
         try:
             return quick_pick(pick, now, cal)
         except ValueError as exc:
-            raise InvalidInput(f"Unknown quick pick {pick!r}.") from exc
+            raise InvalidInput("Unknown quick pick %(pick)r.", pick=pick) from exc
     if day is None:
         raise InvalidInput("Choose a date or a quick pick.")
     if at is None:
@@ -309,7 +309,7 @@ def stage_condition(
     try:
         stage = Stage(stage)
     except ValueError as exc:
-        raise InvalidInput(f"Unknown deadline stage {stage!r}.") from exc
+        raise InvalidInput("Unknown deadline stage %(stage)r.", stage=stage) from exc
     if stage == Stage.NONE:
         raise InvalidInput("Filter by overdue, due_today or due_tomorrow.")
     base = and_(Thread.status.in_(OPEN_STATUSES), Thread.due_at.is_not(None))
@@ -429,7 +429,7 @@ def _rule(row: Mapping[str, str], n: int) -> dict[str, Any] | None:
         return None
     unit, tag, priority = row.get("unit"), (row.get("tag") or "").strip(), row.get("priority") or ""
     if priority and priority not in {p.value for p in Priority}:
-        raise InvalidInput(f"Rule {n}: unknown priority {priority!r}.")
+        raise InvalidInput("Rule %(n)s: unknown priority %(priority)r.", n=n, priority=priority)
     name = " ".join((row.get("name") or "").split())[:64] or None
     category_text = (row.get("category") or "").strip()
     if category_text and not category_text.isdigit():
@@ -445,8 +445,58 @@ def _rule(row: Mapping[str, str], n: int) -> dict[str, Any] | None:
             name=name,
         )
     except ValueError as exc:
-        raise InvalidInput(f"Rule {n}: {amount!r} is not a valid number of {unit}.") from exc
+        raise InvalidInput("Rule %(n)s: %(amount)r is not a valid number of %(unit)s.", n=n, amount=amount, unit=unit) from exc
     return {k: v for k, v in asdict(rule).items() if v is not None}
+
+
+DAY_NAMES = {
+    "mon": Term("Monday"),
+    "tue": Term("Tuesday"),
+    "wed": Term("Wednesday"),
+    "thu": Term("Thursday"),
+    "fri": Term("Friday"),
+    "sat": Term("Saturday"),
+    "sun": Term("Sunday"),
+}
+
+
+def _calendar_problems(timezone: str, cfg: Mapping[str, Any]) -> list[InvalidInput]:
+    """Every problem of a calendar form, each in words a user can act on (not the first only)."""
+    problems: list[InvalidInput] = []
+
+    def fails(part: Mapping[str, Any]) -> bool:
+        try:
+            BusinessCalendar.from_config({"timezone": "UTC", **part})
+        except ValueError:
+            return True
+        return False
+
+    if fails({"timezone": timezone}):
+        problems.append(
+            InvalidInput("Unknown time zone %(tz)s; use a name such as Asia/Tokyo.", tz=timezone)
+        )
+    for wd, span in cfg["hours"].items():
+        if span is not None and fails({"hours": {wd: span}}):
+            problems.append(
+                InvalidInput(
+                    "%(day)s: enter the hours as HH:MM-HH:MM, closing after opening"
+                    " (for example 09:00-18:00), not %(span)s.",
+                    day=DAY_NAMES[wd],
+                    span=span,
+                )
+            )
+    for line in cfg["closed"]:
+        if fails({"closed": [line]}):
+            problems.append(
+                InvalidInput(
+                    "Closed days: %(line)s is not a date (YYYY-MM-DD) or a range of at most"
+                    " a year (YYYY-MM-DD..YYYY-MM-DD).",
+                    line=line,
+                )
+            )
+    if not problems and fails({"timezone": timezone, **cfg}):
+        problems.append(InvalidInput("Open on at least one day of the week."))
+    return problems
 
 
 def save_calendar(
@@ -473,10 +523,9 @@ def save_calendar(
         "closed": [line.strip() for line in closed.splitlines() if line.strip()],
         "jp_holidays": bool(jp_holidays),
     }
-    try:
-        BusinessCalendar.from_config({"timezone": timezone.strip(), **cfg})
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+    problems = _calendar_problems(timezone.strip(), cfg)
+    if problems:
+        raise InvalidInputs(problems)
     parsed = [r for n, row in enumerate(rules, 1) if (r := _rule(row, n)) is not None]
     mailbox.timezone = timezone.strip()
     mailbox.calendar = cfg

@@ -152,7 +152,8 @@ def mailbox(mailbox_id: int):
         try:
             deadlines.save_calendar(session, box, **values, actor_id=me.id, now=_now())
         except InvalidInput as exc:
-            flash(translated(exc), "error")
+            for problem in getattr(exc, "problems", [exc]):  # every problem, not the first only
+                flash(translated(problem), "error")
             status = 400
         else:
             session.commit()

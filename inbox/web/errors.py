@@ -17,15 +17,24 @@ from inbox.services.errors import (
     ConcurrentChange,
     InboxError,
     InvalidInput,
+    InvalidInputs,
     NotFound,
     PermissionDenied,
+    Term,
 )
 
 
 def translated(error: InboxError) -> str:
-    """The error's message in the reader's language, with its values filled in."""
+    """The error's message in the reader's language, with its values filled in.
+
+    Values that are message ids themselves (``Term``) are translated too; several problems
+    (``InvalidInputs``) are joined, each translated.
+    """
+    if isinstance(error, InvalidInputs):
+        return " ".join(translated(p) for p in error.problems)
     message = getattr(error, "message", "") or str(error)
     params = getattr(error, "params", {}) or {}
+    params = {k: gettext(v) if isinstance(v, Term) else v for k, v in params.items()}
     return gettext(message, **params) if params else gettext(message)
 
 

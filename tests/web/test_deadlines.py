@@ -202,8 +202,13 @@ def test_a_lead_saves_hours_closed_days_and_rules(client, session, world):
     page = client.get(url).get_data(as_text=True)
     assert 'value="10:00-19:00"' in page and "2026-12-29..2027-01-03" in page
     data["hours_mon"] = "25:00-26:00"
+    data["hours_sat"] = "9-25"
     resp = client.post(url, data=data)
-    assert resp.status_code == 400 and "hours.mon" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    # every problem is shown, in Japanese, naming the day; not the parser's English
+    assert resp.status_code == 400
+    assert "月曜日" in page and "25:00-26:00" in page and "土曜日" in page and "9-25" in page
+    assert "hours.mon" not in page and "expected" not in page
 
 
 def test_admins_see_unsent_alert_mail_and_send_it_again(client, session, world):
