@@ -7,7 +7,7 @@ Every change is checked against the version the person saw (optimistic locking t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -281,7 +281,7 @@ class BulkCounts:
     unchanged: int
     skipped: int  # not visible to the user, not allowed for them, or changed meanwhile
     # why threads were skipped: (one of the errors, how many threads it stood for), per message
-    reasons: tuple[tuple[InboxError, int], ...] = ()
+    reasons: tuple[tuple[InboxError, int], ...] = field(default=(), compare=False)
 
 
 def _bulk_value(session: Session, action: str, value: str | int | None, by: User) -> object:
