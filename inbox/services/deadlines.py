@@ -27,7 +27,7 @@ from inbox.models import (
     Thread,
     User,
 )
-from inbox.services.access import can_see_mailbox, require_role
+from inbox.services.access import can_see_mailbox, require_role, visible_mailbox_ids
 from inbox.services.business_hours import (
     WEEKDAYS,
     BusinessCalendar,
@@ -343,7 +343,8 @@ def stage_filter(stmt: Select, stage: Stage | str, now: datetime, **kw: Any) -> 
 def badge_counts(session: Session, user: User, now: datetime) -> dict[str, int]:
     """The user's overdue and due-today counts for the header, in one indexed query.
 
-    Counts threads assigned to the user (index on assignee and status). "Today" is the
+    Counts threads assigned to the user (index on assignee and status); for leads and admins
+    also ``team_overdue`` and ``team_due_today`` over every mailbox they see, whoever holds them. "Today" is the
     user's own local date, which approximates each team's local date (they differ only for
     a user working a mailbox of another timezone); ``stage_condition`` with ``calendars`` is
     the exact per-mailbox form, for pages that can afford it.
@@ -361,7 +362,20 @@ def badge_counts(session: Session, user: User, now: datetime) -> dict[str, int]:
             Thread.due_at < end_of_today,
         )
     ).one()
-    return {"overdue": int(row[0]), "due_today": int(row[1])}
+    counts = {"overdue": int(row[0]), "due_today": int(row[1])}
+    if user.role in (Role.LEAD, Role.ADMIN):  # leads also see their team's, apart from their own
+        team = session.execute(
+            select(
+                func.count(case((Thread.due_at <= now, 1))),
+                func.count(case((Thread.due_at > now, 1))),
+            ).where(
+                Thread.mailbox_id.in_(visible_mailbox_ids(session, user)),
+                Thread.status.in_(OPEN_STATUSES),
+                Thread.due_at < end_of_today,
+            )
+        ).one()
+        counts |= {"team_overdue": int(team[0]), "team_due_today": int(team[1])}
+    return counts
 
 
 def my_deadlines(session: Session, user: User, *, limit: int = 200) -> list[Thread]:

@@ -322,6 +322,21 @@ def test_badge_counts_are_one_query_over_my_open_threads(session, tokyo, connect
     assert len(statements) == 1
 
 
+def test_leads_get_their_teams_counts_apart_from_their_own(session, tokyo):
+    lead = make_user(session, Role.LEAD, mailboxes=[tokyo], timezone="Asia/Tokyo")
+    agent = make_user(session, mailboxes=[tokyo])
+    elsewhere = make_mailbox(session, "elsewhere")
+    now = jst(2026, 11, 20, 10)
+    make_thread(session, tokyo, due_at=jst(2026, 11, 19, 18), assignee_id=lead.id)
+    make_thread(session, tokyo, due_at=jst(2026, 11, 19, 18), assignee_id=agent.id)
+    make_thread(session, tokyo, due_at=jst(2026, 11, 20, 18))  # nobody's yet: the team's
+    make_thread(session, elsewhere, due_at=jst(2026, 11, 19, 18))  # not the lead's mailbox
+    assert deadlines.badge_counts(session, lead, now) == {
+        "overdue": 1, "due_today": 0, "team_overdue": 2, "team_due_today": 1
+    }
+    assert "team_overdue" not in deadlines.badge_counts(session, agent, now)
+
+
 def test_my_deadlines_puts_overdue_first_and_leaves_out_resolved_and_others(session, tokyo):
     me = make_user(session, mailboxes=[tokyo])
     later = make_thread(session, tokyo, due_at=jst(2026, 11, 26, 18), assignee_id=me.id)
