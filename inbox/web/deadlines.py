@@ -17,7 +17,7 @@ from inbox.services import alert_log, alerts, categories, deadlines
 from inbox.services.access import get_thread, require_role, visible_mailboxes
 from inbox.services.business_hours import WEEKDAYS
 from inbox.services.errors import InvalidInput
-from inbox.web import db, user_zone
+from inbox.web import db, localtime, user_zone
 from inbox.web.errors import translated
 
 bp = Blueprint("deadlines", __name__, url_prefix="/deadlines")
@@ -77,8 +77,9 @@ def set_thread(thread_id: int):
         if request.form.get("action") == "clear":
             deadlines.clear_by_hand(session, thread, actor_id=me.id, now=_now())
         else:
+            cal = deadlines.calendar_for(thread.mailbox)
             due = deadlines.due_from_input(
-                deadlines.calendar_for(thread.mailbox),
+                cal,
                 now=_now(),
                 pick=request.form.get("pick"),
                 day=form.day.data,
@@ -86,6 +87,13 @@ def set_thread(thread_id: int):
                 zone=user_zone(),
             )
             deadlines.set_by_hand(session, thread, due, actor_id=me.id, now=_now())
+            if request.form.get("pick") == "today" and cal.to_local(due).date() != cal.to_local(_now()).date():
+                # 本日 pressed after business hours (or on a closed day): say where it went
+                flash(
+                    _("No business hours are left today, so the deadline moved to the next business day: %(when)s.",
+                      when=localtime(due)),
+                    "info",
+                )  # fmt: skip
     except InvalidInput as exc:
         flash(translated(exc), "error")
     else:

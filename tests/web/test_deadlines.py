@@ -72,6 +72,18 @@ def test_quick_pick_tomorrow_on_a_friday_skips_the_weekend_and_holiday(client, s
     assert world["thread"].due_at == jst(2026, 11, 24, 18)
 
 
+def test_today_after_hours_says_it_moved_to_the_next_business_day(client, session, world):
+    thread_url = f"/threads/{world['thread'].id}"
+    with time_machine.travel(jst(2026, 11, 20, 19), tick=True):  # Friday after 18:00
+        login_as(client, world["agent"])
+        post_deadline(client, world["thread"].id, pick="today")
+        page = client.get(thread_url).get_data(as_text=True)
+    assert "本日は営業時間外のため、期限を次の営業日 2026-11-24 18:00 にしました。" in page
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=True):  # within hours: no such note
+        post_deadline(client, world["thread"].id, pick="today")
+        assert "営業時間外" not in client.get(thread_url).get_data(as_text=True)
+
+
 def test_clearing_the_deadline_and_a_bad_date_are_both_handled(client, session, world):
     world["thread"].due_at = jst(2026, 11, 24, 18)
     session.flush()
