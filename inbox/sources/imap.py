@@ -83,7 +83,7 @@ class ImapSettings:
 
     def __post_init__(self) -> None:
         if not self.host:
-            raise ImapConfigError("No IMAP host name is set.")
+            raise ImapConfigError(_("No IMAP host name is set."))
         if not 0 < self.port < 65536:
             raise ImapConfigError(f"IMAP port {self.port} is not a valid port number.")
         if self.security not in SECURITY_MODES:
@@ -100,11 +100,11 @@ class ImapSettings:
                 f"Unknown after-fetch action {self.after_fetch!r}: use leave, mark_seen or move."
             )
         if self.after_fetch == "move" and not self.move_to:
-            raise ImapConfigError("After-fetch action 'move' needs a folder to move mail to.")
+            raise ImapConfigError(_("After-fetch action 'move' needs a folder to move mail to."))
         if not self.folders:
-            raise ImapConfigError("No folders to watch are set.")
+            raise ImapConfigError(_("No folders to watch are set."))
         if self.timeout <= 0:
-            raise ImapConfigError("The IMAP timeout must be a positive number of seconds.")
+            raise ImapConfigError(_("The IMAP timeout must be a positive number of seconds."))
 
     @property
     def address(self) -> str:
@@ -189,6 +189,11 @@ _MISSING_FOLDER_HINTS = (
     "NO SUCH MAILBOX",
     "COULD NOT BE FOUND",
 )
+
+
+def _(message: str) -> str:
+    """Mark a stored message for translation; the web layer translates it when showing it."""
+    return message
 
 
 def _scrub(text: str, secret: str) -> str:
@@ -550,7 +555,7 @@ class ImapConnection:
         """APPEND ``raw`` with \\Seen to ``folder`` (default: the settings' sent folder)."""
         target = folder or self.settings.sent_folder
         if not target:
-            raise ImapConfigError("No sent folder is set for this mailbox.")
+            raise ImapConfigError(_("No sent folder is set for this mailbox."))
         with _Translate(self.settings, "APPEND", target):
             self.client.append(target, raw, flags=[b"\\Seen"])
 

@@ -61,6 +61,15 @@ def _badges() -> dict[str, int] | None:
     return g.deadline_badges
 
 
+@bp.app_template_filter("isotime")
+def isotime(value: str | None) -> str:
+    """A stored ISO 8601 time (event data) in the viewer's timezone; "" when unreadable."""
+    try:
+        return localtime(datetime.fromisoformat(value or ""))
+    except (TypeError, ValueError):
+        return ""
+
+
 @bp.app_context_processor
 def _template_helpers() -> dict:
     return {"deadline_stage": _stage, "deadline_badges": _badges, "deadline_picks": QUICK_PICKS}
