@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from inbox.db import utcnow
-from inbox.models import ApprovalRequest, ApprovalStatus, Category, Role, SortingRule, Status
+from inbox.models import Alert, ApprovalRequest, ApprovalStatus, Category, Role, SortingRule, Status
 from inbox.services import notifications, webhooks
 from tests.factories import make_mailbox, make_thread, make_user
 from tests.web.live import live_app, log_in
@@ -46,6 +46,7 @@ def site(fresh_databases, tmp_path_factory):
                 draft={"text": long_text}, written_text=long_text, created_at=utcnow(),
                 diff=f"--- written\n+++ approved\n-{LONG_URL}\n+{LONG_WORD}")
             session.add_all([held, returned])
+            session.add(Alert(thread_id=thread.id, stage="overdue", due_at=utcnow()))  # alerts-sent page
             notifications.notify(session, admin.id, "assigned", now=utcnow(), thread_id=thread.id, key="layout")
             category = Category(mailbox_id=box.id, name=LONG_WORD[:120])
             session.add(category)
@@ -78,6 +79,7 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/reports/threads?figure=received",
         "/mentions",
         "/deadlines/mine",
+        "/deadlines/alerts",
         "/deadlines/settings",
         f"/deadlines/mailboxes/{ids['mailbox']}",
         "/outbox/failed",
