@@ -126,7 +126,7 @@ def test_a_second_mailbox_with_the_same_name_is_refused_on_the_name_field(client
     make_mailbox(session, "support")
     response = create_via_form(client)
     assert response.status_code == 400
-    assert 'data-testid="error-name">A mailbox named support already exists.' in response.get_data(as_text=True)
+    assert 'data-testid="error-name">support という名前のメールボックスはすでにあります。' in response.get_data(as_text=True)
 
 
 def test_local_mailbox_is_created_with_its_path(client, session, admin, tmp_path):

@@ -174,7 +174,7 @@ ENGLISH = (
     "No such page",
     "expected ",
 )
-JAPANESE = ("期限切れ", "本日", "営業時間", "スキップ", "受信箱", "自分", "チーム")
+JAPANESE = ("期限切れ", "本日", "営業時間", "スキップ", "メールボックス", "自分", "チーム")
 
 
 def _visible_text(page) -> str:

@@ -139,7 +139,7 @@ def test_bulk_says_why_threads_were_skipped_per_reason_with_counts(client, sessi
                                "thread": [str(t.id) for t in threads] + ["99999"]})  # fmt: skip
     html = client.get("/").get_data(as_text=True)
     assert "2 件をスキップ: 山田 は support のメンバーではありません。" in html
-    assert "1 件をスキップ: 見つからないか、担当の受信箱にありません" in html
+    assert "1 件をスキップ: 見つからないか、担当のメールボックスにありません" in html
 
 
 def test_bulk_status_change_and_tag_through_the_form(client, session):
