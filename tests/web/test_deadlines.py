@@ -143,6 +143,17 @@ def test_header_counts_my_overdue_and_due_today_threads(client, session, world):
     assert 'data-testid="badge-due-today" data-count="1"' in page
 
 
+def test_header_badges_are_labelled_mine_and_for_leads_team(client, session, world):
+    make_thread(session, world["box"], due_at=jst(2026, 11, 23, 18), assignee_id=world["agent"].id)
+    with time_machine.travel(jst(2026, 11, 24, 15), tick=True):
+        login_as(client, world["lead"])
+        page = client.get("/deadlines/mine").get_data(as_text=True)
+    assert '<span class="deadline-scope">自分</span>' in page
+    assert '<span class="deadline-scope">チーム</span>' in page
+    assert 'data-testid="badge-overdue" data-count="0"' in page  # not the lead's own thread
+    assert 'data-testid="team-badge-overdue" data-count="1"' in page
+
+
 def test_my_deadlines_lists_overdue_first(client, session, world):
     me = world["agent"]
     later = make_thread(
