@@ -68,7 +68,7 @@ def _imap_from(settings: Mapping[str, Any], *, password: str, username: str) -> 
     try:
         port = int(port)
     except (TypeError, ValueError) as exc:
-        raise ImapConfigError(f"IMAP port {port!r} is not a valid port number.") from exc
+        raise ImapConfigError("IMAP port %(port)s is not a valid port number.", port=repr(port)) from exc
     return ImapSettings(
         host=settings.get("imap_host") or "",
         port=port,
@@ -100,7 +100,7 @@ def _validate_imap(settings: Mapping[str, Any]) -> None:
     except ImapConfigError as exc:
         text = str(exc)
         field = next((f for hint, f in _IMAP_FIELD_HINTS if hint in text), None)
-        raise InvalidSetting(text, field) from exc
+        raise InvalidSetting(exc.message, field, **exc.params) from exc
     _validate_smtp(settings)
 
 

@@ -48,10 +48,16 @@ class ImapError(Exception):
 
 
 class ImapConfigError(ImapError):
-    """The settings themselves are unusable (never retryable)."""
+    """The settings themselves are unusable (never retryable).
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, kind="config", retryable=False)
+    ``message`` is a message id with ``%(name)s`` places and ``params`` their values, so the
+    web layer can show it translated; ``str(error)`` is the English text filled in.
+    """
+
+    def __init__(self, message: str, /, **params: object) -> None:
+        super().__init__(message % params if params else message, kind="config", retryable=False)
+        self.message = message
+        self.params = params
 
 
 def is_loopback_host(host: str) -> bool:
@@ -85,19 +91,24 @@ class ImapSettings:
         if not self.host:
             raise ImapConfigError(_("No IMAP host name is set."))
         if not 0 < self.port < 65536:
-            raise ImapConfigError(f"IMAP port {self.port} is not a valid port number.")
+            raise ImapConfigError(_("IMAP port %(port)s is not a valid port number."), port=self.port)
         if self.security not in SECURITY_MODES:
             raise ImapConfigError(
-                f"Unknown connection security {self.security!r}: use ssl, starttls or plain."
+                _("Unknown connection security %(security)r: use ssl, starttls or plain."),
+                security=self.security,
             )
         if self.security == "plain" and not is_loopback_host(self.host):
             raise ImapConfigError(
-                f"Unencrypted IMAP to {self.host} is not allowed: the password would cross the"
-                " network in clear text. Use ssl or starttls (plain is only for localhost)."
+                _(
+                    "Unencrypted IMAP to %(host)s is not allowed: the password would cross the"
+                    " network in clear text. Use ssl or starttls (plain is only for localhost)."
+                ),
+                host=self.host,
             )
         if self.after_fetch not in AFTER_FETCH_ACTIONS:
             raise ImapConfigError(
-                f"Unknown after-fetch action {self.after_fetch!r}: use leave, mark_seen or move."
+                _("Unknown after-fetch action %(action)r: use leave, mark_seen or move."),
+                action=self.after_fetch,
             )
         if self.after_fetch == "move" and not self.move_to:
             raise ImapConfigError(_("After-fetch action 'move' needs a folder to move mail to."))
