@@ -115,14 +115,21 @@ _MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BINARY_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x1B)) + bytes(range(0x1C, 0x20))
 _MAX_DEPTH = 40
+def _(message: str) -> str:
+    """Mark a stored warning for translation; the web layer translates it when showing it."""
+    return message
+
+
 _DEFECTS = {
-    "CloseBoundaryNotFoundDefect": "The message looks truncated: a multipart closing boundary "
-    "is missing.",
-    "StartBoundaryNotFoundDefect": "A multipart part's boundary never appears in its body.",
-    "NoBoundaryInMultipartDefect": "A multipart part has no boundary parameter.",
-    "MissingHeaderBodySeparatorDefect": "The header block is malformed (a line that is not a "
-    "header before the blank line).",
-    "FirstHeaderLineIsContinuationDefect": "The first header line is a continuation line.",
+    "CloseBoundaryNotFoundDefect": _(
+        "The message looks truncated: a multipart closing boundary is missing."
+    ),
+    "StartBoundaryNotFoundDefect": _("A multipart part's boundary never appears in its body."),
+    "NoBoundaryInMultipartDefect": _("A multipart part has no boundary parameter."),
+    "MissingHeaderBodySeparatorDefect": _(
+        "The header block is malformed (a line that is not a header before the blank line)."
+    ),
+    "FirstHeaderLineIsContinuationDefect": _("The first header line is a continuation line."),
 }
 _EXT_OVERRIDES = {
     "text/plain": ".txt",
@@ -247,7 +254,7 @@ def _walk(part: Message, ctx: _Ctx, depth: int, *, guessed: bool = False) -> Non
     for d in part.defects:
         ctx.warn(_DEFECTS.get(type(d).__name__, ""))
     if depth > _MAX_DEPTH:
-        ctx.warn("MIME nesting is too deep; deeper parts were skipped.")
+        ctx.warn(_("MIME nesting is too deep; deeper parts were skipped."))
         return
     ctype, cparams, cext = params.split_params(_first(part, "content-type"))
     if "/" not in ctype:
@@ -351,14 +358,14 @@ def _fallback_text(ctx: _Ctx) -> str:
         if ctype == "text/html":
             text = html_to_text(text)
         if text:
-            ctx.warn("The message has no text part; showed its inline named text part.")
+            ctx.warn(_("The message has no text part; showed its inline named text part."))
             return text
     for preamble in ctx.preambles:
         raw = preamble.encode("ascii", "surrogateescape")
         text = _BOILERPLATE.sub("", decode_bytes(raw, None, hints=ctx.hints).text)
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
         if text:
-            ctx.warn("The message has no text part; showed the text before its first boundary.")
+            ctx.warn(_("The message has no text part; showed the text before its first boundary."))
             return text
     return ""
 
@@ -383,8 +390,8 @@ def _attach_message(part: Message, payload: list[Message], ctx: _Ctx) -> None:
         data = inner.as_bytes(policy=compat32.clone(linesep="\r\n"))
     except Exception:  # noqa: BLE001
         data = b""
-        ctx.warn("An attached message could not be re-serialized; stored it empty.")
-    _, dparams, dext = params.split_params(_first(part, "content-disposition"))
+        ctx.warn(_("An attached message could not be re-serialized; stored it empty."))
+    _ctype, dparams, dext = params.split_params(_first(part, "content-disposition"))
     filename = _param_text("filename", dparams, dext, ctx)
     if not filename:
         subj = decode_header(_first(inner, "subject") or "", hints=ctx.hints).text

@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 KIND = "reply"
 
 
+def _(message: str) -> str:
+    """Mark a stored message for translation; the web layer translates it when showing it."""
+    return message
+
+
 class SmtpNotConfigured(ValueError):
     """The mailbox has no usable SMTP settings."""
 
@@ -37,7 +42,7 @@ def smtp_settings(mailbox: Mailbox, secrets: SecretBox) -> SmtpSettings:
     s = mailbox.settings or {}
     host = (s.get("smtp_host") or "").strip()
     if not host:
-        raise SmtpNotConfigured(f"No SMTP server is set for the mailbox {mailbox.name}.")
+        raise SmtpNotConfigured(_("No SMTP server is set for this mailbox."))
     security = s.get("smtp_security") or "starttls"
     default_port = {"ssl": 465, "starttls": 587}.get(security, 25)
     try:

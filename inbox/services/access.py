@@ -45,7 +45,7 @@ def get_thread(session: Session, user: User, thread_id: int, *, for_update: bool
     """The thread, if it exists and the user may see it; otherwise NotFound (no difference shown)."""
     thread = session.get(Thread, thread_id, with_for_update=for_update or None)
     if thread is None or not can_see_mailbox(session, user, thread.mailbox_id):
-        raise NotFound(f"Thread #{thread_id} does not exist or is not in your mailboxes.")
+        raise NotFound("Thread #%(id)s does not exist or is not in your mailboxes.", id=thread_id)
     return thread
 
 

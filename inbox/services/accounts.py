@@ -47,7 +47,7 @@ class ThrottlePolicy:
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+        raise InvalidInput("The password must be at least %(n)s characters long.", n=MIN_PASSWORD_LENGTH)
     return _hasher.hash(password)
 
 
@@ -77,7 +77,7 @@ def create_user(
     if "@" not in email:
         raise InvalidInput("Enter a mail address.")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise InvalidInput(f"A user with the address {email} already exists.")
+        raise InvalidInput("A user with the address %(email)s already exists.", email=email)
     user = User(
         email=email,
         name=name.strip() or email,

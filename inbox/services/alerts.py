@@ -443,6 +443,6 @@ def resend(session: Session, item_id: int, *, actor_id: int | None, now: datetim
     """Queue a stuck alert mail again (``outbox.resend``); NotFound for anything else."""
     item = session.get(OutboxItem, item_id)
     if item is None or item.kind != KIND:
-        raise NotFound(f"Alert mail #{item_id} does not exist.")
+        raise NotFound("Alert mail #%(id)s does not exist.", id=item_id)
     outbox.resend(session, item, now=now, actor_id=actor_id)
     return item

@@ -7,7 +7,7 @@ Every change is checked against the version the person saw (optimistic locking t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,7 +18,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from inbox.models import Priority, Role, Status, Thread, ThreadTag, User
 from inbox.services import categories, deadlines, history
 from inbox.services.access import can_see_mailbox, get_thread, restrict_threads
-from inbox.services.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
+from inbox.services.errors import (
+    ConcurrentChange,
+    InboxError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 64
@@ -70,8 +76,12 @@ def _assignee(session: Session, thread: Thread, assignee_id: int, by: User) -> U
             _("This thread is assigned to someone else; ask a lead to reassign it.")
         )
     user = session.get(User, assignee_id)
-    if user is None or not user.active or not can_see_mailbox(session, user, thread.mailbox_id):
+    if user is None or not user.active:
         raise InvalidInput(_("That person cannot work this mailbox."))
+    if not can_see_mailbox(session, user, thread.mailbox_id):
+        raise InvalidInput(
+            _("%(name)s is not a member of %(mailbox)s."), name=user.name, mailbox=thread.mailbox.name
+        )
     return user
 
 
@@ -270,6 +280,8 @@ class BulkCounts:
     changed: int
     unchanged: int
     skipped: int  # not visible to the user, not allowed for them, or changed meanwhile
+    # why threads were skipped: (one of the errors, how many threads it stood for), per message
+    reasons: tuple[tuple[InboxError, int], ...] = field(default=(), compare=False)
 
 
 def _bulk_value(session: Session, action: str, value: str | int | None, by: User) -> object:
@@ -335,6 +347,10 @@ def bulk_apply(
     threads = list(session.scalars(stmt.order_by(Thread.id)))
     changed = unchanged = 0
     skipped = len(ids) - len(threads)
+    reasons: dict[str, tuple[InboxError, int]] = {}
+    if skipped:
+        gone = NotFound(_("not found, or not in your mailboxes"))
+        reasons[str(gone)] = (gone, skipped)
     for thread in threads:
         try:
             with session.begin_nested():
@@ -346,12 +362,16 @@ def bulk_apply(
                     if action == "assign":
                         for hook in ASSIGNED_HOOKS:
                             hook(session, thread, now)
-        except (PermissionDenied, InvalidInput, NotFound, ConcurrentChange):
+        except (PermissionDenied, InvalidInput, NotFound, ConcurrentChange) as exc:
             skipped += 1
+            first, n = reasons.get(str(exc), (exc, 0))
+            reasons[str(exc)] = (first, n + 1)
             continue
         if done:
             changed += 1
         else:
             unchanged += 1
-    return BulkCounts(changed=changed, unchanged=unchanged, skipped=skipped)
+    return BulkCounts(
+        changed=changed, unchanged=unchanged, skipped=skipped, reasons=tuple(reasons.values())
+    )
 

@@ -28,7 +28,7 @@ from inbox.models import (
     User,
 )
 from inbox.services import customers
-from inbox.services.access import can_see_mailbox, require_role
+from inbox.services.access import can_see_mailbox, require_role, visible_mailbox_ids
 from inbox.services.business_hours import (
     WEEKDAYS,
     BusinessCalendar,
@@ -39,7 +39,7 @@ from inbox.services.business_hours import (
     quick_pick,
     stage_at,
 )
-from inbox.services.errors import InvalidInput, NotFound
+from inbox.services.errors import InvalidInput, InvalidInputs, NotFound, Term
 
 DEFAULT_RULES = [DeadlineRule(business_days=1)]
 # Statuses in which a deadline still matters; a resolved thread's deadline is history.
@@ -236,7 +236,7 @@ def due_from_input(
         try:
             return quick_pick(pick, now, cal)
         except ValueError as exc:
-            raise InvalidInput(f"Unknown quick pick {pick!r}.") from exc
+            raise InvalidInput("Unknown quick pick %(pick)r.", pick=pick) from exc
     if day is None:
         raise InvalidInput("Choose a date or a quick pick.")
     if at is None:
@@ -311,7 +311,7 @@ def stage_condition(
     try:
         stage = Stage(stage)
     except ValueError as exc:
-        raise InvalidInput(f"Unknown deadline stage {stage!r}.") from exc
+        raise InvalidInput("Unknown deadline stage %(stage)r.", stage=stage) from exc
     if stage == Stage.NONE:
         raise InvalidInput("Filter by overdue, due_today or due_tomorrow.")
     base = and_(Thread.status.in_(OPEN_STATUSES), Thread.due_at.is_not(None))
@@ -345,7 +345,8 @@ def stage_filter(stmt: Select, stage: Stage | str, now: datetime, **kw: Any) -> 
 def badge_counts(session: Session, user: User, now: datetime) -> dict[str, int]:
     """The user's overdue and due-today counts for the header, in one indexed query.
 
-    Counts threads assigned to the user (index on assignee and status). "Today" is the
+    Counts threads assigned to the user (index on assignee and status); for leads and admins
+    also ``team_overdue`` and ``team_due_today`` over every mailbox they see, whoever holds them. "Today" is the
     user's own local date, which approximates each team's local date (they differ only for
     a user working a mailbox of another timezone); ``stage_condition`` with ``calendars`` is
     the exact per-mailbox form, for pages that can afford it.
@@ -363,7 +364,20 @@ def badge_counts(session: Session, user: User, now: datetime) -> dict[str, int]:
             Thread.due_at < end_of_today,
         )
     ).one()
-    return {"overdue": int(row[0]), "due_today": int(row[1])}
+    counts = {"overdue": int(row[0]), "due_today": int(row[1])}
+    if user.role in (Role.LEAD, Role.ADMIN):  # leads also see their team's, apart from their own
+        team = session.execute(
+            select(
+                func.count(case((Thread.due_at <= now, 1))),
+                func.count(case((Thread.due_at > now, 1))),
+            ).where(
+                Thread.mailbox_id.in_(visible_mailbox_ids(session, user)),
+                Thread.status.in_(OPEN_STATUSES),
+                Thread.due_at < end_of_today,
+            )
+        ).one()
+        counts |= {"team_overdue": int(team[0]), "team_due_today": int(team[1])}
+    return counts
 
 
 def my_deadlines(session: Session, user: User, *, limit: int = 200) -> list[Thread]:
@@ -432,7 +446,7 @@ def _rule(row: Mapping[str, str], n: int) -> dict[str, Any] | None:
         return None
     unit, tag, priority = row.get("unit"), (row.get("tag") or "").strip(), row.get("priority") or ""
     if priority and priority not in {p.value for p in Priority}:
-        raise InvalidInput(f"Rule {n}: unknown priority {priority!r}.")
+        raise InvalidInput("Rule %(n)s: unknown priority %(priority)r.", n=n, priority=priority)
     name = " ".join((row.get("name") or "").split())[:64] or None
     category_text = (row.get("category") or "").strip()
     vip_text = (row.get("customer_vip") or "").strip()
@@ -452,8 +466,58 @@ def _rule(row: Mapping[str, str], n: int) -> dict[str, Any] | None:
             customer_vip={"yes": True, "no": False}.get(vip_text),
         )
     except ValueError as exc:
-        raise InvalidInput(f"Rule {n}: {amount!r} is not a valid number of {unit}.") from exc
+        raise InvalidInput("Rule %(n)s: %(amount)r is not a valid number of %(unit)s.", n=n, amount=amount, unit=unit) from exc
     return {k: v for k, v in asdict(rule).items() if v is not None}
+
+
+DAY_NAMES = {
+    "mon": Term("Monday"),
+    "tue": Term("Tuesday"),
+    "wed": Term("Wednesday"),
+    "thu": Term("Thursday"),
+    "fri": Term("Friday"),
+    "sat": Term("Saturday"),
+    "sun": Term("Sunday"),
+}
+
+
+def _calendar_problems(timezone: str, cfg: Mapping[str, Any]) -> list[InvalidInput]:
+    """Every problem of a calendar form, each in words a user can act on (not the first only)."""
+    problems: list[InvalidInput] = []
+
+    def fails(part: Mapping[str, Any]) -> bool:
+        try:
+            BusinessCalendar.from_config({"timezone": "UTC", **part})
+        except ValueError:
+            return True
+        return False
+
+    if fails({"timezone": timezone}):
+        problems.append(
+            InvalidInput("Unknown time zone %(tz)s; use a name such as Asia/Tokyo.", tz=timezone)
+        )
+    for wd, span in cfg["hours"].items():
+        if span is not None and fails({"hours": {wd: span}}):
+            problems.append(
+                InvalidInput(
+                    "%(day)s: enter the hours as HH:MM-HH:MM, closing after opening"
+                    " (for example 09:00-18:00), not %(span)s.",
+                    day=DAY_NAMES[wd],
+                    span=span,
+                )
+            )
+    for line in cfg["closed"]:
+        if fails({"closed": [line]}):
+            problems.append(
+                InvalidInput(
+                    "Closed days: %(line)s is not a date (YYYY-MM-DD) or a range of at most"
+                    " a year (YYYY-MM-DD..YYYY-MM-DD).",
+                    line=line,
+                )
+            )
+    if not problems and fails({"timezone": timezone, **cfg}):
+        problems.append(InvalidInput("Open on at least one day of the week."))
+    return problems
 
 
 def save_calendar(
@@ -480,10 +544,9 @@ def save_calendar(
         "closed": [line.strip() for line in closed.splitlines() if line.strip()],
         "jp_holidays": bool(jp_holidays),
     }
-    try:
-        BusinessCalendar.from_config({"timezone": timezone.strip(), **cfg})
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+    problems = _calendar_problems(timezone.strip(), cfg)
+    if problems:
+        raise InvalidInputs(problems)
     parsed = [r for n, row in enumerate(rules, 1) if (r := _rule(row, n)) is not None]
     mailbox.timezone = timezone.strip()
     mailbox.calendar = cfg

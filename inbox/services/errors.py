@@ -15,6 +15,10 @@ class InboxError(Exception):
         super().__init__(message % params if params else message)
 
 
+class Term(str):
+    """A value of a message that is itself a message id (a weekday, a role): shown translated."""
+
+
 class NotFound(InboxError):
     """The thing does not exist, or the user may not see it (the two are not told apart)."""
 
@@ -49,3 +53,11 @@ class SsoRefused(InboxError):
     def __init__(self, reason: str, message: str, /, **params: object) -> None:
         super().__init__(message, **params)
         self.reason = reason
+
+
+class InvalidInputs(InvalidInput):
+    """Several problems with one form at once; ``problems`` are shown one by one."""
+
+    def __init__(self, problems: list[InvalidInput]) -> None:
+        super().__init__("%(problems)s", problems="; ".join(str(p) for p in problems))
+        self.problems = list(problems)

@@ -68,7 +68,7 @@ def _imap_from(settings: Mapping[str, Any], *, password: str, username: str) -> 
     try:
         port = int(port)
     except (TypeError, ValueError) as exc:
-        raise ImapConfigError(f"IMAP port {port!r} is not a valid port number.") from exc
+        raise ImapConfigError("IMAP port %(port)s is not a valid port number.", port=repr(port)) from exc
     return ImapSettings(
         host=settings.get("imap_host") or "",
         port=port,
@@ -100,7 +100,7 @@ def _validate_imap(settings: Mapping[str, Any]) -> None:
     except ImapConfigError as exc:
         text = str(exc)
         field = next((f for hint, f in _IMAP_FIELD_HINTS if hint in text), None)
-        raise InvalidSetting(text, field) from exc
+        raise InvalidSetting(exc.message, field, **exc.params) from exc
     _validate_smtp(settings)
 
 
@@ -112,7 +112,7 @@ def _validate_smtp(settings: Mapping[str, Any]) -> None:
     security = settings.get("smtp_security") or "starttls"
     if security not in SMTP_SECURITY_MODES:
         raise InvalidSetting(
-            f"Unknown SMTP security {security!r}: use ssl, starttls or plain.", "smtp_security"
+            "Unknown SMTP security %(security)r: use ssl, starttls or plain.", "smtp_security", security=security
         )
     try:
         port = int(settings.get("smtp_port") or 0)
@@ -179,7 +179,7 @@ def validate_settings(kind: MailboxKind | str, settings: Mapping[str, Any]) -> N
     """Raise ``InvalidSetting`` (a plain-words message and the settings key) when unusable."""
     leaked = SECRET_KEYS & set(settings)
     if leaked:
-        raise InvalidSetting(f"{sorted(leaked)[0]} is a secret and must be given as a secret.")
+        raise InvalidSetting("%(key)s is a secret and must be given as a secret.", key=sorted(leaked)[0])
     validator = SETTINGS_VALIDATORS.get(MailboxKind(kind))
     if validator is not None:
         validator(settings)
@@ -194,7 +194,7 @@ def validate_settings(kind: MailboxKind | str, settings: Mapping[str, Any]) -> N
 def _check_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
-        raise InvalidInput(f"Unknown mailbox field {sorted(unknown)[0]}.")
+        raise InvalidInput("Unknown mailbox field %(field)s.", field=sorted(unknown)[0])
     out = dict(fields)
     if "status_after_reply" in out:
         out["status_after_reply"] = Status(out["status_after_reply"])
@@ -211,7 +211,7 @@ def _check_name(session: Session, name: str, *, except_id: int | None = None) ->
         raise InvalidSetting("A mailbox needs a name.", "name")
     other = session.scalar(select(Mailbox.id).where(Mailbox.name == name))
     if other is not None and other != except_id:
-        raise InvalidSetting(f"A mailbox named {name} already exists.", "name")
+        raise InvalidSetting("A mailbox named %(name)s already exists.", "name", name=name)
     return name
 
 
@@ -316,7 +316,7 @@ def get_mailbox(session: Session, *, name: str | None = None, id: int | None = N
     else:
         mailbox = session.scalar(select(Mailbox).where(Mailbox.name == name))
     if mailbox is None:
-        raise NotFound(f"There is no mailbox {name if id is None else f'#{id}'}.")
+        raise NotFound("There is no mailbox %(name)s.", name=name if id is None else "#" + str(id))
     return mailbox
 
 

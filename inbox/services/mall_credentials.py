@@ -29,7 +29,7 @@ from inbox.services import mall_complete, mall_rate, outbox
 from inbox.services.mailbox_check import CheckResult
 from inbox.services.mailboxes import InvalidSetting, update_secrets
 from inbox.sources import rakuten_facts, yahoo_facts
-from inbox.sources.mall_http import MallEnv, MallError, MallSource, connect, env_for
+from inbox.sources.mall_http import MallEnv, MallError, MallSource, connect
 
 if TYPE_CHECKING:
     from inbox.runtime import Runtime

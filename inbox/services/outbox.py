@@ -30,6 +30,12 @@ from inbox.models import Event, OutboxItem, OutboxStatus
 
 log = logging.getLogger(__name__)
 
+
+def _(message: str) -> str:
+    """Mark a stored message for translation; the web layer translates it when showing it."""
+    return message
+
+
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
 
@@ -134,7 +140,7 @@ def expire_stale(session: Session, *, now: datetime, context: Any = None) -> dic
             counts["requeued"] += 1
             continue
         item.status = OutboxStatus.UNKNOWN
-        item.last_error = (
+        item.last_error = _(
             "The worker stopped after it had started sending; the message may or may not have gone out."
         )
         counts["unknown"] += 1

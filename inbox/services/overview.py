@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from inbox.models import Mailbox, Role, Status, Thread, User
 from inbox.services.access import require_role, visible_mailbox_ids
-from inbox.services.queue import UNRESOLVED, overdue_condition
+from inbox.services.queue import UNRESOLVED, due_today_condition, overdue_condition
 
 
 @dataclass
@@ -29,6 +29,8 @@ class MailboxSummary:
 class AgentLoad:
     user: User | None  # None: nobody assigned yet
     counts: dict[str, int]  # new / open / waiting
+    overdue: int = 0  # deadline passed, still unresolved
+    due_today: int = 0  # deadline later today (the viewer's day), not yet overdue
 
     @property
     def total(self) -> int:
@@ -80,7 +82,7 @@ def lead_overview(session: Session, user: User, *, now: datetime) -> Overview:
                 oldest_waiting=_oldest_waiting(session, mailbox.id),
             )
         )
-    overview.agents = _agent_loads(session, ids)
+    overview.agents = _agent_loads(session, ids, now=now, zone=user.timezone)
     return overview
 
 
@@ -98,8 +100,11 @@ def _oldest_waiting(session: Session, mailbox_id: int) -> Thread | None:
     ).first()
 
 
-def _agent_loads(session: Session, mailbox_ids: list[int]) -> list[AgentLoad]:
-    """Unresolved threads per assignee (and unassigned), busiest first."""
+def _agent_loads(
+    session: Session, mailbox_ids: list[int], *, now: datetime, zone: str
+) -> list[AgentLoad]:
+    """Unresolved threads per assignee (and unassigned), busiest first, with how many of
+    them are overdue and how many fall due later today (``zone``: the viewer's day)."""
     loads: dict[int | None, dict[str, int]] = {}
     rows = session.execute(
         select(Thread.assignee_id, Thread.status, func.count())
@@ -111,6 +116,27 @@ def _agent_loads(session: Session, mailbox_ids: list[int]) -> list[AgentLoad]:
     users = {
         u.id: u for u in session.scalars(select(User).where(User.id.in_([i for i in loads if i])))
     }
-    result = [AgentLoad(user=users.get(i) if i else None, counts=c) for i, c in loads.items()]
+    late = {
+        name: dict(
+            session.execute(
+                select(Thread.assignee_id, func.count())
+                .where(Thread.mailbox_id.in_(mailbox_ids), condition)
+                .group_by(Thread.assignee_id)
+            ).all()
+        )
+        for name, condition in (
+            ("overdue", overdue_condition(now)),
+            ("due_today", due_today_condition(now, zone)),
+        )
+    }
+    result = [
+        AgentLoad(
+            user=users.get(i) if i else None,
+            counts=c,
+            overdue=late["overdue"].get(i, 0),
+            due_today=late["due_today"].get(i, 0),
+        )
+        for i, c in loads.items()
+    ]
     result.sort(key=lambda a: (a.user is None, -a.total, a.user.name if a.user else ""))
     return result

@@ -65,11 +65,11 @@ class QueueFilter:
 
     def __post_init__(self) -> None:
         if self.view not in VIEWS:
-            raise InvalidInput(f"Unknown queue view {self.view!r}.")
+            raise InvalidInput("Unknown queue view %(view)r.", view=self.view)
         if self.sort is not None and self.sort not in SORTS:
-            raise InvalidInput(f"Unknown sort order {self.sort!r}.")
+            raise InvalidInput("Unknown sort order %(sort)r.", sort=self.sort)
         if self.deadline is not None and self.deadline not in DEADLINES:
-            raise InvalidInput(f"Unknown deadline filter {self.deadline!r}.")
+            raise InvalidInput("Unknown deadline filter %(deadline)r.", deadline=self.deadline)
         if self.assignee not in (None, "me", "none") and not (
             str(self.assignee).isascii() and str(self.assignee).isdigit()
             and 0 < int(self.assignee) <= MAX_ID
@@ -394,7 +394,7 @@ def bulk_update(
     if not ids:
         raise InvalidInput("Choose at least one thread.")
     if len(ids) > MAX_BULK:
-        raise InvalidInput(f"Choose at most {MAX_BULK} threads at a time.")
+        raise InvalidInput("Choose at most %(n)s threads at a time.", n=MAX_BULK)
     if action not in BULK_ACTIONS:
-        raise InvalidInput(f"Unknown bulk action {action!r}.")
+        raise InvalidInput("Unknown bulk action %(action)r.", action=action)
     return bulk_apply(session, ids, action, value, by=user, now=now)

@@ -48,10 +48,16 @@ class ImapError(Exception):
 
 
 class ImapConfigError(ImapError):
-    """The settings themselves are unusable (never retryable)."""
+    """The settings themselves are unusable (never retryable).
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, kind="config", retryable=False)
+    ``message`` is a message id with ``%(name)s`` places and ``params`` their values, so the
+    web layer can show it translated; ``str(error)`` is the English text filled in.
+    """
+
+    def __init__(self, message: str, /, **params: object) -> None:
+        super().__init__(message % params if params else message, kind="config", retryable=False)
+        self.message = message
+        self.params = params
 
 
 def is_loopback_host(host: str) -> bool:
@@ -83,28 +89,33 @@ class ImapSettings:
 
     def __post_init__(self) -> None:
         if not self.host:
-            raise ImapConfigError("No IMAP host name is set.")
+            raise ImapConfigError(_("No IMAP host name is set."))
         if not 0 < self.port < 65536:
-            raise ImapConfigError(f"IMAP port {self.port} is not a valid port number.")
+            raise ImapConfigError(_("IMAP port %(port)s is not a valid port number."), port=self.port)
         if self.security not in SECURITY_MODES:
             raise ImapConfigError(
-                f"Unknown connection security {self.security!r}: use ssl, starttls or plain."
+                _("Unknown connection security %(security)r: use ssl, starttls or plain."),
+                security=self.security,
             )
         if self.security == "plain" and not is_loopback_host(self.host):
             raise ImapConfigError(
-                f"Unencrypted IMAP to {self.host} is not allowed: the password would cross the"
-                " network in clear text. Use ssl or starttls (plain is only for localhost)."
+                _(
+                    "Unencrypted IMAP to %(host)s is not allowed: the password would cross the"
+                    " network in clear text. Use ssl or starttls (plain is only for localhost)."
+                ),
+                host=self.host,
             )
         if self.after_fetch not in AFTER_FETCH_ACTIONS:
             raise ImapConfigError(
-                f"Unknown after-fetch action {self.after_fetch!r}: use leave, mark_seen or move."
+                _("Unknown after-fetch action %(action)r: use leave, mark_seen or move."),
+                action=self.after_fetch,
             )
         if self.after_fetch == "move" and not self.move_to:
-            raise ImapConfigError("After-fetch action 'move' needs a folder to move mail to.")
+            raise ImapConfigError(_("After-fetch action 'move' needs a folder to move mail to."))
         if not self.folders:
-            raise ImapConfigError("No folders to watch are set.")
+            raise ImapConfigError(_("No folders to watch are set."))
         if self.timeout <= 0:
-            raise ImapConfigError("The IMAP timeout must be a positive number of seconds.")
+            raise ImapConfigError(_("The IMAP timeout must be a positive number of seconds."))
 
     @property
     def address(self) -> str:
@@ -189,6 +200,11 @@ _MISSING_FOLDER_HINTS = (
     "NO SUCH MAILBOX",
     "COULD NOT BE FOUND",
 )
+
+
+def _(message: str) -> str:
+    """Mark a stored message for translation; the web layer translates it when showing it."""
+    return message
 
 
 def _scrub(text: str, secret: str) -> str:
@@ -550,7 +566,7 @@ class ImapConnection:
         """APPEND ``raw`` with \\Seen to ``folder`` (default: the settings' sent folder)."""
         target = folder or self.settings.sent_folder
         if not target:
-            raise ImapConfigError("No sent folder is set for this mailbox.")
+            raise ImapConfigError(_("No sent folder is set for this mailbox."))
         with _Translate(self.settings, "APPEND", target):
             self.client.append(target, raw, flags=[b"\\Seen"])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -11,11 +13,11 @@ from wtforms.validators import Optional
 
 from inbox.db import utcnow
 from inbox.models import Role, Thread, User
-from inbox.services import alerts, categories, deadlines
+from inbox.services import alert_log, alerts, categories, deadlines
 from inbox.services.access import get_thread, require_role, visible_mailboxes
 from inbox.services.business_hours import WEEKDAYS
 from inbox.services.errors import InvalidInput
-from inbox.web import db, user_zone
+from inbox.web import db, localtime, user_zone
 from inbox.web.errors import translated
 
 bp = Blueprint("deadlines", __name__, url_prefix="/deadlines")
@@ -59,6 +61,15 @@ def _badges() -> dict[str, int] | None:
     return g.deadline_badges
 
 
+@bp.app_template_filter("isotime")
+def isotime(value: str | None) -> str:
+    """A stored ISO 8601 time (event data) in the viewer's timezone; "" when unreadable."""
+    try:
+        return localtime(datetime.fromisoformat(value or ""))
+    except (TypeError, ValueError):
+        return ""
+
+
 @bp.app_context_processor
 def _template_helpers() -> dict:
     return {"deadline_stage": _stage, "deadline_badges": _badges, "deadline_picks": QUICK_PICKS}
@@ -75,8 +86,9 @@ def set_thread(thread_id: int):
         if request.form.get("action") == "clear":
             deadlines.clear_by_hand(session, thread, actor_id=me.id, now=_now())
         else:
+            cal = deadlines.calendar_for(thread.mailbox)
             due = deadlines.due_from_input(
-                deadlines.calendar_for(thread.mailbox),
+                cal,
                 now=_now(),
                 pick=request.form.get("pick"),
                 day=form.day.data,
@@ -84,6 +96,13 @@ def set_thread(thread_id: int):
                 zone=user_zone(),
             )
             deadlines.set_by_hand(session, thread, due, actor_id=me.id, now=_now())
+            if request.form.get("pick") == "today" and cal.to_local(due).date() != cal.to_local(_now()).date():
+                # 本日 pressed after business hours (or on a closed day): say where it went
+                flash(
+                    _("No business hours are left today, so the deadline moved to the next business day: %(when)s.",
+                      when=localtime(due)),
+                    "info",
+                )  # fmt: skip
     except InvalidInput as exc:
         flash(translated(exc), "error")
     else:
@@ -152,7 +171,8 @@ def mailbox(mailbox_id: int):
         try:
             deadlines.save_calendar(session, box, **values, actor_id=me.id, now=_now())
         except InvalidInput as exc:
-            flash(translated(exc), "error")
+            for problem in getattr(exc, "problems", [exc]):  # every problem, not the first only
+                flash(translated(problem), "error")
             status = 400
         else:
             session.commit()
@@ -187,3 +207,42 @@ def resend(item_id: int):
     session.commit()
     flash(_("The alert mail is queued again."), "info")
     return redirect(url_for("deadlines.stuck_alerts"))
+
+
+def _day_arg(key: str, problems: list[str]) -> datetime | None:
+    """A YYYY-MM-DD query value as the start of that day in the viewer's zone (UTC)."""
+    value = request.args.get(key, "").strip()
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value[:10], "%Y-%m-%d").date()
+    except ValueError:
+        problems.append(_("Enter dates as YYYY-MM-DD."))
+        return None
+    return datetime.combine(day, time(0), tzinfo=user_zone()).astimezone(UTC)
+
+
+@bp.get("/alerts")
+@login_required
+def sent_alerts():
+    """Deadline alerts sent, newest first: leads see their mailboxes', admins every mailbox's."""
+    me, session, problems = _me(), db(), []
+    mailbox = request.args.get("mailbox", "")
+    before = request.args.get("before", "")
+    since, until = _day_arg("since", problems), _day_arg("until", problems)
+    flt = alert_log.AlertFilter(
+        mailbox_id=int(mailbox) if mailbox.isdigit() and len(mailbox) < 19 else None,
+        since=since,
+        until=until + timedelta(days=1) if until else None,  # the "until" day is included
+    )
+    before_id = int(before) if before.isdigit() and len(before) < 19 else None
+    rows = alert_log.sent_alerts(session, me, flt, before_id=before_id)
+    args = {k: v for k, v in request.args.items() if k in ("mailbox", "since", "until") and v}
+    return render_template(
+        "deadlines/alerts.html",
+        rows=rows,
+        mailboxes=visible_mailboxes(session, me),
+        args=args,
+        problems=problems,
+        more=len(rows) == alert_log.PAGE,
+    ), 400 if problems else 200

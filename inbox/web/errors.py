@@ -17,16 +17,31 @@ from inbox.services.errors import (
     ConcurrentChange,
     InboxError,
     InvalidInput,
+    InvalidInputs,
     NotFound,
     PermissionDenied,
+    Term,
 )
 
 
 def translated(error: InboxError) -> str:
-    """The error's message in the reader's language, with its values filled in."""
+    """The error's message in the reader's language, with its values filled in.
+
+    Values that are message ids themselves (``Term``) are translated too; several problems
+    (``InvalidInputs``) are joined, each translated.
+    """
+    if isinstance(error, InvalidInputs):
+        return " ".join(translated(p) for p in error.problems)
     message = getattr(error, "message", "") or str(error)
     params = getattr(error, "params", {}) or {}
+    params = {k: gettext(v) if isinstance(v, Term) else v for k, v in params.items()}
     return gettext(message, **params) if params else gettext(message)
+
+
+def stored_words(text: str | None) -> str:
+    """A message stored in English (an outbox or mailbox error), translated when it is one of
+    ours (marked for the catalogue where it is written); a server's own words stay as they are."""
+    return gettext(text) if text else ""
 
 
 def _rollback() -> None:
@@ -74,6 +89,7 @@ def _api_or_default(error: HTTPException):
 def init_app(app: Flask) -> None:
     from flask_babel import gettext as _
 
+    app.add_template_filter(stored_words, "stored_words")
     app.register_error_handler(NotFound, _domain(404, _l("Not found")))
     app.register_error_handler(PermissionDenied, _domain(403, _l("Not allowed")))
     app.register_error_handler(InvalidInput, _domain(400, _l("Invalid request")))

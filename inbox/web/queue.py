@@ -14,6 +14,7 @@ from inbox.services import live as live_service
 from inbox.services import queue as queue_service
 from inbox.services.errors import InvalidInput
 from inbox.web import db, live, runtime
+from inbox.web.errors import translated
 from inbox.web.inputs import id_list
 
 bp = Blueprint("queue", __name__)
@@ -69,5 +70,7 @@ def bulk():
     session.commit()
     flash(_("%(changed)d changed, %(unchanged)d already so, %(skipped)d skipped.",
             changed=done.changed, unchanged=done.unchanged, skipped=done.skipped))  # fmt: skip
+    for error, n in done.reasons:  # why, per reason: "2 skipped: X is not a member of support."
+        flash(_("%(n)d skipped: %(reason)s", n=n, reason=translated(error)), "error")
     back = form.get("next", "")
     return redirect(back if back.startswith("/") and not back.startswith("//") else url_for(".index"))

@@ -322,6 +322,21 @@ def test_badge_counts_are_one_query_over_my_open_threads(session, tokyo, connect
     assert len(statements) == 1
 
 
+def test_leads_get_their_teams_counts_apart_from_their_own(session, tokyo):
+    lead = make_user(session, Role.LEAD, mailboxes=[tokyo], timezone="Asia/Tokyo")
+    agent = make_user(session, mailboxes=[tokyo])
+    elsewhere = make_mailbox(session, "elsewhere")
+    now = jst(2026, 11, 20, 10)
+    make_thread(session, tokyo, due_at=jst(2026, 11, 19, 18), assignee_id=lead.id)
+    make_thread(session, tokyo, due_at=jst(2026, 11, 19, 18), assignee_id=agent.id)
+    make_thread(session, tokyo, due_at=jst(2026, 11, 20, 18))  # nobody's yet: the team's
+    make_thread(session, elsewhere, due_at=jst(2026, 11, 19, 18))  # not the lead's mailbox
+    assert deadlines.badge_counts(session, lead, now) == {
+        "overdue": 1, "due_today": 0, "team_overdue": 2, "team_due_today": 1
+    }
+    assert "team_overdue" not in deadlines.badge_counts(session, agent, now)
+
+
 def test_my_deadlines_puts_overdue_first_and_leaves_out_resolved_and_others(session, tokyo):
     me = make_user(session, mailboxes=[tokyo])
     later = make_thread(session, tokyo, due_at=jst(2026, 11, 26, 18), assignee_id=me.id)
@@ -386,9 +401,9 @@ def test_a_named_rule_for_a_category_round_trips_through_the_form(session, tokyo
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"hours": {"mon": "9-18"}}, "hours.mon"),
-        ({"closed": "2027-01-03..2026-12-29"}, "closed\\[0\\]"),
-        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"hours": {"mon": "9-18"}}, "Monday: enter the hours"),
+        ({"closed": "2027-01-03..2026-12-29"}, "Closed days: 2027-01-03..2026-12-29"),
+        ({"timezone": "Mars/Olympus"}, "Unknown time zone Mars/Olympus"),
         ({"rules": [{"amount": "one", "unit": "days", "tag": "", "priority": ""}]}, "Rule 1"),
         ({"rules": [{"amount": "1", "unit": "days", "tag": "", "priority": "asap"}]}, "priority"),
     ],

@@ -111,7 +111,7 @@ def test_plain_imap_to_a_remote_host_is_refused_with_the_reason_on_the_form(clie
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     match = re.search(r'data-testid="error-imap_security">([^<]+)<', page)
-    assert match and match.group(1).startswith("Unencrypted IMAP to imap.example.com is not allowed")
+    assert match and match.group(1).startswith("imap.example.com への暗号化なしの IMAP は使えません")
     assert stored(session) is None
 
 
@@ -126,7 +126,7 @@ def test_a_second_mailbox_with_the_same_name_is_refused_on_the_name_field(client
     make_mailbox(session, "support")
     response = create_via_form(client)
     assert response.status_code == 400
-    assert 'data-testid="error-name">A mailbox named support already exists.' in response.get_data(as_text=True)
+    assert 'data-testid="error-name">support という名前のメールボックスはすでにあります。' in response.get_data(as_text=True)
 
 
 def test_local_mailbox_is_created_with_its_path(client, session, admin, tmp_path):

@@ -38,6 +38,7 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/notifications",
         "/search?q=配送",
         "/deadlines/mine",
+        "/deadlines/alerts",
         f"/approvals/{ids['approval']}",
         "/reply-templates/new",
         "/settings",

@@ -12,6 +12,7 @@ import pytest
 
 from inbox.db import utcnow
 from inbox.models import (
+    Alert,
     ApprovalRequest,
     ApprovalStatus,
     Category,
@@ -55,6 +56,7 @@ def site(fresh_databases, tmp_path_factory):
                 draft={"text": long_text}, written_text=long_text, created_at=utcnow(),
                 diff=f"--- written\n+++ approved\n-{LONG_URL}\n+{LONG_WORD}")
             session.add_all([held, returned])
+            session.add(Alert(thread_id=thread.id, stage="overdue", due_at=utcnow()))  # alerts-sent page
             notifications.notify(session, admin.id, "assigned", now=utcnow(), thread_id=thread.id, key="layout")
             category = Category(mailbox_id=box.id, name=LONG_WORD[:120])
             session.add(category)
@@ -90,6 +92,7 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/reports/threads?figure=received",
         "/mentions",
         "/deadlines/mine",
+        "/deadlines/alerts",
         "/deadlines/settings",
         f"/deadlines/mailboxes/{ids['mailbox']}",
         "/outbox/failed",

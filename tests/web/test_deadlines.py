@@ -72,6 +72,18 @@ def test_quick_pick_tomorrow_on_a_friday_skips_the_weekend_and_holiday(client, s
     assert world["thread"].due_at == jst(2026, 11, 24, 18)
 
 
+def test_today_after_hours_says_it_moved_to_the_next_business_day(client, session, world):
+    thread_url = f"/threads/{world['thread'].id}"
+    with time_machine.travel(jst(2026, 11, 20, 19), tick=True):  # Friday after 18:00
+        login_as(client, world["agent"])
+        post_deadline(client, world["thread"].id, pick="today")
+        page = client.get(thread_url).get_data(as_text=True)
+    assert "本日は営業時間外のため、期限を次の営業日 2026-11-24 18:00 にしました。" in page
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=True):  # within hours: no such note
+        post_deadline(client, world["thread"].id, pick="today")
+        assert "営業時間外" not in client.get(thread_url).get_data(as_text=True)
+
+
 def test_clearing_the_deadline_and_a_bad_date_are_both_handled(client, session, world):
     world["thread"].due_at = jst(2026, 11, 24, 18)
     session.flush()
@@ -129,6 +141,17 @@ def test_header_counts_my_overdue_and_due_today_threads(client, session, world):
         page = client.get("/deadlines/mine").get_data(as_text=True)
     assert 'data-testid="badge-overdue" data-count="2"' in page
     assert 'data-testid="badge-due-today" data-count="1"' in page
+
+
+def test_header_badges_are_labelled_mine_and_for_leads_team(client, session, world):
+    make_thread(session, world["box"], due_at=jst(2026, 11, 23, 18), assignee_id=world["agent"].id)
+    with time_machine.travel(jst(2026, 11, 24, 15), tick=True):
+        login_as(client, world["lead"])
+        page = client.get("/deadlines/mine").get_data(as_text=True)
+    assert '<span class="deadline-scope">自分</span>' in page
+    assert '<span class="deadline-scope">チーム</span>' in page
+    assert 'data-testid="badge-overdue" data-count="0"' in page  # not the lead's own thread
+    assert 'data-testid="team-badge-overdue" data-count="1"' in page
 
 
 def test_my_deadlines_lists_overdue_first(client, session, world):
@@ -202,8 +225,13 @@ def test_a_lead_saves_hours_closed_days_and_rules(client, session, world):
     page = client.get(url).get_data(as_text=True)
     assert 'value="10:00-19:00"' in page and "2026-12-29..2027-01-03" in page
     data["hours_mon"] = "25:00-26:00"
+    data["hours_sat"] = "9-25"
     resp = client.post(url, data=data)
-    assert resp.status_code == 400 and "hours.mon" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    # every problem is shown, in Japanese, naming the day; not the parser's English
+    assert resp.status_code == 400
+    assert "月曜日" in page and "25:00-26:00" in page and "土曜日" in page and "9-25" in page
+    assert "hours.mon" not in page and "expected" not in page
 
 
 def test_admins_see_unsent_alert_mail_and_send_it_again(client, session, world):

@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -40,6 +41,21 @@ def test_lead_sees_counts_per_status_agent_and_mailbox_of_their_mailboxes_only(c
     assert cells(html, f'data-agent="{agent.id}"', "agent-open") == "1"
     assert cells(html, f'data-agent="{agent.id}"', "agent-waiting") == "1"
     assert cells(html, 'data-agent="none"', "agent-new") == "1"
+
+
+def test_each_agent_row_counts_overdue_and_due_today_threads(client, session, team):
+    box, _other, lead, agent = team
+    now = datetime.now(UTC)
+    make_thread(session, box, "期限切れ", status=Status.OPEN, assignee_id=agent.id, due_at=now - timedelta(hours=2))
+    make_thread(session, box, "今日まで", status=Status.OPEN, assignee_id=agent.id, due_at=now + timedelta(seconds=60))
+    login_as(client, lead)
+    html = client.get("/overview").get_data(as_text=True)
+    assert cells(html, f'data-agent="{agent.id}"', "agent-overdue") == "1"
+    assert cells(html, 'data-agent="none"', "agent-overdue") == "1"  # 新しい待ち, unassigned
+    local = ZoneInfo(lead.timezone)
+    if now.astimezone(local).date() == (now + timedelta(seconds=60)).astimezone(local).date():
+        assert cells(html, f'data-agent="{agent.id}"', "agent-due-today") == "1"
+    assert f"view=overdue&amp;assignee={agent.id}" in html
 
 
 def test_oldest_waiting_thread_is_the_one_whose_customer_wrote_first(client, team):

@@ -3,7 +3,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 
-from inbox.models import Status
+from inbox.models import Role, Status
 from tests.factories import csrf_token, login_as, make_mailbox, make_thread, make_user
 
 
@@ -126,6 +126,20 @@ def test_bulk_form_assigns_the_ticked_threads_to_me(client, session):
     assert [t.assignee_id for t in ticked] == [agent.id, agent.id]
     assert untouched.assignee_id is None
     assert "2 件を変更" in client.get("/?view=mine").get_data(as_text=True)
+
+
+def test_bulk_says_why_threads_were_skipped_per_reason_with_counts(client, session):
+    support, sales = make_mailbox(session, "support"), make_mailbox(session, "sales")
+    lead = make_user(session, Role.LEAD, mailboxes=[support, sales])
+    agent = make_user(session, mailboxes=[sales], name="山田")
+    threads = [make_thread(session, support, f"件{i}") for i in range(2)] + [make_thread(session, sales, "営業")]
+    login_as(client, lead)
+    token = csrf_token(client, "/")
+    client.post("/bulk", data={"csrf_token": token, "action": "assign", "assignee": str(agent.id),
+                               "thread": [str(t.id) for t in threads] + ["99999"]})  # fmt: skip
+    html = client.get("/").get_data(as_text=True)
+    assert "2 件をスキップ: 山田 は support のメンバーではありません。" in html
+    assert "1 件をスキップ: 見つからないか、担当のメールボックスにありません" in html
 
 
 def test_bulk_status_change_and_tag_through_the_form(client, session):

@@ -88,12 +88,15 @@ def test_auto_reply_bounce_and_bulk_are_labelled_and_warnings_shown(client, sess
     add_message(session, t, kind=MessageKind.AUTO_REPLY, text="不在です", new_text="不在です")
     add_message(session, t, kind=MessageKind.BOUNCE, text="Undelivered", new_text="Undelivered")
     add_message(session, t, kind=MessageKind.BULK, text="セール", new_text="セール",
-                parse_warnings=["文字コードを推測しました (Shift_JIS)"])
+                parse_warnings=["文字コードを推測しました (Shift_JIS)",
+                                "MIME nesting is too deep; deeper parts were skipped."])
     login_as(client, world["agent"])
     html = client.get(f"/threads/{t.id}").get_data(as_text=True)
     labels = re.findall(r'data-testid="kind-label">([^<]+)<', html)
     assert labels == ["自動応答", "配信エラー", "一斉配信メール"]
     assert "文字コードを推測しました (Shift_JIS)" in html
+    # a warning of the reader's own writing is shown in the reader's language
+    assert "MIME の入れ子が深すぎるため、深い部分は読み飛ばしました。" in html and "MIME nesting" not in html
 
 
 def test_attachments_are_listed_with_download_links(client, session, world):

@@ -217,4 +217,4 @@ def get(kind: str | MailboxKind) -> KindForm:
     try:
         return _REGISTRY[MailboxKind(kind)]
     except (ValueError, KeyError):
-        raise NotFound(f"Mailboxes of kind {kind} cannot be edited here.") from None
+        raise NotFound("Mailboxes of kind %(kind)s cannot be edited here.", kind=kind) from None
