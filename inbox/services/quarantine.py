@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
+from inbox.ingest import notices
 from inbox.ingest.store import QUARANTINED, IngestOptions, address_dicts, raw_source, read_raw
 from inbox.models import Attachment, Event, Message, MessageKind
 from inbox.storage import BlobStore
@@ -53,7 +54,8 @@ def count_flagged(session: Session) -> int:
 
 def is_quarantined(message: Message) -> bool:
     """Stored raw because the database refused it as read (not because it was unreadable)."""
-    return bool(message.parse_warnings) and message.parse_warnings[0].startswith(QUARANTINED)
+    first = message.parse_warnings[0] if message.parse_warnings else None
+    return isinstance(first, str) and first.startswith(QUARANTINED)
 
 
 def reprocess(
@@ -95,7 +97,7 @@ def _fill_in(session: Session, blobs: BlobStore, message: Message, parsed, *, no
     message.text, message.new_text, message.html = parsed.text, parsed.new_text, parsed.html
     message.in_reply_to, message.references = parsed.in_reply_to, list(parsed.references)
     message.kind = MessageKind(parsed.kind)
-    message.parse_warnings = list(parsed.warnings)
+    message.parse_warnings = [notices.stored(w) for w in parsed.warnings]
     message.parse_failed = False
     for att in parsed.attachments:
         blobs.put(att.data, att.sha256)
