@@ -237,6 +237,8 @@ def due_from_input(
     if pick:
         try:
             return quick_pick(pick, now, cal)
+        except InvalidCalendar:  # the pick is fine, the calendar never opens: say so
+            raise
         except ValueError as exc:
             raise InvalidInput("Unknown quick pick %(pick)r.", pick=pick) from exc
     if day is None:

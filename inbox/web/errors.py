@@ -56,9 +56,14 @@ def stored_warning(entry: object) -> str:
     if not isinstance(values, dict) or not values:
         return gettext(code) if code else ""
     try:
-        return gettext(code, **{str(k): stored_warning(v) for k, v in values.items()})
+        return gettext(code, **{str(k): _warning_value(v) for k, v in values.items()})
     except (KeyError, TypeError, ValueError):  # a damaged entry: its English text
         return english(entry)
+
+
+def _warning_value(value: object) -> str:
+    """A value of a stored warning: a nested notice translated, anything else (data) as is."""
+    return stored_warning(value) if isinstance(value, dict) else str(value)
 
 
 def _rollback() -> None:
