@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,7 +32,9 @@ DEFAULTS = IngestOptions()
 class ReprocessOutcome:
     message_id: int
     readable: bool  # read this time: its columns are filled in and the flag is gone
-    error: str | None = None  # why it is still flagged
+    error: str | None = None  # why it is still flagged (English)
+    # the same, as parse warnings are stored (inbox.ingest.notices.stored): shown translated
+    warnings: list[Any] = field(default_factory=list)
 
 
 def flagged(session: Session, mailbox_ids: Iterable[int] | None = None, *, limit: int = 200) -> list[Message]:
@@ -73,10 +76,13 @@ def reprocess(
     """
     raw = raw_source(session, message.raw_sha256) if message.raw_sha256 else None
     if raw is None:
-        return ReprocessOutcome(message.id, False, "The raw message is not stored.")
+        missing = notices.Notice("The raw message is not stored.")
+        return ReprocessOutcome(message.id, False, missing, [notices.stored(missing)])
     parsed = read_raw(raw, message.source_key or str(message.id), options)
     if not (parsed.subject or parsed.text or parsed.from_):
-        return ReprocessOutcome(message.id, False, "; ".join(parsed.warnings)[:500] or None)
+        return ReprocessOutcome(
+            message.id, False, "; ".join(parsed.warnings)[:500] or None, [notices.stored(w) for w in parsed.warnings]
+        )
     try:
         with session.begin_nested():
             _fill_in(session, blobs, message, parsed, now=now)

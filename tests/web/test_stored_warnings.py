@@ -66,3 +66,34 @@ def test_damaged_stored_warnings_never_break_the_page(client, session, world):  
     response = client.get(f"/threads/{world['thread'].id}")
     assert response.status_code == 200
     assert "<script>x</script>" not in response.get_data(as_text=True)
+
+
+def test_flagged_mail_page_and_read_again_show_the_reasons_translated(client, session, runtime):
+    from inbox.db import utcnow
+    from inbox.ingest.store import IngestOptions, ingest_message
+    from tests.factories import csrf_token, make_mailbox
+
+    box = make_mailbox(session)
+    big = ingest_message(
+        session, runtime.blobs, box, RAW + b"x" * 2000, source_key="big", received_at=None, now=utcnow(),
+        options=IngestOptions(max_message_bytes=1024),
+    ).message  # fmt: skip
+    empty = ingest_message(
+        session,
+        runtime.blobs,
+        box,
+        b"X-Nothing: here\r\n\r\n",
+        source_key="empty",
+        received_at=None,
+        now=utcnow(),
+    ).message
+    session.commit()
+    assert big.parse_failed and empty.parse_failed
+    login_as(client, make_user(session, Role.ADMIN))
+    html = client.get("/admin/flagged").get_data(as_text=True)
+    assert "バイトで上限を超えているため" in html and "over the limit" not in html
+    token = csrf_token(client, "/admin/flagged")
+    page = client.post(
+        f"/admin/flagged/{empty.id}/reprocess", data={"csrf_token": token}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "メッセージに Date ヘッダーがありません。" in page and "no Date header" not in page
