@@ -1046,3 +1046,21 @@ class WebhookDelivery(Base):
     # The latest attempts, newest first: {"at", "status", "body", "error"}.
     responses: Mapped[list[Any]] = mapped_column(JsonType, default=list)
     created_at: Mapped[created_at]
+
+
+class CsatFollowup(Base):
+    """A satisfaction follow-up mail decided for one resolution of a thread: queued (``outbox_id``)
+    or skipped (``skipped``: why). One row per (thread, resolution time), so each resolution gets
+    at most one follow-up; see inbox.services.csat_followup."""
+
+    __tablename__ = "csat_followups"
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    resolved_at: Mapped[datetime] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    skipped: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8), default="ja", server_default="ja")
+    created_at: Mapped[datetime]
