@@ -37,7 +37,6 @@ from inbox.db import make_engine
 from inbox.models import (
     Contact,
     Mailbox,
-    Message,
     OutboxItem,
     ReplyFact,
     Thread,
@@ -50,6 +49,45 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime.now(UTC).replace(microsecond=0)
 SPAN_DAYS = 730
 CHUNK = 20000
+
+
+def bulk_insert(conn: sa.Connection, model: type, rows: list[dict]) -> None:
+    """Insert ``rows``: COPY on PostgreSQL (several times faster than INSERT), executemany on SQLite."""
+    if not rows:
+        return
+    table = model.__table__
+    if conn.dialect.name != "postgresql":
+        conn.execute(sa.insert(table), rows)
+        return
+    from psycopg.types.json import Jsonb
+
+    columns = [c.name for c in table.columns if any(c.name in r for r in rows[:1])]
+    json_columns = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row([Jsonb(r[c]) if c in json_columns else r[c] for c in columns])
+
+
+def _messages_sql(dialect: str, per_thread: int, first: int, last: int) -> str:
+    """One INSERT ... SELECT of ``per_thread`` short messages for each thread ``first..last``:
+    even ones from the customer, odd ones the assignee's replies (when the thread has a reply)."""
+    json = "CAST('[]' AS jsonb)" if dialect == "postgresql" else "'[]'"
+    ks = " UNION ALL ".join(f"SELECT {k} AS n" for k in range(per_thread))
+    mid = f"((t.id - 1) * {per_thread} + k.n + 1)"
+    inbound = "(k.n % 2 = 0 OR f.first_reply_at IS NULL)"
+    return f"""
+        INSERT INTO messages (id, thread_id, mailbox_id, direction, kind, source_key, message_id,
+            "references", subject, from_name, from_address, "to", cc, reply_to, received_at, text,
+            new_text, parse_warnings, parse_failed, deleted_by_source, created_at, author_id)
+        SELECT {mid}, t.id, t.mailbox_id, CASE WHEN {inbound} THEN 'inbound' ELSE 'outbound' END,
+            'normal', 'bench:' || {mid}, '<' || {mid} || '@bench.example>', {json}, '配送について', '',
+            'c@mail.example.jp', {json}, {json}, {json}, t.created_at, 'まだ届きません。',
+            'まだ届きません。', {json}, FALSE, FALSE, t.created_at,
+            CASE WHEN {inbound} THEN NULL ELSE t.assignee_id END
+        FROM threads t JOIN thread_facts f ON f.thread_id = t.id CROSS JOIN ({ks}) k
+        WHERE t.id BETWEEN {first} AND {last}"""
 
 
 def fill(engine: sa.Engine, n_threads: int, per_thread: int, rnd: random.Random) -> None:
@@ -75,7 +113,7 @@ def fill(engine: sa.Engine, n_threads: int, per_thread: int, rnd: random.Random)
     mid = oid = 0
     started = time.perf_counter()
     for first in range(1, n_threads + 1, CHUNK):
-        threads, messages, facts, outbox, reply_facts = [], [], [], [], []
+        threads, facts, outbox, reply_facts = [], [], [], []
         for tid in range(first, min(n_threads + 1, first + CHUNK)):
             box = box_ids[tid % 5]
             received = NOW - timedelta(seconds=rnd.randint(0, SPAN_DAYS * 86400))
@@ -98,23 +136,10 @@ def fill(engine: sa.Engine, n_threads: int, per_thread: int, rnd: random.Random)
                 "due_set_by_hand": False, "last_activity_at": last, "last_inbound_at": received,
                 "created_at": received, "message_count": per_thread, "external_meta": {}, "version": 1,
             })  # fmt: skip
-            replies = []
-            for k in range(per_thread):
-                mid += 1
-                inbound = k % 2 == 0 or first_reply is None
-                at = received + timedelta(hours=k)
-                messages.append({
-                    "id": mid, "thread_id": tid, "mailbox_id": box,
-                    "direction": "inbound" if inbound else "outbound", "kind": "normal",
-                    "source_key": f"bench:{mid}", "message_id": f"<{mid}@bench.example>", "references": [],
-                    "subject": "配送について", "from_name": "", "from_address": "c@mail.example.jp",
-                    "to": [], "cc": [], "reply_to": [], "received_at": at, "text": "まだ届きません。",
-                    "new_text": "まだ届きません。", "parse_warnings": [], "parse_failed": False,
-                    "deleted_by_source": False, "created_at": at,
-                    "author_id": None if inbound else assignee,
-                })  # fmt: skip
-                if not inbound:
-                    replies.append(mid)
+            # messages are inserted by one INSERT ... SELECT per chunk (``_messages_sql``): the
+            # reports never read them; their ids are (thread - 1) * per_thread + k + 1
+            replies = [] if first_reply is None else [
+                (tid - 1) * per_thread + k + 1 for k in range(per_thread) if k % 2 == 1]
             business = None if first_reply is None else int((first_reply - received).total_seconds() * 0.35)
             facts.append({
                 "thread_id": tid, "mailbox_id": box, "received_at": received, "received_day": local.date(),
@@ -146,12 +171,14 @@ def fill(engine: sa.Engine, n_threads: int, per_thread: int, rnd: random.Random)
                                         "author_id": assignee, "delivered_at": at,
                                         "due_at": received + timedelta(days=1) if n == 0 else None,
                                         "within_deadline": (at <= received + timedelta(days=1)) if n == 0 else None})  # fmt: skip
-        with engine.begin() as conn:
-            for table, rows in ((Thread, threads), (Message, messages), (ThreadFact, facts),
-                                (OutboxItem, outbox), (ReplyFact, reply_facts)):
-                if rows:
-                    conn.execute(sa.insert(table.__table__), rows)
         done = min(n_threads, first + CHUNK - 1)
+        mid = done * per_thread
+        with engine.begin() as conn:
+            bulk_insert(conn, Thread, threads)
+            bulk_insert(conn, ThreadFact, facts)
+            conn.exec_driver_sql(_messages_sql(conn.dialect.name, per_thread, first, done))
+            for table, rows in ((OutboxItem, outbox), (ReplyFact, reply_facts)):
+                bulk_insert(conn, table, rows)
         print(f"  {done} threads, {mid} messages ({time.perf_counter() - started:.0f} s)", flush=True)
     pg = engine.dialect.name == "postgresql"
     with engine.connect() as conn:
