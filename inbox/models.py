@@ -923,6 +923,8 @@ class ThreadFact(Base):
               "resolution_business_s", "resolved_day"),
         Index("ix_thread_facts_first_resolved", "first_resolved_at", "mailbox_id",
               "replies_at_first_resolve", "first_reopen_after_s", "first_reopened_at"),
+        Index("ix_thread_facts_unresolved", "received_at", "mailbox_id",
+              sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
     )
 
     thread_id: Mapped[int] = mapped_column(

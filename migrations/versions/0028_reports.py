@@ -6,6 +6,9 @@ Create Date: 2026-12-01
 
 ``csat_followups``: one row per (thread, resolution) for which the survey follow-up mail was
 queued or skipped, so each resolution gets at most one.
+
+``ix_thread_facts_unresolved``: a partial index of the threads not resolved now, so that the
+reports count the backlog at the start of a period without reading every thread ever received.
 """
 
 import sqlalchemy as sa
@@ -52,5 +55,10 @@ def upgrade() -> None:
     )
 
 
+    op.create_index("ix_thread_facts_unresolved", "thread_facts", ["received_at", "mailbox_id"],
+                    sqlite_where=sa.text("resolved_at IS NULL"), postgresql_where=sa.text("resolved_at IS NULL"))
+
+
 def downgrade() -> None:
+    op.drop_index("ix_thread_facts_unresolved", table_name="thread_facts")
     op.drop_table("csat_followups")
