@@ -75,9 +75,9 @@ def _messages_sql(dialect: str, per_thread: int, first: int, last: int) -> str:
     """One INSERT ... SELECT of ``per_thread`` short messages for each thread ``first..last``:
     even ones from the customer, odd ones the assignee's replies (when the thread has a reply)."""
     json = "CAST('[]' AS jsonb)" if dialect == "postgresql" else "'[]'"
-    ks = " UNION ALL ".join(f"SELECT {k} AS n" for k in range(per_thread))
+    ks = " UNION ALL ".join(f"SELECT {k} AS n, {1 - k % 2} AS even" for k in range(per_thread))
     mid = f"((t.id - 1) * {per_thread} + k.n + 1)"
-    inbound = "(k.n % 2 = 0 OR f.first_reply_at IS NULL)"
+    inbound = "(k.even = 1 OR f.first_reply_at IS NULL)"
     return f"""
         INSERT INTO messages (id, thread_id, mailbox_id, direction, kind, source_key, message_id,
             "references", subject, from_name, from_address, "to", cc, reply_to, received_at, text,
