@@ -245,6 +245,8 @@ def run(backend: str, args: argparse.Namespace) -> None:
         print(f"[{backend}] GET /reports (90 days + previous 90), {args.requests} requests: "
               f"p50 {statistics.median(samples) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
 
+        if args.skip_export:
+            return
         export = f"/reports/export/threads.csv?start={today - timedelta(days=SPAN_DAYS)}&end={today}"
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         tracemalloc.start()
@@ -270,6 +272,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=5)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--skip-export", action="store_true", help="Measure the page only.")
     parser.add_argument("--with-search-index", action="store_true",
                         help="Keep the full-text search index of messages up while filling (slow; "
                              "without it the messages are there but not searchable).")
