@@ -89,7 +89,7 @@ HUGE = "9" * 30
         ("post", "/customers/{id}/merge", {"other": "{id}"}, 400),
         ("post", "/customers/{id}/merge", {"other": "{hidden}"}, 404),
         ("post", "/customers/{id}/link", {"address": "\x00"}, 400),
-        ("post", "/customers/{id}/link", {"address": "secret@example.jp"}, 404),
+        ("post", "/customers/{id}/link", {"address": "secret@example.jp"}, 302),
         ("post", "/customers/{id}/unlink/{huge}", {}, 404),
         ("post", "/customers/{id}/unlink/{id}", {}, 400),
         ("post", "/customers/{huge}/link", {"address": "a@b.jp"}, 404),
@@ -108,3 +108,37 @@ def test_hostile_input_never_500(client, shop, method, path, data, expected):
             url, data={"csrf_token": csrf_token(client, f"/customers/{mine.contact_id}"), **form}
         )
     assert resp.status_code == expected, resp.get_data(as_text=True)[:500]
+
+
+def test_linking_never_tells_whether_an_address_exists_in_another_mailbox(client, session, shop):
+    """Probe: an address of a customer the agent cannot see answers exactly as an unknown one,
+    and nothing of that customer (name, profile, threads) shows on the agent's page."""
+    agent, _lead, mine, theirs = shop
+    secret = session.get(Contact, theirs.contact_id)
+    secret.name = "西の秘密の人"
+    session.add(CustomerProfile(contact_id=secret.id, company="西社", phone="", notes="西のメモ"))
+    session.flush()
+    login_as(client, agent)
+    page = f"/customers/{mine.contact_id}"
+    answers = []
+    for address in ("secret@example.jp", "nobody-at-all@example.jp"):
+        resp = client.post(
+            f"{page}/link", data={"csrf_token": csrf_token(client, page), "address": address}
+        )
+        shown = client.get(resp.headers.get("Location", page)).get_data(as_text=True)
+        answers.append(
+            (resp.status_code, resp.headers.get("Location"), "Identity linked." in shown)
+        )
+        assert address in shown
+        for secret_text in (
+            "西の秘密の人",
+            "西社",
+            "西のメモ",
+            "秘密",
+            f'data-thread-id="{theirs.id}"',
+        ):
+            assert secret_text not in shown
+    assert answers[0] == answers[1] == (302, page, True)
+    # The other mailbox's customer keeps its own profile; only the identity moved.
+    assert session.get(CustomerProfile, secret.id).notes == "西のメモ"
+    assert session.get(CustomerProfile, mine.contact_id) is None
