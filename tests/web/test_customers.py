@@ -142,3 +142,32 @@ def test_linking_never_tells_whether_an_address_exists_in_another_mailbox(client
     # The other mailbox's customer keeps its own profile; only the identity moved.
     assert session.get(CustomerProfile, secret.id).notes == "西のメモ"
     assert session.get(CustomerProfile, mine.contact_id) is None
+
+
+def test_mall_customers_are_named_neutrally_on_customer_and_search_pages(client, session, shop):
+    """A mall customer without a name is 「Customer (…2c9d)」 on the list, the profile, its
+    identities and the search page: never the mall's internal id."""
+    _agent, lead, mine, _theirs = shop
+    mall = make_thread(session, mine.mailbox, "ヤフーの問い合わせ", customer="yahoo:shop:yu-2c9d")
+    session.get(Contact, mall.contact_id).name = ""
+    session.get(Contact, mine.contact_id).name = ""
+    session.flush()
+    login_as(client, lead)
+    page = f"/customers/{mine.contact_id}"
+    # Linked as a second identity it is listed on the profile too.
+    client.post(
+        f"{page}/link",
+        data={"csrf_token": csrf_token(client, page), "address": "yahoo:shop:zz-9f1e"},
+    )
+    pages = {
+        "list": client.get("/customers").get_data(as_text=True),
+        "search list": client.get("/customers?q=yahoo").get_data(as_text=True),
+        "profile": client.get(f"/customers/{mall.contact_id}").get_data(as_text=True),
+        "identities": client.get(page).get_data(as_text=True),
+        "search": client.get("/search?q=ヤフーの問い合わせ").get_data(as_text=True),
+    }
+    for name, html in pages.items():
+        assert "yahoo:shop" not in html, name
+    assert "Customer (…2c9d)" in pages["list"] and "Customer (…2c9d)" in pages["profile"]
+    assert "Customer (…9f1e)" in pages["identities"]
+    assert "Customer (…2c9d)" in pages["search"]
