@@ -28,6 +28,7 @@ def doctor(obj: CliContext, timeout: float) -> None:
     from inbox.models import Mailbox
     from inbox.services.health import mailboxes, readiness
     from inbox.services.mailbox_check import check_mailbox
+    from inbox.services.mall_rate import env_for
 
     problems = 0
     try:
@@ -50,7 +51,7 @@ def doctor(obj: CliContext, timeout: float) -> None:
         with runtime.Session() as session:
             boxes = list(session.scalars(select(Mailbox).where(Mailbox.active).order_by(Mailbox.name)))
             for box in boxes:
-                result = check_mailbox(box, runtime.secrets, timeout=timeout)
+                result = check_mailbox(box, runtime.secrets, timeout=timeout, env=env_for(runtime))
                 for problem in result.problems:
                     problems += 1
                     _line(False, f"mailbox {box.name} ({problem.service}): {problem.message}")
