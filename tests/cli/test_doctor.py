@@ -48,7 +48,7 @@ def add_yahoo(inbox, name, consent_at):
     with inbox.runtime.Session() as s:  # polling off: doctor reads the consent, the shop is not asked
         create_mailbox(s, inbox.runtime.secrets, name=name, kind=MailboxKind.YAHOO, active=True,
                        settings={"seller_id": "shop", "consent_at": consent_at.isoformat(),
-                                 "base_url": "http://127.0.0.1:9/"})
+                                 "api_base": "http://127.0.0.1:9/"})  # no secrets: not asked
         s.commit()
 
 
