@@ -172,6 +172,6 @@ def finish(
         changes["access_token_expires_at"] = (
             now + timedelta(seconds=int(tokens["expires_in"]))
         ).isoformat()
-    replace_secrets(session, box, mailbox, changes)
-    mailbox.change_settings(consent_at=now.isoformat(), mall_pause=None)
+    replace_secrets(session, box, mailbox, changes, now=now)  # records consent_at
+    mailbox.change_settings(mall_pause=None)
     return mailbox

@@ -266,7 +266,7 @@ def new_mailbox():
     if form.validate_on_submit():
         try:
             mailbox = mailbox_service.create_mailbox(
-                db(), runtime().secrets, kind=spec.kind, **spec.values(form)
+                db(), runtime().secrets, kind=spec.kind, now=utcnow(), **spec.values(form)
             )
         except mailbox_service.InvalidSetting as exc:
             _show_error(spec, form, exc)
@@ -298,7 +298,9 @@ def edit_mailbox(mailbox_id: int):
     elif form.validate():
         before, sealed = _mailbox_state(mailbox), mailbox.secret_encrypted
         try:
-            mailbox_service.update_mailbox(db(), runtime().secrets, mailbox, **spec.values(form))
+            mailbox_service.update_mailbox(
+                db(), runtime().secrets, mailbox, now=utcnow(), **spec.values(form)
+            )
         except mailbox_service.InvalidSetting as exc:
             _show_error(spec, form, exc)
         else:

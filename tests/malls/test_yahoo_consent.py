@@ -17,7 +17,7 @@ from inbox.services import yahoo_consent
 from inbox.services.mailboxes import create_mailbox
 from inbox.services.mall_credentials import ALERT_KIND
 from tests.factories import csrf_token, login_as, make_user
-from tests.malls import add_channel, mall_runtime
+from tests.malls import add_channel, mall_runtime, utc
 from tests.support.mall_stubs import YahooStub
 
 
@@ -261,7 +261,9 @@ def test_the_check_button_shows_each_endpoint(client, session, runtime, admin, c
     session.get(Mailbox, channel.id)
     from inbox.services.mall_credentials import replace_secrets
 
-    replace_secrets(session, runtime.secrets, channel, {"refresh_token": stub.refresh_token})
+    replace_secrets(
+        session, runtime.secrets, channel, {"refresh_token": stub.refresh_token}, now=utcnow()
+    )
     session.commit()
     token = csrf_token(client, f"/admin/mailboxes/{channel.id}")
     page = client.get(f"/admin/mailboxes/{channel.id}").get_data(as_text=True)
@@ -288,3 +290,35 @@ def test_hostile_callbacks_are_refused_without_a_500(client, session, admin, cha
     assert client.get(f"/admin/yahoo-consent/callback?{query}").status_code in (302, 400)
     assert client.get("/admin/yahoo-consent/9223372036854775808/start").status_code == 404
     assert client.post("/admin/mall-check/9223372036854775807", data={}).status_code in (400, 404)
+
+
+# -- every path that enters a refresh token records the consent time -------------------------
+
+
+def test_every_service_path_that_enters_a_refresh_token_records_the_consent_time(mall_rt, stub):
+    from inbox.services.mailboxes import update_mailbox, update_secrets
+    from inbox.services.mall_credentials import replace_secrets
+
+    made, pasted, replaced = (utc(2026, 11, d, 9) for d in (1, 10, 20))
+    with mall_rt.Session() as s:
+        box = create_mailbox(
+            s,
+            mall_rt.secrets,
+            name="y",
+            kind=MailboxKind.YAHOO,
+            settings=stub.settings(),
+            secrets=stub.secrets(),
+            now=made,
+        )
+        assert box.settings["consent_at"] == made.isoformat()
+        update_mailbox(s, mall_rt.secrets, box, secrets={"refresh_token": "pasted"}, now=pasted)
+        assert box.settings["consent_at"] == pasted.isoformat()
+        update_mailbox(s, mall_rt.secrets, box, secrets={"client_secret": "new"}, now=replaced)
+        assert box.settings["consent_at"] == pasted.isoformat()  # not a consent
+        replace_secrets(s, mall_rt.secrets, box, {"refresh_token": "again"}, now=replaced)
+        assert box.settings["consent_at"] == replaced.isoformat()
+        update_secrets(box, mall_rt.secrets, {"refresh_token": "rotated", "access_token": "a"})
+        assert box.settings["consent_at"] == replaced.isoformat()  # rotated by the connector
+        with pytest.raises(TypeError):  # a token entered without saying when
+            update_mailbox(s, mall_rt.secrets, box, secrets={"refresh_token": "x"})
+        s.rollback()
