@@ -76,7 +76,10 @@ def test_requests_carry_the_signature_the_store_key_opens(runtime, stub):
     box = add_channel(runtime, "yahoo", stub, signature_key_version="3")
     with runtime.Session() as s:
         replace_secrets(
-            s, runtime.secrets, s.get(Mailbox, box), {"signature_public_key": public_pem(key)},
+            s,
+            runtime.secrets,
+            s.get(Mailbox, box),
+            {"signature_public_key": public_pem(key)},
             now=utcnow(),
         )
         s.commit()
