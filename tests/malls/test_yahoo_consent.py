@@ -322,3 +322,19 @@ def test_every_service_path_that_enters_a_refresh_token_records_the_consent_time
         with pytest.raises(TypeError):  # a token entered without saying when
             update_mailbox(s, mall_rt.secrets, box, secrets={"refresh_token": "x"})
         s.rollback()
+
+
+def test_the_scheduler_runs_the_consent_warnings_as_a_job_of_their_own(mall_rt, stub, monkeypatch):
+    from inbox.scheduler import InboxScheduler
+
+    given = utcnow() - timedelta(days=27)
+    box = add_channel(
+        mall_rt, "yahoo", stub, consent_at=given.isoformat(), credentials_state="invalid"
+    )
+    scheduler = InboxScheduler(mall_rt)
+    monkeypatch.setattr(scheduler.scheduler, "start", lambda: None)  # register, run nothing
+    scheduler.start()
+    job = scheduler.scheduler.get_job("yahoo-consent")
+    assert job is not None and job.func == scheduler.warn_yahoo_consents
+    job.func()
+    assert warnings(mall_rt, box) == ["consent-2d"]
