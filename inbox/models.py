@@ -933,6 +933,8 @@ class ThreadFact(Base):
               "resolution_business_s", "resolved_day"),
         Index("ix_thread_facts_first_resolved", "first_resolved_at", "mailbox_id",
               "replies_at_first_resolve", "first_reopen_after_s", "first_reopened_at"),
+        Index("ix_thread_facts_unresolved", "received_at", "mailbox_id",
+              sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
     )
 
     thread_id: Mapped[int] = mapped_column(
@@ -1162,3 +1164,21 @@ class ThreadOrderNumber(Base):
     number: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     source: Mapped[str] = mapped_column(String(16), default="mail", server_default="mail")
     created_at: Mapped[created_at]
+
+
+class CsatFollowup(Base):
+    """A satisfaction follow-up mail decided for one resolution of a thread: queued (``outbox_id``)
+    or skipped (``skipped``: why). One row per (thread, resolution time), so each resolution gets
+    at most one follow-up; see inbox.services.csat_followup."""
+
+    __tablename__ = "csat_followups"
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    resolved_at: Mapped[datetime] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    skipped: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8), default="ja", server_default="ja")
+    created_at: Mapped[datetime]

@@ -1,6 +1,7 @@
 """The scheduler: APScheduler jobs that poll mailboxes, deliver the outbox, scan deadlines, mail
-notifications, count the voice-of-the-customer terms of new customer mail and apply
-each mailbox's retention policy.
+notifications, count the voice-of-the-customer terms of new customer mail, queue the
+satisfaction follow-up mails, apply each mailbox's retention policy and warn admins before a
+Yahoo! consent lapses.
 
 Everything is built once at start-up and each job opens its own session. Several
 scheduler processes may run side by side: the database claims in ``services.claims``
@@ -96,6 +97,18 @@ class InboxScheduler:
 
         notification_mail.run(self.runtime, owner=self.owner, now=utcnow())
 
+    def warn_yahoo_consents(self) -> None:
+        from inbox.services import yahoo_consent
+
+        yahoo_consent.run_warnings(self.runtime, now=utcnow())
+
+    def send_survey_followups(self) -> None:
+        from inbox.services import csat_followup
+
+        result = csat_followup.run(self.runtime, owner=self.owner, now=utcnow())
+        if result.queued:
+            log.info("satisfaction follow-ups queued: %s", result.queued)
+
     def start(self) -> InboxScheduler:
         settings = self.runtime.settings
         self.scheduler.add_job(self.sync_jobs, "interval", seconds=30, id="sync-jobs")
@@ -111,6 +124,16 @@ class InboxScheduler:
         self.scheduler.add_job(
             self.mail_notifications, "interval", seconds=settings.outbox_seconds, id="notifications"
         )
+        # Consent warnings apart from polling, so a failing or paused channel still warns.
+        self.scheduler.add_job(
+            self.warn_yahoo_consents,
+            "interval",
+            hours=1,
+            id="yahoo-consent",
+            next_run_time=datetime.now(UTC),
+        )
+        # Satisfaction follow-up mails (mailboxes that chose them); the "csat-followup" lease makes it once.
+        self.scheduler.add_job(self.send_survey_followups, "interval", minutes=5, id="csat-followup")
         self.scheduler.start()
         self.sync_jobs()
         return self

@@ -27,6 +27,7 @@ from inbox.services import (
     auto_ack,
     automatic,
     csat,
+    csat_followup,
     customer_orders,
     deadlines,
     delivery,
@@ -81,6 +82,7 @@ def wire() -> None:
     outbox.register(mall_complete.INCOMPLETE_KIND, mall_complete_sender.deliver_incomplete)
     outbox.register(notification_mail.MAIL_KIND, alert_mail.deliver)
     outbox.register(auto_ack.KIND, mail_reply.deliver_reply, after=mail_reply.after_reply)
+    outbox.register(csat_followup.KIND, mail_reply.deliver_reply, after=mail_reply.after_reply)
     outbox.register(webhooks.KIND, webhook.deliver, after=webhooks.after_delivery)
 
     # Ingest: after each stored message, in this order (rules before the deadline they affect).

@@ -52,3 +52,19 @@ def test_compiled_catalogue_matches_the_po_file():
         compiled = GNUTranslations(fh)
     found = {k: v for k, v in compiled._catalog.items() if k}  # "" is the header
     assert found == expected, "run: python tools/update_translations.py"
+
+
+def test_fragments_never_translate_one_message_two_ways():
+    """Two areas' fragments giving one msgid different Japanese made the result depend on which
+    branch was merged last (a test of one area then read the other area's wording)."""
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for fragment in sorted((PO.parent.parent / "fragments").glob("*.po")):
+        with fragment.open("rb") as fh:
+            for m in read_po(fh, locale="ja"):
+                if not (m.id and m.string):
+                    continue
+                if m.id in seen and seen[m.id][1] != m.string:
+                    clashes.append(f"{m.id!r}: {seen[m.id][0]} and {fragment.name}")
+                seen.setdefault(m.id, (fragment.name, m.string))
+    assert not clashes, "\n".join(clashes)

@@ -33,7 +33,8 @@ EXPECTED_KINDS = {
     "source_pollers": ["imap", "local", "rakuten", "yahoo"],
     "reply_channels": ["imap", "local", "rakuten", "yahoo"],
     "deliverers": [
-        "alert", "auto_ack", "credential_alert", "mall_complete", "mall_incomplete", "notification", "rakuten_reply", "reply",
+        "alert", "auto_ack", "credential_alert", "csat_followup", "mall_complete", "mall_incomplete", "notification",
+        "rakuten_reply", "reply",
         "webhook", "yahoo_reply",
     ],
     "mall_connectors": ["rakuten", "yahoo"],

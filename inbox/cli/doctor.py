@@ -10,9 +10,16 @@ import click
 
 from inbox.cli import CliContext, cli, pass_cli
 
+KEY_WARN_DAYS = 14  # a mall key expiring sooner than this needs fixing
+CONSENT_WARN_DAYS = 7  # a Yahoo! consent lapsing sooner: a warning; lapsed: needs fixing
+
 
 def _line(ok: bool, text: str) -> None:
     click.echo(f"{'ok  ' if ok else 'FIX '} {text}")
+
+
+def _warn(text: str) -> None:
+    click.echo(f"WARN {text}")
 
 
 @cli.command(help="Check configuration, database, each mailbox's servers and mall credentials; "
@@ -28,6 +35,7 @@ def doctor(obj: CliContext, timeout: float) -> None:
     from inbox.models import Mailbox
     from inbox.services.health import mailboxes, readiness
     from inbox.services.mailbox_check import check_mailbox
+    from inbox.services.mall_rate import env_for
 
     problems = 0
     try:
@@ -50,7 +58,7 @@ def doctor(obj: CliContext, timeout: float) -> None:
         with runtime.Session() as session:
             boxes = list(session.scalars(select(Mailbox).where(Mailbox.active).order_by(Mailbox.name)))
             for box in boxes:
-                result = check_mailbox(box, runtime.secrets, timeout=timeout)
+                result = check_mailbox(box, runtime.secrets, timeout=timeout, env=env_for(runtime))
                 for problem in result.problems:
                     problems += 1
                     _line(False, f"mailbox {box.name} ({problem.service}): {problem.message}")
@@ -58,10 +66,20 @@ def doctor(obj: CliContext, timeout: float) -> None:
                     _line(True, f"mailbox {box.name} ({box.kind.value}): {result.target or 'reachable'}")
             for state in mailboxes(session, now=now):  # the figures /metrics shows
                 days = state.license_days_left
-                if state.active and days is not None and days < 14:
+                if state.active and days is not None and days < KEY_WARN_DAYS:
                     problems += 1
                     _line(False, f"mailbox {state.name}: the mall key expires in {days:.0f} days;"
                                  " issue a new one and enter it on the mailbox page")
+                consent = state.consent_days_left
+                if not state.active or consent is None or consent > CONSENT_WARN_DAYS:
+                    continue
+                if consent <= 0:
+                    problems += 1
+                    _line(False, f"mailbox {state.name}: the Yahoo! consent lapsed {-consent:.0f} days"
+                                 " ago; authorise again at Yahoo! JAPAN on the mailbox page")
+                else:
+                    _warn(f"mailbox {state.name}: the Yahoo! consent lapses in {consent:.1f} days;"
+                          " authorise again at Yahoo! JAPAN on the mailbox page")
     except SQLAlchemyError as exc:
         _line(False, f"database: {exc.__class__.__name__} while reading mailboxes")
         sys.exit(1)

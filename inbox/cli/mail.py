@@ -301,11 +301,12 @@ def mailbox_add(obj: CliContext, name: str, kind: str, **opts: Any) -> None:
 def mailbox_check(obj: CliContext, name: str, timeout: float) -> None:
     from inbox.services.mailbox_check import check_mailbox
     from inbox.services.mailboxes import get_mailbox
+    from inbox.services.mall_rate import env_for
 
     runtime = _runtime(obj)
     with runtime.Session() as session:
         mailbox = get_mailbox(session, name=name)
-        result = check_mailbox(mailbox, runtime.secrets, timeout=timeout)
+        result = check_mailbox(mailbox, runtime.secrets, timeout=timeout, env=env_for(runtime))
     click.echo(f"Mailbox {result.mailbox} ({result.kind}): {result.target}")
     if result.logged_in:
         click.echo("  Logged in.")

@@ -165,7 +165,8 @@ def load_mall_demo(runtime: Runtime, session: Session, now: datetime, members: l
     for name, kind, display, settings, secrets in CHANNELS:
         mailbox = create_mailbox(session, runtime.secrets, name=name, kind=kind, display_name=display,
                                  settings=settings, secrets=secrets, poll_interval_seconds=300,
-                                 signature=f"--\n{display}", member_ids=[u.id for u in members])
+                                 signature=f"--\n{display}", member_ids=[u.id for u in members],
+                                 now=now)
         source = connect(kind.value, settings, secrets, MallEnv(limiter=NoLimit()))
         ctx = StoreContext(runtime.blobs, now, source.download)
         state: dict[str, Any] = {}

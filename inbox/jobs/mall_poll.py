@@ -19,7 +19,7 @@ from inbox.ingest.mall import CURSOR, StoreContext, store_conversation
 from inbox.ingest.store import cursor_for
 from inbox.jobs.poll import Poller, PollError, PollPaused, PollResult
 from inbox.models import Mailbox, MallRecheck, Message, Status, Thread
-from inbox.services import mall_credentials, yahoo_consent
+from inbox.services import mall_credentials
 from inbox.sources.mall_http import MallConversation, MallError
 
 RECHECK_LIMIT = 200  # open threads re-fetched per poll (follow-ups on older inquiries)
@@ -160,9 +160,9 @@ def _store_step(poller: Poller, mailbox_id: int, conversations: list[MallConvers
 
 
 def _after_success(poller: Poller, mailbox_id: int) -> None:
-    """The mall answered every call: lift a pause, warn of a Yahoo! consent about to lapse."""
+    """The mall answered every call: lift a pause. (Consent warnings do not wait for a
+    successful poll: the scheduler's "yahoo-consent" job sends them.)"""
     with poller.runtime.Session() as session:
         mailbox = session.get(Mailbox, mailbox_id)
         mall_credentials.end_pause(mailbox)
-        yahoo_consent.warn_consent(session, poller.runtime, mailbox, poller.now())
         session.commit()

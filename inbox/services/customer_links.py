@@ -69,24 +69,57 @@ def link_address(
     session: Session, user: User, customer_id: int, address: str, *, now: datetime
 ) -> Customer:
     """Add an identity (a mail address, a Rakuten masked address, a Yahoo! ``yahoo:…`` id) to
-    the customer. An address already known as another customer merges that customer in (if
-    the user sees them; NotFound otherwise); an unknown one becomes a new identity, so that
-    its future mail lands on this profile."""
+    the customer, so that its mail lands on this profile. An address of a customer the user
+    sees merges that customer in. Any other address, unknown or belonging to a customer of
+    mailboxes the user cannot see, is linked the same way and answers the same: that one
+    identity joins this customer and nothing of the other customer (profile, name, other
+    identities) comes along, so the answer never tells whether the address exists elsewhere."""
     found = customers.get(session, user, customer_id)
     address = (address or "").replace("\x00", "").strip().lower()
     if not address or len(address) > 320 or any(c.isspace() for c in address):
         raise InvalidInput("Give one address or mall id (at most 320 characters, no spaces).")
     contact = session.scalar(select(Contact).where(Contact.address == address))
     if contact is not None:
-        return merge(session, user, found.id, contact.id, now=now)
-    contact = Contact(address=address, name="", vip=found.contact.vip)
-    session.add(contact)
-    session.flush()
+        if customers.primary_id(session, contact.id) == found.id:
+            raise InvalidInput("These are already the same customer.")
+        try:
+            customers.get(session, user, contact.id)
+        except NotFound:
+            _detach(session, contact.id)  # someone the user cannot see: as if it were new
+        else:
+            return merge(session, user, found.id, contact.id, now=now)
+    else:
+        contact = Contact(address=address, name="")
+        session.add(contact)
+        session.flush()
+    contact.vip = found.contact.vip
     session.add(CustomerLink(contact_id=contact.id, primary_id=found.id, linked_by_id=user.id))
     audit.record(session, actor_id=user.id, action="customer.link", target=f"customer {found.id}",
                  changes={"contact": contact.id}, now=now)  # fmt: skip
     session.flush()
+    session.expire_all()
     return customers.get(session, user, found.id)
+
+
+def _detach(session: Session, contact_id: int) -> None:
+    """Take one contact out of its customer, leaving that customer whole: a linked identity
+    loses its link; a primary hands its other identities and its profile to the lowest of
+    them (a primary alone keeps its profile, unused while linked, back after an unlink)."""
+    session.execute(delete(CustomerLink).where(CustomerLink.contact_id == contact_id))
+    heirs = list(session.scalars(
+        select(CustomerLink.contact_id).where(CustomerLink.primary_id == contact_id).order_by(CustomerLink.contact_id)
+    ))  # fmt: skip
+    if heirs:
+        heir = heirs[0]
+        session.execute(delete(CustomerLink).where(CustomerLink.contact_id == heir))
+        session.execute(update(CustomerLink).where(CustomerLink.primary_id == contact_id).values(primary_id=heir)
+                        .execution_options(synchronize_session=False))  # fmt: skip
+        profile = session.get(CustomerProfile, contact_id)
+        if profile is not None and session.get(CustomerProfile, heir) is None:
+            session.add(CustomerProfile(contact_id=heir, company=profile.company, phone=profile.phone,
+                                        notes=profile.notes, updated_at=profile.updated_at))  # fmt: skip
+            session.delete(profile)
+    session.flush()
 
 
 def unlink(

@@ -55,3 +55,12 @@ def for_replies(name: str | None, address: str | None) -> str:
     """The ``{customer_name}`` of a reply: the name, else the address, else お客様 for a mall customer."""
     who = shown(name, address)
     return who.name or who.address or ANONYMOUS_IN_REPLIES
+
+
+def in_alert_mail(address: str | None) -> str:
+    """A recipient as the team's bilingual alert mails name it: the address, or
+    「お客様 / Customer (…2c9d)」 for a mall's internal id."""
+    if not is_mall_id(address):
+        return (address or "").strip()
+    tail = id_tail(address)
+    return f"お客様 / Customer (…{tail})" if tail else "お客様 / Customer"

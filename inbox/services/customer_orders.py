@@ -20,6 +20,8 @@ from inbox.services.access import restrict_threads
 
 MAX_PER_THREAD = 50
 MAX_RESULTS = 100
+MAX_SCAN = 1_000  # threads naming one number, before the mailbox check
+MAX_HOPS = 50  # merged stubs followed to the thread they live in
 
 
 def _mall_number(thread: Thread) -> str | None:
@@ -97,10 +99,20 @@ def threads_with(session: Session, user: User, query: str) -> list[Thread]:
     number = order_numbers.normalise(query)
     if len(number) < 4:
         return []
+    ids = set(session.scalars(
+        select(ThreadOrderNumber.thread_id).where(ThreadOrderNumber.number == number).limit(MAX_SCAN)
+    ))  # fmt: skip
+    # A merged stub keeps its order numbers but its messages live on in its target: list that.
+    for _hop in range(MAX_HOPS):
+        stubs = dict(session.execute(
+            select(Thread.id, Thread.merged_into_id).where(Thread.id.in_(ids), Thread.merged_into_id.is_not(None))
+        ).all())  # fmt: skip
+        if not stubs:
+            break
+        ids = (ids - stubs.keys()) | set(stubs.values())
     stmt = restrict_threads(
-        select(Thread).where(Thread.id.in_(select(ThreadOrderNumber.thread_id).where(ThreadOrderNumber.number == number))),
-        session, user,
-    )  # fmt: skip
+        select(Thread).where(Thread.id.in_(ids), Thread.merged_into_id.is_(None)), session, user
+    )
     return list(session.scalars(
         stmt.options(joinedload(Thread.mailbox), joinedload(Thread.contact))
         .order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(MAX_RESULTS)

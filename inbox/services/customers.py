@@ -112,7 +112,7 @@ def threads(
     there is a next page."""
     page = max(1, min(page, MAX_PAGE))
     rows = list(session.scalars(
-        visible_threads(session, user, customer.id)
+        visible_threads(session, user, customer.id).where(Thread.merged_into_id.is_(None))
         .options(joinedload(Thread.mailbox), joinedload(Thread.assignee), selectinload(Thread.tags))
         .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
@@ -125,7 +125,7 @@ def customer(session: Session, user: User, contact_id: int) -> tuple[Contact, li
     REST API's shape). Raises NotFound as ``get`` does."""
     found = get(session, user, contact_id)
     rows = session.scalars(
-        visible_threads(session, user, found.id)
+        visible_threads(session, user, found.id).where(Thread.merged_into_id.is_(None))
         .options(joinedload(Thread.mailbox), joinedload(Thread.assignee), selectinload(Thread.tags))
         .order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(MAX_THREADS)
     ).unique()  # fmt: skip

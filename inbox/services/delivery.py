@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from inbox.config import Settings
 from inbox.models import Event, Message, MessageKind, OutboxItem, OutboxStatus, Thread, User
-from inbox.services import deadlines, outbox
+from inbox.services import customer_names, deadlines, outbox
 
 SENDING, FAILING = "sending", "failing"
 SCHEDULED = "scheduled"  # a reply waiting for its scheduled time (``inbox.services.send_later``)
@@ -136,7 +136,7 @@ def notify_failure(session: Session, item: OutboxItem, *, now: datetime, setting
             "mailbox": thread.mailbox.name,
             "status": item.status.value,
             "error": item.last_error or "",
-            "recipients": ", ".join(item.recipients or []),
+            "recipients": ", ".join(customer_names.in_alert_mail(r) for r in item.recipients or []),
         },
     )
     return outbox.enqueue(

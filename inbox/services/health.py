@@ -13,9 +13,9 @@ from sqlalchemy import Engine, case, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from inbox.models import Direction, Mailbox, Message, OutboxItem, OutboxStatus
+from inbox.models import Direction, Mailbox, MailboxKind, Message, OutboxItem, OutboxStatus
 from inbox.schema import current_revision, head_revision
-from inbox.services import job_runs
+from inbox.services import job_runs, yahoo_consent
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,10 @@ class MailboxHealth:
     active: bool
     last_success_age: float | None  # seconds since the last successful poll, None if never
     failing: bool
-    license_days_left: float | None  # mall channels whose key or consent expires
+    license_days_left: float | None  # mall channels whose key expires (Rakuten licence key)
+    # Yahoo! channels: days until the consent (refresh token) lapses, negative once lapsed;
+    # None when no consent time is recorded.
+    consent_days_left: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,19 @@ def mailboxes(session: Session, *, now: datetime) -> list[MailboxHealth]:
                 else None,
                 failing=bool(box.last_error),
                 license_days_left=days_left,
+                consent_days_left=_consent_days_left(box, now),
             )
         )
     return rows
+
+
+def _consent_days_left(box: Mailbox, now: datetime) -> float | None:
+    if box.kind != MailboxKind.YAHOO:
+        return None
+    try:
+        return yahoo_consent.consent_days_left(box, now)
+    except (TypeError, ValueError):  # a hand-edited consent_at that is not a time
+        return None
 
 
 def outbox(session: Session, *, now: datetime) -> OutboxHealth:

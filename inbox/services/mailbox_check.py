@@ -3,7 +3,9 @@
 Used by ``inbox mailbox check`` and the admin page's "test connection" button. Reads the
 mailbox row and its sealed secrets; writes nothing and sends no mail. Every problem is a
 sentence in plain words, never containing a password. Other mailbox kinds (Rakuten,
-Yahoo) add their checker to ``CHECKERS`` with ``register_checker``.
+Yahoo) add their checker to ``CHECKERS`` with ``register_checker``; mall checkers send their
+requests through ``env`` (``inbox.services.mall_rate.env_for(runtime)``, the same per-account
+request limit as polling).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from inbox.models import Mailbox, MailboxKind
 from inbox.services.mailboxes import SmtpConnection, imap_settings, smtp_connection
 from inbox.sources.imap import ImapConnection, ImapError, ImapSettings
 from inbox.sources.local import LocalSourceError, count_local, detect_kind
+from inbox.sources.mall_http import MallEnv
 
 CHECK_TIMEOUT = 15.0
 
@@ -68,20 +71,24 @@ class CheckResult:
         self.problems.append(Problem(service, kind, message))
 
 
-def check_mailbox(mailbox: Mailbox, box: SecretBox, *, timeout: float = CHECK_TIMEOUT) -> CheckResult:
+def check_mailbox(
+    mailbox: Mailbox, box: SecretBox, *, timeout: float = CHECK_TIMEOUT, env: MallEnv | None = None
+) -> CheckResult:
     """Connect as the mailbox would and report what works and what does not (never raises
-    for connection problems; they are in ``result.problems``)."""
+    for connection problems; they are in ``result.problems``). ``env``: how mall requests
+    leave (pass ``mall_rate.env_for(runtime)``; None only where no mall is checked)."""
     result = CheckResult(mailbox=mailbox.name, kind=mailbox.kind.value)
     checker = CHECKERS.get(mailbox.kind)
     if checker is None:
         result.problem("config", "config", f"Mailboxes of kind {mailbox.kind.value} cannot be checked.")
         return result
-    checker(mailbox, box, result, timeout)
+    checker(mailbox, box, result, timeout, env)
     return result
 
 
 def register_checker(
-    kind: MailboxKind, checker: Callable[[Mailbox, SecretBox, CheckResult, float], None]
+    kind: MailboxKind,
+    checker: Callable[[Mailbox, SecretBox, CheckResult, float, MallEnv | None], None],
 ) -> None:
     CHECKERS[kind] = checker
 
@@ -89,7 +96,9 @@ def register_checker(
 # --- IMAP ----------------------------------------------------------------------------------
 
 
-def _check_imap(mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float) -> None:
+def _check_imap(
+    mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float, env: MallEnv | None
+) -> None:
     try:
         settings = imap_settings(mailbox, box, timeout=timeout)
     except ImapError as exc:
@@ -242,7 +251,9 @@ def _scrub(text: str, secret: str | None) -> str:
 # --- local files ---------------------------------------------------------------------------
 
 
-def _check_local(mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float) -> None:
+def _check_local(
+    mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float, env: MallEnv | None
+) -> None:
     path = str((mailbox.settings or {}).get("path") or "")
     result.target = path or "(no path)"
     if not path:
@@ -263,7 +274,9 @@ def _check_local(mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout:
     result.notes.append(f"{label.get(kind, kind)} with {count} messages.")
 
 
-CHECKERS: dict[MailboxKind, Callable[[Mailbox, SecretBox, CheckResult, float], None]] = {
+CHECKERS: dict[
+    MailboxKind, Callable[[Mailbox, SecretBox, CheckResult, float, MallEnv | None], None]
+] = {
     MailboxKind.IMAP: _check_imap,
     MailboxKind.LOCAL: _check_local,
 }

@@ -228,15 +228,20 @@ def create_mailbox(
     settings: Mapping[str, Any] | None = None,
     secrets: Mapping[str, Any] | None = None,
     member_ids: Iterable[int] = (),
+    now: datetime | None = None,
     **fields: Any,
 ) -> Mailbox:
     """Add a mailbox; settings are validated and secrets sealed before they reach the row.
+
+    A refresh token among the secrets records ``consent_at`` = ``now`` (needed then).
 
     Raises ``InvalidSetting`` with a plain-words message. Flushes, does not commit.
     """
     name = _check_name(session, name)
     address = check_address(address)
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
+    if (secrets or {}).get(CONSENT_SECRET) and "consent_at" not in settings:
+        settings["consent_at"] = _consent_time(now)  # a given consent_at (an import) is kept
     validate_settings(kind, settings)
     mailbox = Mailbox(
         name=name,
@@ -263,10 +268,12 @@ def update_mailbox(
     settings: Mapping[str, Any] | None = None,
     secrets: Mapping[str, Any] | None = None,
     member_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
     **fields: Any,
 ) -> Mailbox:
     """Change a mailbox. ``settings`` are merged over the stored ones (None removes a key);
-    an empty secret keeps the stored one. Raises ``InvalidSetting``; does not commit."""
+    an empty secret keeps the stored one; a new refresh token records ``consent_at`` = ``now``
+    (``enter_secrets``). Raises ``InvalidSetting``; does not commit."""
     if name is not None:
         mailbox.name = _check_name(session, name, except_id=mailbox.id)
     if address is not None:
@@ -279,7 +286,7 @@ def update_mailbox(
     for key, value in _check_fields(fields).items():
         setattr(mailbox, key, value)
     if secrets:
-        update_secrets(mailbox, box, secrets)
+        enter_secrets(mailbox, box, secrets, now=now)
     if member_ids is not None:
         set_members(session, mailbox, member_ids)
     session.flush()
@@ -298,8 +305,34 @@ def set_members(session: Session, mailbox: Mailbox, user_ids: Iterable[int]) -> 
     session.flush()
 
 
+CONSENT_SECRET = "refresh_token"  # entered by a person: the OAuth consent was given then
+
+
+def enter_secrets(
+    mailbox: Mailbox, box: SecretBox, changes: Mapping[str, Any], *, now: datetime | None
+) -> dict[str, Any]:
+    """Secrets a person entered (admin form, CLI, consent flow, ``replace_secrets``): seal the
+    non-empty ones; a refresh token among them records ``consent_at`` = ``now`` in the settings
+    (the Yahoo! consent lapses 28 days later). The one way every such path goes; tokens the
+    connectors rotate themselves go through ``update_secrets`` and keep the consent time.
+    Returns the secrets that were given."""
+    given = {k: v for k, v in changes.items() if v}
+    if given:
+        update_secrets(mailbox, box, given)
+    if given.get(CONSENT_SECRET):
+        mailbox.change_settings(consent_at=_consent_time(now))
+    return given
+
+
+def _consent_time(now: datetime | None) -> str:
+    if now is None:  # a programming error, not an input one: say when the token was entered
+        raise TypeError("now is needed to record when a refresh token (consent) was entered")
+    return now.isoformat()
+
+
 def update_secrets(mailbox: Mailbox, box: SecretBox, changes: Mapping[str, Any]) -> None:
-    """Replace the given secrets; an empty value leaves the stored one as it is."""
+    """Replace the given secrets; an empty value leaves the stored one as it is. Tokens rotated
+    by a connector come this way; what a person enters goes through ``enter_secrets``."""
     current = box.open(mailbox.secret_encrypted)
     current.update({k: v for k, v in changes.items() if v})
     mailbox.secret_encrypted = box.seal(current) if current else None

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -27,7 +27,7 @@ from inbox.models import Mailbox, MailboxKind, MailboxOutage, OutboxItem, Role, 
 from inbox.resources import templates_dir
 from inbox.services import mall_complete, mall_rate, outbox
 from inbox.services.mailbox_check import CheckResult
-from inbox.services.mailboxes import InvalidSetting, update_secrets
+from inbox.services.mailboxes import InvalidSetting, enter_secrets, update_secrets
 from inbox.sources import rakuten_facts, yahoo_facts
 from inbox.sources.mall_http import MallEnv, MallError, MallSource, connect
 
@@ -50,15 +50,16 @@ class ConnectionReport:
     message: str
 
 
-def replace_secrets(session: Session, box: SecretBox, mailbox: Mailbox, changes: Mapping[str, Any]) -> bool:
+def replace_secrets(session: Session, box: SecretBox, mailbox: Mailbox, changes: Mapping[str, Any],
+                    *, now: datetime) -> bool:
     """An admin entered new secrets: seal them; a changed credential lifts the stop on polling.
 
-    Empty values keep the stored ones. Returns True when something changed. Flushes nothing.
+    Empty values keep the stored ones; a refresh token records the consent time (``now``,
+    ``mailboxes.enter_secrets``). Returns True when something changed. Flushes nothing.
     """
-    given = {k: v for k, v in changes.items() if v}
+    given = enter_secrets(mailbox, box, changes, now=now)
     if not given:
         return False
-    update_secrets(mailbox, box, given)
     if "refresh_token" in given and "access_token" not in given:
         current = box.open(mailbox.secret_encrypted)  # the old access token belongs to the old consent
         current.pop("access_token", None)
@@ -168,12 +169,17 @@ def validate_yahoo(settings: Mapping[str, Any]) -> None:
     mall_complete.check_setting(settings)
 
 
-def check(mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float) -> None:
-    """The mailbox-check entry: one request or two to the mall, plain words either way."""
+def check(mailbox: Mailbox, box: SecretBox, result: CheckResult, timeout: float,
+          env: MallEnv | None = None) -> None:
+    """The mailbox-check entry: one request or two to the mall, plain words either way.
+
+    ``env`` is the runtime's (``mall_rate.env_for``): the requests take their turn in the
+    account's database-kept limit like polling's, so a test never breaks one request a second.
+    """
     result.target = f"{mailbox.kind.value} {(mailbox.settings or {}).get('shop_id') or (mailbox.settings or {}).get('seller_id') or ''}".strip()
     try:
         source = connect(mailbox.kind.value, mailbox.settings or {}, box.open(mailbox.secret_encrypted),
-                         MallEnv(timeout=timeout, retries=0))
+                         replace(env or MallEnv(), timeout=timeout, retries=0))
     except MallError as exc:
         result.problem(mailbox.kind.value, "config", str(exc))
         return

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from inbox.models import Mailbox, MailboxKind, ReplyFact, Role, Thread, ThreadFact, ThreadTag, User
@@ -260,17 +260,44 @@ def percentile(sorted_values: list[int], q: float) -> float | None:
     return float(sorted_values[rank - 1])
 
 
+def _rank(q: float, n: Any) -> Any:
+    """``percentile``'s nearest rank, max(1, ceil(q * n)), in SQL with the same float arithmetic."""
+    product = q * n
+    whole = cast(product, Integer)
+    return whole + case((product > whole, 1), else_=0)
+
+
 def _spread(session: Session, column: Any, figure: str, flt: ReportFilter, ids: list[int]) -> Spread:
-    stmt = _narrow(select(column).where(figure_condition(figure, flt)), flt, ids,
+    """Median and 90th percentile computed by the database: PostgreSQL's ``percentile_disc``,
+    elsewhere one ordered pass numbering the rows; only the two values come back."""
+    stmt = _narrow(select(column.label("v")).where(figure_condition(figure, flt)), flt, ids,
                    ThreadFact.thread_id, ThreadFact.mailbox_id)
-    values = sorted(v for v in session.scalars(stmt) if v is not None)
-    hours = [percentile(values, q) for q in (0.5, 0.9)]
-    return Spread(len(values), *(None if h is None else round(h / 3600, 2) for h in hours))
+    values = stmt.subquery()
+    if session.get_bind().dialect.name == "postgresql":
+        n, *found = session.execute(select(
+            func.count(values.c.v), *(func.percentile_disc(q).within_group(values.c.v) for q in (0.5, 0.9))
+        )).one()
+    else:
+        ranked = select(values.c.v, func.row_number().over(order_by=values.c.v).label("rn"),
+                        func.count().over().label("n")).where(values.c.v.is_not(None)).subquery()
+        rows = session.execute(select(ranked.c.v, ranked.c.rn, ranked.c.n).where(
+            or_(ranked.c.rn == _rank(0.5, ranked.c.n), ranked.c.rn == _rank(0.9, ranked.c.n)))).all()
+        n = rows[0].n if rows else 0
+        at = {r.rn: r.v for r in rows}
+        found = [at.get(max(1, math.ceil(q * n))) for q in (0.5, 0.9)] if n else [None, None]
+    hours = [None if v is None else round(float(v) / 3600, 2) for v in found]
+    return Spread(int(n or 0), *hours)
 
 
-def _count(session: Session, figure: str, flt: ReportFilter, ids: list[int], **kw: Any) -> int:
-    stmt = select(func.count()).select_from(ThreadFact).where(figure_condition(figure, flt, **kw))
-    return session.scalar(_narrow(stmt, flt, ids, ThreadFact.thread_id, ThreadFact.mailbox_id)) or 0
+def _resolutions(session: Session, flt: ReportFilter, ids: list[int]) -> tuple[int, int, int, int]:
+    """(first resolutions, reopened, FCR, FCR base) of the period: one pass over a covering index."""
+    f = ThreadFact
+    measures = [func.count().filter(figure_condition(name, flt))
+                for name in ("reopened", "fcr", "fcr_base")]
+    stmt = _narrow(select(func.count(), *measures).select_from(f)
+                   .where(figure_condition("resolved_first", flt)), flt, ids, f.thread_id, f.mailbox_id)
+    row = session.execute(stmt).one()
+    return tuple(int(x or 0) for x in row)  # type: ignore[return-value]
 
 
 def _reply_stmt(stmt: Select, flt: ReportFilter, ids: list[int]) -> Select:
@@ -310,9 +337,9 @@ def figures(session: Session, flt: ReportFilter, ids: list[int], *, arrivals: li
     out.resolution = _spread(session, ThreadFact.resolution_business_s, "resolution", flt, ids)
     out.within_deadline = Share(sum(r[2] for r in replies), sum(r[3] for r in replies))
     out.replies = sum(r[1] for r in replies)
-    resolved = _count(session, "resolved_first", flt, ids)
-    out.reopen = Share(_count(session, "reopened", flt, ids), resolved)
-    out.fcr = Share(_count(session, "fcr", flt, ids), _count(session, "fcr_base", flt, ids))
+    resolved, reopened, fcr, fcr_base = _resolutions(session, flt, ids)
+    out.reopen = Share(reopened, resolved)
+    out.fcr = Share(fcr, fcr_base)
     out.backlog_end = (_open_at(session, flt, ids, flt.bounds()[1]) if backlog_end is None
                        else backlog_end)
     return out
@@ -329,15 +356,16 @@ def _agents(session: Session, now: list, before: list) -> list[tuple[int | None,
 
 
 def _open_at(session: Session, flt: ReportFilter, ids: list[int], at: datetime) -> int:
-    """Threads open at ``at``: arrived before it, less those resolved before it (two counts
-    over covering indexes, instead of a scan of every thread that ever arrived)."""
+    """Threads open at ``at``: arrived before it and not resolved then, counted as those never
+    resolved (a partial index holds only them) plus those resolved since ``at`` (the resolution
+    index from ``at`` on), instead of two counts over every thread that ever arrived."""
     f = ThreadFact
 
     def count(*where: ColumnElement[bool]) -> int:
         stmt = select(func.count()).select_from(f).where(*where)
         return session.scalar(_narrow(stmt, flt, ids, f.thread_id, f.mailbox_id)) or 0
 
-    return count(f.received_at < at) - count(f.resolved_at < at, f.received_at < at)
+    return count(f.resolved_at.is_(None), f.received_at < at) + count(f.resolved_at >= at, f.received_at < at)
 
 
 def _backlog(session: Session, flt: ReportFilter, ids: list[int], arrivals: list

@@ -162,7 +162,7 @@ def search(
         return result
     ticket = TICKET_RE.match(result.query)
     if ticket:
-        thread = session.get(Thread, int(ticket.group(2)))
+        thread = _live(session, session.get(Thread, int(ticket.group(2))))
         if thread is not None and thread.mailbox_id in mailbox_ids and _passes(thread, filters):
             result.ticket = thread
         if ticket.group(1):  # "#123" asks for the ticket only
@@ -193,6 +193,17 @@ def search(
     chosen = dict(list(newest.items())[:limit])
     result.hits = _hits(session, chosen, result.terms)
     return result
+
+
+def _live(session: Session, thread: Thread | None) -> Thread | None:
+    """The thread a ticket number names as it lives now: a merged stub's target (the stub has
+    no messages left and only redirects)."""
+    if thread is None or thread.merged_into_id is None:
+        return thread
+    from inbox.services.thread_ops import follow
+
+    target = follow(session, thread)
+    return target if target.merged_into_id is None else None
 
 
 def _like_pattern(term: str) -> str:
@@ -296,7 +307,7 @@ def _hits(session: Session, newest: dict[int, int], terms: list[str]) -> list[Se
         t.id: t
         for t in session.scalars(
             select(Thread)
-            .where(Thread.id.in_(newest))
+            .where(Thread.id.in_(newest), Thread.merged_into_id.is_(None))  # never a stub
             .options(
                 joinedload(Thread.contact), joinedload(Thread.mailbox), joinedload(Thread.assignee)
             )

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from inbox.models import (
     AnalysisCursor,
+    Category,
     Direction,
     Mailbox,
     Message,
@@ -96,8 +97,14 @@ def analyse_batch(
     start = cursor.last_id
     done = select(TermAnalysed.message_id).where(TermAnalysed.message_id == Message.id)
     rows = session.execute(
-        select(Message.id, Message.thread_id, Message.mailbox_id, Message.received_at,
-               Message.new_text, Message.text)
+        select(
+            Message.id,
+            Message.thread_id,
+            Message.mailbox_id,
+            Message.received_at,
+            Message.new_text,
+            Message.text,
+        )
         .where(Message.id > start, customer_messages(), ~done.exists())
         .order_by(Message.id)
         .limit(limit + 1)
@@ -105,7 +112,9 @@ def analyse_batch(
     batch, rest = rows[:limit], rows[limit:]
     zones = {
         m.id: ZoneInfo(m.timezone)
-        for m in session.scalars(select(Mailbox).where(Mailbox.id.in_({r.mailbox_id for r in batch})))
+        for m in session.scalars(
+            select(Mailbox).where(Mailbox.id.in_({r.mailbox_id for r in batch}))
+        )
     }
     counts: Counter[tuple[int, date, str]] = Counter()
     links = []
@@ -114,19 +123,34 @@ def analyse_batch(
         text = row.new_text if row.new_text.strip() else row.text
         for term in sorted(voc_terms.terms(text, tokens)):
             counts[(row.mailbox_id, day, term)] += 1
-            links.append({"message_id": row.id, "term": term, "thread_id": row.thread_id,
-                          "mailbox_id": row.mailbox_id, "day": day})
+            links.append(
+                {
+                    "message_id": row.id,
+                    "term": term,
+                    "thread_id": row.thread_id,
+                    "mailbox_id": row.mailbox_id,
+                    "day": day,
+                }
+            )
     if batch:
-        session.execute(TermAnalysed.__table__.insert(),
-                        [{"message_id": r.id, "analysed_at": now} for r in batch])
+        session.execute(
+            TermAnalysed.__table__.insert(),
+            [{"message_id": r.id, "analysed_at": now} for r in batch],
+        )
     if links:
         session.execute(MessageTerm.__table__.insert(), links)
-    _upsert_counts(session, [
-        {"mailbox_id": m, "day": d, "term": t, "count": c} for (m, d, t), c in sorted(counts.items())
-    ])
+    _upsert_counts(
+        session,
+        [
+            {"mailbox_id": m, "day": d, "term": t, "count": c}
+            for (m, d, t), c in sorted(counts.items())
+        ],
+    )
     # Move the cursor up to what is both analysed and old enough that no earlier id can still appear.
     settled = session.scalar(
-        select(func.max(Message.id)).where(Message.id > start, Message.created_at < now - CURSOR_LAG)
+        select(func.max(Message.id)).where(
+            Message.id > start, Message.created_at < now - CURSOR_LAG
+        )
     )
     if settled is not None:
         if rest:
@@ -203,8 +227,11 @@ class TermRow:
 def _counts(session: Session, mailbox_ids: list[int], period: Period) -> dict[str, int]:
     rows = session.execute(
         select(TermCount.term, func.sum(TermCount.count))
-        .where(TermCount.mailbox_id.in_(mailbox_ids), TermCount.day >= period.start,
-               TermCount.day <= period.end)
+        .where(
+            TermCount.mailbox_id.in_(mailbox_ids),
+            TermCount.day >= period.start,
+            TermCount.day <= period.end,
+        )
         .group_by(TermCount.term)
     )
     return {term: int(n) for term, n in rows}
@@ -226,6 +253,20 @@ def top_terms(
     return top, rising[:limit]
 
 
+def _bounds(p: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    return (
+        datetime.combine(p.start, datetime.min.time(), zone),
+        datetime.combine(p.end + timedelta(days=1), datetime.min.time(), zone),
+    )
+
+
+def _arrived(mailbox_ids: list[int], p: Period, zone: ZoneInfo) -> Any:
+    start, end = _bounds(p, zone)
+    return and_(
+        Thread.mailbox_id.in_(mailbox_ids), Thread.created_at >= start, Thread.created_at < end
+    )
+
+
 def top_tags(
     session: Session, mailbox_ids: list[int], period: Period, zone: ZoneInfo, *, limit: int = 20
 ) -> list[TermRow]:
@@ -234,13 +275,10 @@ def top_tags(
         return []
 
     def count(p: Period) -> dict[str, int]:
-        start = datetime.combine(p.start, datetime.min.time(), zone)
-        end = datetime.combine(p.end + timedelta(days=1), datetime.min.time(), zone)
         rows = session.execute(
             select(ThreadTag.tag, func.count())
             .join(Thread, Thread.id == ThreadTag.thread_id)
-            .where(Thread.mailbox_id.in_(mailbox_ids), Thread.created_at >= start,
-                   Thread.created_at < end)
+            .where(_arrived(mailbox_ids, p, zone))
             .group_by(ThreadTag.tag)
         )
         return {tag: int(n) for tag, n in rows}
@@ -248,6 +286,71 @@ def top_tags(
     now_counts, before = count(period), count(period.previous())
     rows = [TermRow(t, n, before.get(t, 0)) for t, n in now_counts.items()]
     return sorted(rows, key=lambda r: (-r.count, r.term))[:limit]
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    category_id: int
+    label: str  # "配送 › 遅延" for a child category
+    count: int
+    previous: int
+
+    @property
+    def change(self) -> int:
+        return self.count - self.previous
+
+
+def top_categories(
+    session: Session, mailbox_ids: list[int], period: Period, zone: ZoneInfo, *, limit: int = 20
+) -> list[CategoryRow]:
+    """Categories (問い合わせ種別) of the threads that arrived in the period, with the previous
+    period's count: one grouped count per period over ``threads``, never the messages. A
+    category counted only in the previous period shows with 0 now (it is falling)."""
+    if not mailbox_ids:
+        return []
+
+    def count(p: Period) -> dict[int, int]:
+        rows = session.execute(
+            select(Thread.category_id, func.count())
+            .where(_arrived(mailbox_ids, p, zone), Thread.category_id.is_not(None))
+            .group_by(Thread.category_id)
+        )
+        return {int(c): int(n) for c, n in rows}
+
+    now_counts, before = count(period), count(period.previous())
+    keys = set(now_counts) | set(before)
+    labels = {c.id: c.label for c in session.scalars(select(Category).where(Category.id.in_(keys)))}
+    rows = [
+        CategoryRow(k, labels.get(k, "—"), now_counts.get(k, 0), before.get(k, 0)) for k in keys
+    ]
+    return sorted(rows, key=lambda r: (-r.count, -r.previous, r.label))[:limit]
+
+
+def threads_arrived(
+    session: Session,
+    mailbox_ids: list[int],
+    period: Period,
+    zone: ZoneInfo,
+    *,
+    tag: str | None = None,
+    category_id: int | None = None,
+    limit: int = 200,
+) -> list[Thread]:
+    """The threads behind a tag's or a category's count: arrived in the period, newest first."""
+    if not mailbox_ids or (tag is None) == (category_id is None):
+        return []
+    stmt = select(Thread).where(_arrived(mailbox_ids, period, zone))
+    if tag is not None:
+        stmt = stmt.where(
+            select(ThreadTag.thread_id)
+            .where(ThreadTag.thread_id == Thread.id, ThreadTag.tag == tag[:64])
+            .exists()
+        )
+    else:
+        stmt = stmt.where(Thread.category_id == category_id)
+    return list(
+        session.scalars(stmt.order_by(Thread.created_at.desc(), Thread.id.desc()).limit(limit))
+    )
 
 
 def threads_with_term(
@@ -258,11 +361,19 @@ def threads_with_term(
         return []
     ids = (
         select(MessageTerm.thread_id)
-        .where(MessageTerm.term == term[: voc_terms.MAX_TERM], MessageTerm.mailbox_id.in_(mailbox_ids),
-               MessageTerm.day >= period.start, MessageTerm.day <= period.end)
+        .where(
+            MessageTerm.term == term[: voc_terms.MAX_TERM],
+            MessageTerm.mailbox_id.in_(mailbox_ids),
+            MessageTerm.day >= period.start,
+            MessageTerm.day <= period.end,
+        )
         .distinct()
     )
-    return list(session.scalars(
-        select(Thread).where(Thread.id.in_(ids))
-        .order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Thread)
+            .where(Thread.id.in_(ids))
+            .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+            .limit(limit)
+        )
+    )

@@ -2,7 +2,8 @@
 
 The refresh token lasts 28 days (``yahoo_facts.REFRESH_TOKEN_LIFETIME``). ``consent_at`` in the
 channel's settings records when it was given; admins are mailed 7 and 2 days before it lapses,
-each once. The flow: ``start`` builds the YConnect address and what the caller keeps (state, PKCE
+each once, by the scheduler's "yahoo-consent" job (``run_warnings``), whether polling works or
+not (a failing or paused channel is the one most likely to be forgotten). The flow: ``start`` builds the YConnect address and what the caller keeps (state, PKCE
 verifier) until ``finish`` checks the state, exchanges the code and seals the tokens. No web here.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.crypto import SecretBox
@@ -61,6 +63,30 @@ def warn_consent(
         expiry=expiry,
         days_left=(expiry - now).days,
     )
+
+
+def warn_all(session: Session, runtime: Runtime, now: datetime) -> list[OutboxItem]:
+    """The due warnings of every active Yahoo! channel, polling or failing (each once: the
+    outbox key holds the channel, the stage and the lapse date). Flushes, does not commit."""
+    queued = []
+    channels = select(Mailbox).where(Mailbox.active, Mailbox.kind == MailboxKind.YAHOO)
+    for mailbox in session.scalars(channels.order_by(Mailbox.id)):
+        try:
+            item = warn_consent(session, runtime, mailbox, now)
+        except (TypeError, ValueError):  # a consent_at that is not a time: nothing to warn of
+            continue
+        if item is not None:
+            queued.append(item)
+    return queued
+
+
+def run_warnings(runtime: Runtime, *, now: datetime) -> int:
+    """Scheduler entry point: ``warn_all`` in its own transaction. Several schedulers may run it
+    at once; the outbox's idempotency key keeps each warning to one mail."""
+    with runtime.Session() as session:
+        count = len(warn_all(session, runtime, now))
+        session.commit()
+    return count
 
 
 def start(
@@ -146,6 +172,6 @@ def finish(
         changes["access_token_expires_at"] = (
             now + timedelta(seconds=int(tokens["expires_in"]))
         ).isoformat()
-    replace_secrets(session, box, mailbox, changes)
-    mailbox.change_settings(consent_at=now.isoformat(), mall_pause=None)
+    replace_secrets(session, box, mailbox, changes, now=now)  # records consent_at
+    mailbox.change_settings(mall_pause=None)
     return mailbox

@@ -236,10 +236,6 @@ class MallEnv:
     backoff: float = 1.0
 
 
-def env_for(runtime: Any) -> MallEnv:
-    return getattr(runtime, "mall_env", None) or MallEnv()
-
-
 def check_base_url(url: str) -> str:
     """Allow https anywhere, plain http only to loopback hosts (stubs) and the demo."""
     parsed = httpx.URL(url)

@@ -128,9 +128,9 @@ def init_app(app: Flask) -> None:
     from inbox.web import categories, rules
 
     areas += (rules, categories)
-    from inbox.web import survey, voc
+    from inbox.web import survey, survey_settings, voc
 
-    areas += (voc, survey)
+    areas += (voc, survey, survey_settings)
     app.jinja_env.globals["csat_answer"] = survey.answer_for
     from inbox.web import approvals
 

@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from inbox.db import utcnow
 from inbox.models import Mailbox, OutboxStatus, Role, User
-from inbox.services import accounts, mailbox_health, passwords, quarantine, two_factor
+from inbox.services import accounts, mailbox_health, mall_rate, passwords, quarantine, two_factor
 from inbox.services import mailboxes as mailbox_service
 from inbox.services.access import require_role
 from inbox.services.audit import diff as audit_diff
@@ -266,7 +266,7 @@ def new_mailbox():
     if form.validate_on_submit():
         try:
             mailbox = mailbox_service.create_mailbox(
-                db(), runtime().secrets, kind=spec.kind, **spec.values(form)
+                db(), runtime().secrets, kind=spec.kind, now=utcnow(), **spec.values(form)
             )
         except mailbox_service.InvalidSetting as exc:
             _show_error(spec, form, exc)
@@ -298,7 +298,9 @@ def edit_mailbox(mailbox_id: int):
     elif form.validate():
         before, sealed = _mailbox_state(mailbox), mailbox.secret_encrypted
         try:
-            mailbox_service.update_mailbox(db(), runtime().secrets, mailbox, **spec.values(form))
+            mailbox_service.update_mailbox(
+                db(), runtime().secrets, mailbox, now=utcnow(), **spec.values(form)
+            )
         except mailbox_service.InvalidSetting as exc:
             _show_error(spec, form, exc)
         else:
@@ -338,7 +340,7 @@ def check_mailbox(mailbox_id: int):
     """Test the stored settings with the same check as `inbox mailbox check`."""
     mailbox = mailbox_service.get_mailbox(db(), id=mailbox_id)
     spec = mailbox_kinds.get(mailbox.kind)
-    result = run_check(mailbox, runtime().secrets)
+    result = run_check(mailbox, runtime().secrets, env=mall_rate.env_for(runtime()))
     form = spec.form_class(formdata=None)
     form.members.choices = _user_choices()
     approval_settings.prepare_mailbox_form(form, form.members.choices)

@@ -90,7 +90,12 @@ class _StateCollector(Collector):
         )
         key = GaugeMetricFamily(
             "inbox_mall_credentials_days_left",
-            "Days until the mall channel's licence key or consent expires.",
+            "Days until the mall channel's licence key expires (Yahoo! consent: see below).",
+            labels=["mailbox", "kind"],
+        )
+        consent = GaugeMetricFamily(
+            "inbox_yahoo_consent_days_left",
+            "Days until the Yahoo! channel's consent (refresh token) lapses; negative once lapsed.",
             labels=["mailbox", "kind"],
         )
         for box in boxes:
@@ -101,6 +106,8 @@ class _StateCollector(Collector):
             failing.add_metric(labels, 1 if box.failing else 0)
             if box.license_days_left is not None:
                 key.add_metric(labels, box.license_days_left)
+            if box.consent_days_left is not None:
+                consent.add_metric(labels, box.consent_days_left)
         depth = GaugeMetricFamily(
             "inbox_outbox_items", "Outbox items by state.", labels=["status"]
         )
@@ -110,7 +117,7 @@ class _StateCollector(Collector):
             "inbox_outbox_oldest_queued_age_seconds", "Age of the oldest queued outbox item."
         )
         oldest.add_metric([], out.oldest_queued_age)
-        yield from (age, failing, key, depth, oldest)
+        yield from (age, failing, key, consent, depth, oldest)
         active = {b.name for b in boxes if b.active}
         yield from _ingest_families(stored, active)
         yield from _outbox_families(per_box, active)

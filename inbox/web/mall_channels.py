@@ -1,7 +1,8 @@
 """Admin forms of the mall channels (Rakuten R-Messe, Yahoo!ショッピング), added to the mailbox-kind registry.
 
 Secrets are written only (the form never shows them back); a new key or token lifts
-a stop on polling (``credentials_state``) so the channel resumes from its cursor.
+a stop on polling (``credentials_state``) so the channel resumes from its cursor. A pasted
+refresh token's consent time is recorded by the service (``mailboxes.enter_secrets``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from inbox.db import utcnow
 from inbox.models import MailboxKind
 from inbox.services.mall_complete import SETTING as MARK_COMPLETE
 from inbox.web.mailbox_kinds import KindForm, MailboxForm, register
@@ -30,8 +30,6 @@ class MallKindForm(KindForm):
         out["settings"][MARK_COMPLETE] = form[MARK_COMPLETE].data or None  # off: no key at all
         if any(out["secrets"].values()):
             out["settings"].update(dict.fromkeys(RESET_ON_NEW_SECRETS))
-        if out["secrets"].get("refresh_token"):  # a token pasted by hand: consent given now
-            out["settings"]["consent_at"] = utcnow().isoformat()
         return out
 
 

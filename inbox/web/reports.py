@@ -3,7 +3,9 @@ number, and CSV downloads of every table. Leads see their mailboxes, admins all.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Response, g, render_template, request, stream_with_context, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -17,6 +19,17 @@ from inbox.web.audit import note
 from inbox.web.errors import translated
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+@bp.app_template_global()
+def report_link(figure: str, flt: reports.ReportFilter, **narrowing) -> str:
+    """The link to the threads behind one number: what ``url_for("reports.threads", ...)`` gives,
+    built from the route once per request (the page has a few hundred of them: heat map, backlog)."""
+    base = g.get("_report_threads_url")
+    if base is None:
+        base = g._report_threads_url = url_for("reports.threads")
+    args = {"figure": figure, **flt.as_args(), **{k: v for k, v in narrowing.items() if v is not None}}
+    return f"{base}?{urlencode(args, quote_via=quote)}"
 
 # The page's sections, one template per figure, in order; another area adds its own here.
 SECTIONS: list[str] = [

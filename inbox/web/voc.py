@@ -1,6 +1,6 @@
 """The voice-of-the-customer page (leads for their mailboxes, admins for all): top and rising
-terms of customer mail, top tags with their trend, satisfaction figures, and the threads behind
-a term. Reads only the counts kept by ``inbox.services.voc`` and ``inbox.services.csat``."""
+terms of customer mail, top categories and tags with their trend, satisfaction figures, and the threads behind
+a term, a tag or a category. Reads only the counts kept by ``inbox.services.voc`` and ``inbox.services.csat``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from inbox.db import utcnow
-from inbox.models import Role
+from inbox.models import Category, Role
 from inbox.services import access, csat, voc
 from inbox.services.errors import InvalidInput
 from inbox.web import db, user_zone
@@ -54,12 +54,23 @@ def index():
     zone = user_zone()
     top, rising = voc.top_terms(db(), ids, period)
     tags = voc.top_tags(db(), ids, period, zone)
+    categories = voc.top_categories(db(), ids, period, zone)
     start = datetime.combine(period.start, datetime.min.time(), zone)
     end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), zone)
-    figures = {by: csat.figures(db(), ids, start, end, by=by) for by in ("total", "agent", "mailbox")}
+    figures = {
+        by: csat.figures(db(), ids, start, end, by=by) for by in ("total", "agent", "mailbox")
+    }
     return render_template(
-        "voc/index.html", mailboxes=mailboxes, mailbox_id=mailbox_id, period=period,
-        top=top, rising=rising, tags=tags, csat=figures, periods=PERIODS,
+        "voc/index.html",
+        mailboxes=mailboxes,
+        mailbox_id=mailbox_id,
+        period=period,
+        top=top,
+        rising=rising,
+        tags=tags,
+        categories=categories,
+        csat=figures,
+        periods=PERIODS,
     )
 
 
@@ -72,5 +83,33 @@ def term():
     if not word:
         raise InvalidInput("Choose a term.")
     threads = voc.threads_with_term(db(), ids, word, period)
-    return render_template("voc/term.html", term=word, threads=threads, period=period,
-                           mailbox_id=mailbox_id)
+    return render_template(
+        "voc/term.html", term=word, threads=threads, period=period, mailbox_id=mailbox_id
+    )
+
+
+@bp.route("/threads")
+@login_required
+def threads():
+    """The threads behind a tag's or a category's count: those that arrived in the period."""
+    user = _me()
+    _mailboxes, ids, period, mailbox_id = _filters(user)
+    tag = (request.args.get("tag") or "").strip()[:64] or None
+    category_id = request.args.get("category", type=int)
+    if (tag is None) == (category_id is None) or (
+        category_id is not None and not 0 < category_id < 2**63
+    ):
+        raise InvalidInput("Choose a tag or a category.")
+    label = tag
+    if category_id is not None:
+        category = db().get(Category, category_id)
+        label = category.label if category is not None else "—"
+    rows = voc.threads_arrived(db(), ids, period, user_zone(), tag=tag, category_id=category_id)
+    return render_template(
+        "voc/term.html",
+        term=label,
+        threads=rows,
+        period=period,
+        mailbox_id=mailbox_id,
+        arrived=True,
+    )

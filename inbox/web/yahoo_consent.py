@@ -16,7 +16,7 @@ from inbox.models import Mailbox, MailboxKind
 from inbox.services import mailboxes as mailbox_service
 from inbox.services import yahoo_consent
 from inbox.services.errors import InvalidInput
-from inbox.sources.mall_http import env_for
+from inbox.services.mall_rate import env_for
 from inbox.web import db, runtime
 from inbox.web.admin import admin_required
 from inbox.web.audit import note
@@ -75,6 +75,9 @@ def callback():
             code=request.args.get("code", "")[:2000],
             error=request.args.get("error", "")[:100],
             now=utcnow(),
+            # YConnect (auth.login.yahoo.co.jp) is not the store API: the exchange books no slot
+            # of the account's one-request-per-second limit (``yconnect`` asks for interval 0),
+            # but it shares the runtime's mall environment (transport, timeout) like polling.
             env=env_for(runtime()),
         )
     except InvalidInput as exc:

@@ -42,3 +42,25 @@ def test_an_unmigrated_database_says_to_run_the_upgrade(inbox, tmp_path):
     result = inbox("doctor")
     assert result.exit_code == 1
     assert "run `inbox db upgrade`" in result.output
+
+
+def add_yahoo(inbox, name, consent_at):
+    with inbox.runtime.Session() as s:  # polling off: doctor reads the consent, the shop is not asked
+        create_mailbox(s, inbox.runtime.secrets, name=name, kind=MailboxKind.YAHOO, active=True,
+                       settings={"seller_id": "shop", "consent_at": consent_at.isoformat(),
+                                 "api_base": "http://127.0.0.1:9/"})  # no secrets: not asked
+        s.commit()
+
+
+def test_a_yahoo_consent_warns_within_7_days_and_fails_once_lapsed(inbox, tmp_path):
+    now = datetime.now(UTC)
+    add_yahoo(inbox, "yahoo-soon", now - timedelta(days=23))  # lapses in 5 days
+    add_yahoo(inbox, "yahoo-later", now - timedelta(days=18))  # 10 days: within the key's 14, fine
+    add_yahoo(inbox, "yahoo-gone", now - timedelta(days=29))
+    lines = inbox("doctor").output.splitlines()
+    consent = [line for line in lines if "consent" in line]
+    assert any(line.startswith("WARN mailbox yahoo-soon: the Yahoo! consent lapses in 5.0 days")
+               for line in consent), lines
+    assert any(line.startswith("FIX  mailbox yahoo-gone: the Yahoo! consent lapsed 1 days ago")
+               for line in consent), lines
+    assert not any("yahoo-later" in line for line in consent), lines

@@ -26,6 +26,7 @@ def channel(inbox, kind: str, stub, **secrets) -> None:
             display_name="shop",
             settings=stub.settings(),
             secrets=stub.secrets() | secrets,
+            now=utcnow(),
         )
         s.commit()
 

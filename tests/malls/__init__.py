@@ -43,7 +43,7 @@ def add_channel(runtime: Runtime, kind: str, stub, *, name: str | None = None, *
         box = create_mailbox(
             s, runtime.secrets, name=name or f"{kind}-shop", kind=MailboxKind(kind),
             address=f"{kind}@shop.example", display_name=f"{kind} shop",
-            settings=stub.settings() | settings, secrets=stub.secrets())
+            settings=stub.settings() | settings, secrets=stub.secrets(), now=datetime.now(UTC))
         s.commit()
         return box.id
 

@@ -58,6 +58,7 @@ def site(fresh_databases, tmp_path):
                 kind=MailboxKind.YAHOO,
                 settings=stub.settings(),
                 secrets=stub.secrets(),
+                now=utcnow(),
             )
             agent = make_user(
                 s, Role.AGENT, mailboxes=[box], email="agent@shop.example", language="ja"

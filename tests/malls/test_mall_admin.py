@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from inbox.models import Mailbox, MailboxKind, Role
+from inbox.sources.mall_http import MallEnv
 from tests.factories import csrf_token, login_as, make_user
 from tests.support.mall_stubs import RakutenStub
 
@@ -89,3 +90,27 @@ def test_test_connection_reports_in_plain_words(client, session, admin):
         bad = client.post(f"/admin/mailboxes/{box.id}/check", data={"csrf_token": token}).get_data(as_text=True)
     assert "接続テスト：問題なし" in ok and "Connected to Rakuten shop 999999" in ok
     assert "replaced by a newer key in RMS" in bad and "lic-key-1" not in bad
+
+
+class Booked:
+    """A request limiter that records the turns taken (key, interval) and never waits."""
+
+    def __init__(self) -> None:
+        self.turns: list[tuple[str, float]] = []
+
+    def wait(self, key: str, interval: float) -> None:
+        self.turns.append((key, interval))
+
+
+def test_test_connection_takes_its_turn_in_the_limit_polling_uses(client, session, admin, runtime):
+    create(client)
+    box = stored(session)
+    booked = Booked()
+    runtime.mall_env = MallEnv(limiter=booked, timeout=5)  # what mall_rate.env_for hands out
+    with RakutenStub() as stub:
+        box.settings = {**box.settings, **stub.settings()}
+        session.flush()
+        token = csrf_token(client, f"/admin/mailboxes/{box.id}")
+        page = client.post(f"/admin/mailboxes/{box.id}/check", data={"csrf_token": token})
+    assert "接続テスト：問題なし" in page.get_data(as_text=True)
+    assert booked.turns and {key for key, _ in booked.turns} == {"rakuten:999999"}, booked.turns

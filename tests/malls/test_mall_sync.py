@@ -146,7 +146,11 @@ def test_two_engines_sharing_the_database_keep_the_request_spacing_at_the_mall(f
     assert errors == []
     assert len(times) == 2 * per_worker
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= interval - 0.05, gaps
+    # The limiter spaces departures; arrivals at the stub carry the threads' scheduling jitter
+    # (one gap of 0.148 s was measured under load 10). Two limiters that ignore each other give
+    # gaps near zero and half the overall span, which both checks catch.
+    assert min(gaps) >= interval / 2, gaps
+    assert times[-1] - times[0] >= (len(times) - 1) * interval - 0.05, gaps
 
 
 # -- #20.5 reopen here: incomplete in the mall; done in the mall: done here --------------------

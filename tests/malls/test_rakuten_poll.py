@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -213,7 +213,8 @@ def test_expired_key_stops_polling_with_a_banner_and_a_new_key_resumes_from_the_
 
     stub.license_key = "lic-key-2"
     with runtime.Session() as s:
-        replace_secrets(s, runtime.secrets, s.get(Mailbox, box), {"license_key": "lic-key-2"})
+        replace_secrets(s, runtime.secrets, s.get(Mailbox, box), {"license_key": "lic-key-2"},
+                        now=datetime.now(UTC))
         s.commit()
     before = len(stub.requests)
     resumed = Poller(runtime).poll(box)

@@ -76,7 +76,11 @@ def test_requests_carry_the_signature_the_store_key_opens(runtime, stub):
     box = add_channel(runtime, "yahoo", stub, signature_key_version="3")
     with runtime.Session() as s:
         replace_secrets(
-            s, runtime.secrets, s.get(Mailbox, box), {"signature_public_key": public_pem(key)}
+            s,
+            runtime.secrets,
+            s.get(Mailbox, box),
+            {"signature_public_key": public_pem(key)},
+            now=utcnow(),
         )
         s.commit()
 
@@ -205,6 +209,7 @@ def test_the_client_certificate_is_presented_to_a_mall_that_requires_one(
                 runtime.secrets,
                 s.get(Mailbox, box),
                 {"client_cert": client_cert, "client_key": client_key},
+                now=utcnow(),
             )
             s.commit()
 

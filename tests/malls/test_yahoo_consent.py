@@ -13,10 +13,11 @@ from sqlalchemy import select
 from inbox.db import utcnow
 from inbox.jobs.poll import Poller
 from inbox.models import Mailbox, MailboxKind, OutboxItem, Role
+from inbox.services import yahoo_consent
 from inbox.services.mailboxes import create_mailbox
 from inbox.services.mall_credentials import ALERT_KIND
 from tests.factories import csrf_token, login_as, make_user
-from tests.malls import add_channel, mall_runtime
+from tests.malls import add_channel, mall_runtime, utc
 from tests.support.mall_stubs import YahooStub
 
 
@@ -51,10 +52,27 @@ def warnings(runtime, box: int) -> list[str]:
         ]
 
 
-def test_admins_are_warned_7_and_2_days_before_the_consent_lapses_each_once(mall_rt, stub):
+def test_failing_channels_still_warn_7_and_2_days_before_the_consent_lapses_each_once(
+    mall_rt, stub
+):
     given = utcnow()
-    box = add_channel(mall_rt, "yahoo", stub, consent_at=given.isoformat())
-    stub.add_message("a", "追加", utcnow())
+    stopped = add_channel(
+        mall_rt,
+        "yahoo",
+        stub,
+        name="stopped",
+        consent_at=given.isoformat(),
+        credentials_state="invalid",
+    )
+    unreachable = add_channel(
+        mall_rt,
+        "yahoo",
+        stub,
+        name="unreachable",
+        consent_at=given.isoformat(),
+        api_base="http://127.0.0.1:9/",
+        token_url="http://127.0.0.1:9/token",
+    )
     for day, hour in [
         (1, 0),
         (20, 0),
@@ -67,14 +85,21 @@ def test_admins_are_warned_7_and_2_days_before_the_consent_lapses_each_once(mall
         (26, 2),
         (27, 0),
         (27, 23),
+        (28, 1),
     ]:
         at = given + timedelta(days=day, hours=hour)
-        assert Poller(mall_rt, now=lambda at=at: at).poll(box).error is None
+        for box in (stopped, unreachable):
+            assert Poller(mall_rt, now=lambda at=at: at).poll(box).error  # polling fails throughout
+        yahoo_consent.run_warnings(mall_rt, now=at)
+        yahoo_consent.run_warnings(mall_rt, now=at)  # a second scheduler at the same time
         if (day, hour) == (20, 12):
-            assert warnings(mall_rt, box) == []  # 7 days and 12 hours left
+            assert (
+                warnings(mall_rt, stopped) == warnings(mall_rt, unreachable) == []
+            )  # 7 days 12 h left
         if (day, hour) == (21, 13):
-            assert warnings(mall_rt, box) == ["consent-7d"]
-    assert warnings(mall_rt, box) == ["consent-7d", "consent-2d"]
+            assert warnings(mall_rt, stopped) == warnings(mall_rt, unreachable) == ["consent-7d"]
+    for box in (stopped, unreachable):
+        assert warnings(mall_rt, box) == ["consent-7d", "consent-2d"]
     with mall_rt.Session() as s:
         mail = s.scalar(
             select(OutboxItem).where(OutboxItem.kind == ALERT_KIND).order_by(OutboxItem.id.desc())
@@ -83,11 +108,19 @@ def test_admins_are_warned_7_and_2_days_before_the_consent_lapses_each_once(mall
     assert "consent" in text
 
 
-def test_no_warning_without_a_recorded_consent(mall_rt, stub):
+def test_no_warning_without_a_recorded_consent_nor_for_a_disabled_channel(mall_rt, stub):
     box = add_channel(mall_rt, "yahoo", stub)
+    with mall_rt.Session() as s:
+        s.get(Mailbox, box).change_settings(consent_at=None)
+        s.commit()
+    off = add_channel(mall_rt, "yahoo", stub, name="off", consent_at=utcnow().isoformat())
+    garbled = add_channel(mall_rt, "yahoo", stub, name="garbled", consent_at="yesterday")
+    with mall_rt.Session() as s:
+        s.get(Mailbox, off).active = False
+        s.commit()
     later = utcnow() + timedelta(days=27)
-    assert Poller(mall_rt, now=lambda: later).poll(box).error is None
-    assert warnings(mall_rt, box) == []
+    assert yahoo_consent.run_warnings(mall_rt, now=later) == 0
+    assert warnings(mall_rt, box) == warnings(mall_rt, off) == warnings(mall_rt, garbled) == []
 
 
 # -- the consent flow in the app --------------------------------------------------------------
@@ -228,7 +261,9 @@ def test_the_check_button_shows_each_endpoint(client, session, runtime, admin, c
     session.get(Mailbox, channel.id)
     from inbox.services.mall_credentials import replace_secrets
 
-    replace_secrets(session, runtime.secrets, channel, {"refresh_token": stub.refresh_token})
+    replace_secrets(
+        session, runtime.secrets, channel, {"refresh_token": stub.refresh_token}, now=utcnow()
+    )
     session.commit()
     token = csrf_token(client, f"/admin/mailboxes/{channel.id}")
     page = client.get(f"/admin/mailboxes/{channel.id}").get_data(as_text=True)
@@ -255,3 +290,51 @@ def test_hostile_callbacks_are_refused_without_a_500(client, session, admin, cha
     assert client.get(f"/admin/yahoo-consent/callback?{query}").status_code in (302, 400)
     assert client.get("/admin/yahoo-consent/9223372036854775808/start").status_code == 404
     assert client.post("/admin/mall-check/9223372036854775807", data={}).status_code in (400, 404)
+
+
+# -- every path that enters a refresh token records the consent time -------------------------
+
+
+def test_every_service_path_that_enters_a_refresh_token_records_the_consent_time(mall_rt, stub):
+    from inbox.services.mailboxes import update_mailbox, update_secrets
+    from inbox.services.mall_credentials import replace_secrets
+
+    made, pasted, replaced = (utc(2026, 11, d, 9) for d in (1, 10, 20))
+    with mall_rt.Session() as s:
+        box = create_mailbox(
+            s,
+            mall_rt.secrets,
+            name="y",
+            kind=MailboxKind.YAHOO,
+            settings=stub.settings(),
+            secrets=stub.secrets(),
+            now=made,
+        )
+        assert box.settings["consent_at"] == made.isoformat()
+        update_mailbox(s, mall_rt.secrets, box, secrets={"refresh_token": "pasted"}, now=pasted)
+        assert box.settings["consent_at"] == pasted.isoformat()
+        update_mailbox(s, mall_rt.secrets, box, secrets={"client_secret": "new"}, now=replaced)
+        assert box.settings["consent_at"] == pasted.isoformat()  # not a consent
+        replace_secrets(s, mall_rt.secrets, box, {"refresh_token": "again"}, now=replaced)
+        assert box.settings["consent_at"] == replaced.isoformat()
+        update_secrets(box, mall_rt.secrets, {"refresh_token": "rotated", "access_token": "a"})
+        assert box.settings["consent_at"] == replaced.isoformat()  # rotated by the connector
+        with pytest.raises(TypeError):  # a token entered without saying when
+            update_mailbox(s, mall_rt.secrets, box, secrets={"refresh_token": "x"})
+        s.rollback()
+
+
+def test_the_scheduler_runs_the_consent_warnings_as_a_job_of_their_own(mall_rt, stub, monkeypatch):
+    from inbox.scheduler import InboxScheduler
+
+    given = utcnow() - timedelta(days=27)
+    box = add_channel(
+        mall_rt, "yahoo", stub, consent_at=given.isoformat(), credentials_state="invalid"
+    )
+    scheduler = InboxScheduler(mall_rt)
+    monkeypatch.setattr(scheduler.scheduler, "start", lambda: None)  # register, run nothing
+    scheduler.start()
+    job = scheduler.scheduler.get_job("yahoo-consent")
+    assert job is not None and job.func == scheduler.warn_yahoo_consents
+    job.func()
+    assert warnings(mall_rt, box) == ["consent-2d"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -97,7 +97,8 @@ def test_a_failed_refresh_says_re_consent_is_needed_and_stops_polling(runtime, s
     calls = len(stub.requests)
     assert Poller(runtime).poll(box).error == result.error and len(stub.requests) == calls
     with runtime.Session() as s:
-        replace_secrets(s, runtime.secrets, s.get(Mailbox, box), {"refresh_token": "a-newer-consent"})
+        replace_secrets(s, runtime.secrets, s.get(Mailbox, box), {"refresh_token": "a-newer-consent"},
+                        now=datetime.now(UTC))
         s.commit()
     assert Poller(runtime).poll(box).counts.imported == 1
 

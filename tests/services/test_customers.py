@@ -376,3 +376,35 @@ def test_a_mall_inquiry_gives_its_order_number_at_ingest(session, runtime):
     contact = session.scalar(select(Contact).where(Contact.address == RAKUTEN_ID))
     lead = make_user(session, Role.LEAD, mailboxes=[box])
     assert customers.search(session, lead, ORDER)[0][0].id == contact.id
+
+
+def test_linking_an_address_of_a_hidden_customer_takes_only_that_identity(session, shop):
+    """The existence probe: an address of a customer in a mailbox the agent cannot see is linked
+    as an unknown one would be; the other customer keeps its profile and other identities."""
+    east, west, agent, lead = shop
+    mine = make_thread(session, east, "件", customer="taro@example.jp")
+    hidden = make_thread(session, west, "秘密", customer="hanako@example.jp")
+    other = make_thread(session, west, "秘密2", customer="hanako@work.example")
+    customer_links.merge(session, lead, hidden.contact_id, other.contact_id, now=NOW)
+    customers.update(session, lead, hidden.contact_id, name="花子", company="西社", phone="",
+                     notes="西のメモ", now=NOW)  # fmt: skip
+    unknown = customer_links.link_address(
+        session, agent, mine.contact_id, "new@example.jp", now=NOW
+    )
+    known = customer_links.link_address(
+        session, agent, mine.contact_id, "hanako@example.jp", now=NOW
+    )
+    assert unknown.id == known.id == mine.contact_id
+    assert {c.address for c in known.identities} == {
+        "taro@example.jp",
+        "new@example.jp",
+        "hanako@example.jp",
+    }
+    assert known.profile is None and known.contact.name != "花子"
+    assert [t.id for t in customers.threads(session, agent, known)[0]] == [mine.id]
+    # The west customer lives on under its other identity, with its profile.
+    heir = customers.get(session, lead, other.contact_id)
+    assert heir.id == other.contact_id and heir.profile.notes == "西のメモ"
+    assert [c.address for c in heir.identities] == ["hanako@work.example"]
+    with pytest.raises(InvalidInput):  # already theirs
+        customer_links.link_address(session, agent, mine.contact_id, "hanako@example.jp", now=NOW)

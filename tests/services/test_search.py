@@ -205,3 +205,30 @@ def test_the_bigram_index_serves_two_character_queries(session, box, agent):
     else:
         plan = _postgresql_plan(session, "配送")
         assert any("ix_messages_search_bigrams" in line for line in plan), plan
+
+
+def test_a_merged_stub_is_never_a_result_its_target_is(session, box):
+    """Search by ticket number, subject or order number lists the thread a stub was merged
+    into, never the stub (saved searches run the same search)."""
+    from datetime import UTC, datetime
+
+    from inbox.services import customer_orders, customers, thread_ops
+
+    lead = make_user(session, Role.LEAD, mailboxes=[box])
+    stub = make_thread(session, box, "古い件名 注文番号：123-4567890-1234567", body="届きません")
+    target = make_thread(session, box, "新しい件", body="その後どうなりましたか")
+    customer_orders.backfill(session)
+    thread_ops.merge(session, lead, target.id, [stub.id], now=datetime(2026, 11, 30, tzinfo=UTC))
+    session.flush()
+    assert stub.merged_into_id == target.id
+    for query in (f"#{stub.id}", str(stub.id)):
+        result = search(session, lead, query)
+        assert result.ticket is not None and result.ticket.id == target.id, query
+        assert stub.id not in [h.thread.id for h in result.hits]
+    assert found(session, lead, "古い件名") == [target.id]
+    assert [t.id for t in customer_orders.threads_with(session, lead, "123-4567890-1234567")] == [
+        target.id
+    ]
+    # The customer's page lists the target, not the stub.
+    profile = customers.get(session, lead, stub.contact_id)
+    assert stub.id not in [t.id for t in customers.threads(session, lead, profile)[0]]

@@ -59,9 +59,16 @@ def test_hostile_text_gives_no_error_and_bounded_terms():
 
 def _inbound(session, thread, text, at=NOW, **kw):
     message = Message(
-        thread_id=thread.id, mailbox_id=thread.mailbox_id, direction=kw.pop("direction", Direction.INBOUND),
-        subject="s", from_address="c@example.test", received_at=at, text=kw.pop("full", text),
-        new_text=text, created_at=at, **kw,
+        thread_id=thread.id,
+        mailbox_id=thread.mailbox_id,
+        direction=kw.pop("direction", Direction.INBOUND),
+        subject="s",
+        from_address="c@example.test",
+        received_at=at,
+        text=kw.pop("full", text),
+        new_text=text,
+        created_at=at,
+        **kw,
     )
     session.add(message)
     session.flush()
@@ -75,8 +82,12 @@ def _count(session, term):
 def test_only_the_new_text_of_customer_messages_is_counted_once_per_message(session):
     mailbox = make_mailbox(session)
     thread = make_thread(session, mailbox, body="配送遅延です。配送遅延が心配です。", at=NOW)
-    _inbound(session, thread, "返品交換をお願いします。",
-             full="返品交換をお願いします。\n> 配送遅延です。配送遅延が心配です。")
+    _inbound(
+        session,
+        thread,
+        "返品交換をお願いします。",
+        full="返品交換をお願いします。\n> 配送遅延です。配送遅延が心配です。",
+    )
     _inbound(session, thread, "配送遅延のお詫び", direction=Direction.OUTBOUND)
     _inbound(session, thread, "配送遅延の自動返信", kind=MessageKind.AUTO_REPLY)
 
@@ -104,7 +115,9 @@ def test_a_message_committed_late_below_the_cursor_is_still_counted(session):
     early = make_thread(session, mailbox, body="返品交換", at=NOW)
     late = make_thread(session, mailbox, body="配送遅延", at=NOW)
     # The later id is analysed while the earlier one is "not committed yet" (hidden here).
-    hidden = session.get(Message, session.scalar(select(Message.id).where(Message.thread_id == early.id)))
+    hidden = session.get(
+        Message, session.scalar(select(Message.id).where(Message.thread_id == early.id))
+    )
     hidden.direction = Direction.NOTE
     session.flush()
     voc.analyse_batch(session, now=NOW)
@@ -157,7 +170,9 @@ def test_two_workers_on_the_same_messages_count_them_once(fresh_databases):
         assert outcome["second"] in (0, "refused")
         with Session() as s:
             assert _count(s, "配送遅延") == 3
-            assert len(s.scalars(select(MessageTerm).where(MessageTerm.term == "返品交換")).all()) == 3
+            assert (
+                len(s.scalars(select(MessageTerm).where(MessageTerm.term == "返品交換")).all()) == 3
+            )
     finally:
         engine.dispose()
 
@@ -204,3 +219,50 @@ def test_top_and_rising_terms_and_drill_down(session):
 def test_previous_period_has_the_same_length(days):
     p = voc.Period(date(2026, 11, 1), date(2026, 11, 1) + timedelta(days=days - 1))
     assert p.previous().days == days and p.previous().end == date(2026, 10, 31)
+
+
+def test_top_categories_and_tags_with_their_trend_and_threads(session):
+    from zoneinfo import ZoneInfo
+
+    from inbox.models import Category
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    mailbox, other = make_mailbox(session), make_mailbox(session)
+    shipping = Category(name="配送")
+    session.add(shipping)
+    session.flush()
+    late = Category(name="遅延", parent_id=shipping.id)
+    points = Category(name="ポイント")
+    session.add_all([late, points])
+    session.flush()
+    before, now = NOW - timedelta(days=7), NOW
+
+    def thread(at, category, tag=None, box=mailbox):
+        t = make_thread(
+            session, box, at=at, created_at=at, category_id=category.id if category else None
+        )
+        if tag:
+            session.add(ThreadTag(thread_id=t.id, tag=tag))
+        return t
+
+    thread(before, points, "ポイント")
+    thread(before, points, "ポイント")
+    thread(before, late)
+    rising = [thread(now, late, "配送"), thread(now, late, "配送"), thread(now, late)]
+    thread(now, points)
+    thread(now, late, "配送", box=other)  # another mailbox
+    thread(now, None, "配送")  # no category
+    session.flush()
+    period = voc.Period(date(2026, 11, 14), date(2026, 11, 20))
+    rows = voc.top_categories(session, [mailbox.id], period, tokyo)
+    assert [(r.label, r.count, r.previous, r.change) for r in rows] == [
+        ("配送 › 遅延", 3, 1, 2),
+        ("ポイント", 1, 2, -1),
+    ]
+    tags = voc.top_tags(session, [mailbox.id], period, tokyo)
+    assert [(r.term, r.count, r.previous) for r in tags] == [("配送", 3, 0)]
+    behind = voc.threads_arrived(session, [mailbox.id], period, tokyo, category_id=late.id)
+    assert {t.id for t in behind} == {t.id for t in rising}
+    assert len(voc.threads_arrived(session, [mailbox.id], period, tokyo, tag="配送")) == 3
+    assert voc.threads_arrived(session, [mailbox.id], period, tokyo) == []
+    assert voc.top_categories(session, [], period, tokyo) == []

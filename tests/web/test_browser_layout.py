@@ -116,6 +116,8 @@ def pages(ids: dict[str, int]) -> list[str]:
         "/notifications",
         f"/escalation/mailboxes/{ids['mailbox']}",
         f"/retention/mailboxes/{ids['mailbox']}",
+        f"/survey-settings/mailboxes/{ids['mailbox']}",
+        "/reports/voc/threads?tag=" + LONG_WORD,
         "/settings/tokens",
         "/admin/api-tokens",
         "/api/v1/docs",

@@ -89,7 +89,7 @@ HUGE = "9" * 30
         ("post", "/customers/{id}/merge", {"other": "{id}"}, 400),
         ("post", "/customers/{id}/merge", {"other": "{hidden}"}, 404),
         ("post", "/customers/{id}/link", {"address": "\x00"}, 400),
-        ("post", "/customers/{id}/link", {"address": "secret@example.jp"}, 404),
+        ("post", "/customers/{id}/link", {"address": "secret@example.jp"}, 302),
         ("post", "/customers/{id}/unlink/{huge}", {}, 404),
         ("post", "/customers/{id}/unlink/{id}", {}, 400),
         ("post", "/customers/{huge}/link", {"address": "a@b.jp"}, 404),
@@ -108,3 +108,66 @@ def test_hostile_input_never_500(client, shop, method, path, data, expected):
             url, data={"csrf_token": csrf_token(client, f"/customers/{mine.contact_id}"), **form}
         )
     assert resp.status_code == expected, resp.get_data(as_text=True)[:500]
+
+
+def test_linking_never_tells_whether_an_address_exists_in_another_mailbox(client, session, shop):
+    """Probe: an address of a customer the agent cannot see answers exactly as an unknown one,
+    and nothing of that customer (name, profile, threads) shows on the agent's page."""
+    agent, _lead, mine, theirs = shop
+    secret = session.get(Contact, theirs.contact_id)
+    secret.name = "西の秘密の人"
+    session.add(CustomerProfile(contact_id=secret.id, company="西社", phone="", notes="西のメモ"))
+    session.flush()
+    login_as(client, agent)
+    page = f"/customers/{mine.contact_id}"
+    answers = []
+    for address in ("secret@example.jp", "nobody-at-all@example.jp"):
+        resp = client.post(
+            f"{page}/link", data={"csrf_token": csrf_token(client, page), "address": address}
+        )
+        shown = client.get(resp.headers.get("Location", page)).get_data(as_text=True)
+        answers.append(
+            (resp.status_code, resp.headers.get("Location"), "Identity linked." in shown)
+        )
+        assert address in shown
+        for secret_text in (
+            "西の秘密の人",
+            "西社",
+            "西のメモ",
+            "秘密",
+            f'data-thread-id="{theirs.id}"',
+        ):
+            assert secret_text not in shown
+    assert answers[0] == answers[1] == (302, page, True)
+    # The other mailbox's customer keeps its own profile; only the identity moved.
+    assert session.get(CustomerProfile, secret.id).notes == "西のメモ"
+    assert session.get(CustomerProfile, mine.contact_id) is None
+
+
+def test_mall_customers_are_named_neutrally_on_customer_and_search_pages(client, session, shop):
+    """A mall customer without a name is 「Customer (…2c9d)」 on the list, the profile, its
+    identities and the search page: never the mall's internal id."""
+    _agent, lead, mine, _theirs = shop
+    mall = make_thread(session, mine.mailbox, "ヤフーの問い合わせ", customer="yahoo:shop:yu-2c9d")
+    session.get(Contact, mall.contact_id).name = ""
+    session.get(Contact, mine.contact_id).name = ""
+    session.flush()
+    login_as(client, lead)
+    page = f"/customers/{mine.contact_id}"
+    # Linked as a second identity it is listed on the profile too.
+    client.post(
+        f"{page}/link",
+        data={"csrf_token": csrf_token(client, page), "address": "yahoo:shop:zz-9f1e"},
+    )
+    pages = {
+        "list": client.get("/customers").get_data(as_text=True),
+        "search list": client.get("/customers?q=yahoo").get_data(as_text=True),
+        "profile": client.get(f"/customers/{mall.contact_id}").get_data(as_text=True),
+        "identities": client.get(page).get_data(as_text=True),
+        "search": client.get("/search?q=ヤフーの問い合わせ").get_data(as_text=True),
+    }
+    for name, html in pages.items():
+        assert "yahoo:shop" not in html, name
+    assert "Customer (…2c9d)" in pages["list"] and "Customer (…2c9d)" in pages["profile"]
+    assert "Customer (…9f1e)" in pages["identities"]
+    assert "Customer (…2c9d)" in pages["search"]

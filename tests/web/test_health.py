@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inbox import create_app
 from inbox.db import utcnow
-from inbox.models import Direction, JobRun, Message, OutboxItem, OutboxStatus
+from inbox.models import Direction, JobRun, MailboxKind, Message, OutboxItem, OutboxStatus
 from inbox.services import alerts
 from tests.conftest import ENCRYPTION_KEY, base_config
 from tests.factories import make_mailbox, make_thread
@@ -82,6 +82,23 @@ def test_metrics_show_mailbox_state_outbox_depth_and_request_latency(client, ses
     assert 590 < found[("inbox_outbox_oldest_queued_age_seconds", ())] < 700
     assert found[("inbox_database_up", ())] == 1
     assert found[("inbox_http_request_duration_seconds_count", (("endpoint", "health.healthz"),))] >= 1
+
+
+def test_metrics_show_the_days_left_until_a_yahoo_consent_lapses_per_channel(client, session):
+    now = utcnow()
+    for name, given in (("yahoo-fresh", now - timedelta(days=3)), ("yahoo-lapsed", now - timedelta(days=30))):
+        make_mailbox(session, name, kind=MailboxKind.YAHOO, settings={"consent_at": given.isoformat()})
+    make_mailbox(session, "yahoo-unknown", kind=MailboxKind.YAHOO, settings={})
+    make_mailbox(session, "yahoo-garbled", kind=MailboxKind.YAHOO, settings={"consent_at": "soon"})
+    session.flush()
+    found = samples(client.get("/metrics").get_data(as_text=True))
+
+    def left(name):
+        return found.get(("inbox_yahoo_consent_days_left", (("kind", "yahoo"), ("mailbox", name))))
+
+    assert 24.9 < left("yahoo-fresh") <= 25 and -2.1 < left("yahoo-lapsed") <= -2
+    assert left("yahoo-unknown") is None and left("yahoo-garbled") is None
+    assert not any(k[0] == "inbox_mall_credentials_days_left" and ("kind", "yahoo") in k[1] for k in found)
 
 
 def test_metrics_show_the_outbox_per_mailbox_by_state_with_its_oldest_queued_age(client, session):

@@ -12,7 +12,7 @@ from inbox.db import utcnow
 from inbox.models import CsatAnswer, MailboxKind, Role, Status
 from inbox.services import csat
 from inbox.services.errors import InvalidInput
-from tests.factories import csrf_token, login_as, make_mailbox, make_thread, make_user
+from tests.factories import csrf_token, login_as, logout, make_mailbox, make_thread, make_user
 
 SECRET = "test-secret-key-0123456789"  # tests/conftest.py base_config
 
@@ -25,7 +25,9 @@ def _enable(mailbox):
 def thread(session):
     box = make_mailbox(session, status_after_reply=Status.RESOLVED)
     _enable(box)
-    thread = make_thread(session, box, "湯呑みが届きません", body="配送遅延について教えてください。")
+    thread = make_thread(
+        session, box, "湯呑みが届きません", body="配送遅延について教えてください。"
+    )
     session.commit()
     return thread
 
@@ -42,7 +44,9 @@ def _csrf(client, path):
 
 def _answer(client, token, score, comment="", lang=None):
     path = f"/survey/{token}" + (f"?lang={lang}" if lang else "")
-    return client.post(path, data={"csrf_token": _csrf(client, path), "score": score, "comment": comment})
+    return client.post(
+        path, data={"csrf_token": _csrf(client, path), "score": score, "comment": comment}
+    )
 
 
 def test_a_customer_answers_without_log_in_and_it_shows_on_the_thread(client, session, thread):
@@ -77,7 +81,9 @@ def test_the_answer_can_be_changed_for_seven_days_and_not_after(client, session,
         refused = _answer(client, token, "1", lang="en")
         assert refused.status_code == 403
         assert "can no longer be changed" in refused.get_data(as_text=True)
-        assert 'data-testid="survey-closed"' in client.get(f"/survey/{token}").get_data(as_text=True)
+        assert 'data-testid="survey-closed"' in client.get(f"/survey/{token}").get_data(
+            as_text=True
+        )
     session.expire_all()
     assert session.get(CsatAnswer, thread.id).score == 5
 
@@ -89,13 +95,18 @@ def test_a_bad_or_forged_link_gets_a_translated_error_not_a_server_error(client,
         assert resp.status_code in (404, 400), (method, token)
     page = client.get("/survey/garbage").get_data(as_text=True)
     assert "このアンケートのリンクは無効です" in page
-    assert "This survey link is not valid" in client.get("/survey/garbage?lang=en").get_data(as_text=True)
+    assert "This survey link is not valid" in client.get("/survey/garbage?lang=en").get_data(
+        as_text=True
+    )
 
 
 def test_a_token_signed_with_another_key_or_for_another_thread_is_refused(client, session, thread):
     forged = csat.make_token(thread.id, "another-secret-key-xxxxxxxx", utcnow())
     assert client.get(f"/survey/{forged}").status_code == 404
-    assert client.get(f"/survey/{csat.make_token(thread.id + 999, SECRET, utcnow())}").status_code == 404
+    assert (
+        client.get(f"/survey/{csat.make_token(thread.id + 999, SECRET, utcnow())}").status_code
+        == 404
+    )
 
 
 def test_an_old_link_is_refused(client, thread):
@@ -146,29 +157,46 @@ def test_the_link_goes_under_a_resolving_reply_only_when_the_mailbox_opts_in(ses
 def test_figures_by_agent_mailbox_and_total(session, thread):
     agent = make_user(session, Role.AGENT, mailboxes=[thread.mailbox])
     thread.assignee_id = agent.id
-    other = make_thread(session, thread.mailbox, "Where is my order", body="Where is it?",
-                        assignee_id=agent.id)
+    other = make_thread(
+        session, thread.mailbox, "Where is my order", body="Where is it?", assignee_id=agent.id
+    )
     session.flush()
     now = utcnow()
     csat.answer(session, _token(thread), "5", "", language="ja", secret=SECRET, now=now)
     csat.answer(session, _token(other), "2", "", language="en", secret=SECRET, now=now)
-    by_agent = csat.figures(session, [thread.mailbox_id], now - timedelta(days=1), now + timedelta(days=1))
-    assert [(f.label, f.answers, f.average, f.csat_percent) for f in by_agent] == [(agent.name, 2, 3.5, 50.0)]
-    total = csat.figures(session, [thread.mailbox_id], now - timedelta(days=1), now + timedelta(days=1), by="total")
+    by_agent = csat.figures(
+        session, [thread.mailbox_id], now - timedelta(days=1), now + timedelta(days=1)
+    )
+    assert [(f.label, f.answers, f.average, f.csat_percent) for f in by_agent] == [
+        (agent.name, 2, 3.5, 50.0)
+    ]
+    total = csat.figures(
+        session, [thread.mailbox_id], now - timedelta(days=1), now + timedelta(days=1), by="total"
+    )
     assert total[0].answers == 2
     assert csat.figures(session, [], now, now) == []
     with pytest.raises(InvalidInput):
         csat.figures(session, [thread.mailbox_id], now, now, by="nonsense")
 
 
-def test_a_resolving_reply_goes_out_with_a_link_that_opens_the_survey(client, session, runtime, thread):
+def test_a_resolving_reply_goes_out_with_a_link_that_opens_the_survey(
+    client, session, runtime, thread
+):
     from inbox.services import replies
 
     agent = make_user(session, Role.AGENT, mailboxes=[thread.mailbox])
-    draft = replies.Draft(to="customer@example.test", cc="", bcc="", subject="", reply_key="k1",
-                          text="お届け日が決まりました。", opened_at=utcnow())
-    message = replies.send_reply(session, thread, agent, draft, now=utcnow(),
-                                 settings=runtime.settings, blobs=runtime.blobs)
+    draft = replies.Draft(
+        to="customer@example.test",
+        cc="",
+        bcc="",
+        subject="",
+        reply_key="k1",
+        text="お届け日が決まりました。",
+        opened_at=utcnow(),
+    )
+    message = replies.send_reply(
+        session, thread, agent, draft, now=utcnow(), settings=runtime.settings, blobs=runtime.blobs
+    )
     session.commit()
     link = re.search(r"https://support\.example\.test(/survey/\S+)", message.text)
     assert link, message.text
@@ -177,3 +205,58 @@ def test_a_resolving_reply_goes_out_with_a_link_that_opens_the_survey(client, se
     sent = parse_message(runtime.blobs.get(message.raw_sha256))
     assert link.group(0) in sent.text  # the link is in the mail that goes out
     assert client.get(link.group(1)).status_code == 200
+
+
+def test_admin_sets_the_follow_up_mode_and_the_change_is_audited(client, session):
+    from sqlalchemy import select
+
+    from inbox.models import AuditEntry
+
+    admin, agent = make_user(session, Role.ADMIN), make_user(session, Role.AGENT)
+    box, mall = make_mailbox(session), make_mailbox(session, kind=MailboxKind.RAKUTEN)
+    session.commit()
+    path = f"/survey-settings/mailboxes/{box.id}"
+    login_as(client, agent)
+    assert client.get(path).status_code == 403
+    logout(client)
+    login_as(client, admin)
+    form = {
+        "enabled": "1",
+        "send": "followup",
+        "delay_hours": "48",
+        "base_url": "https://support.example.jp",
+        "subject_en": "How did we do?",
+        "text_ja": "アンケートにご協力ください {url}",
+    }
+    resp = client.post(path, data={**form, "csrf_token": csrf_token(client, path)})
+    assert resp.status_code == 302
+    session.expire_all()
+    chosen = csat.settings_of(box)
+    assert (chosen.enabled, chosen.send, chosen.delay_hours) == (True, "followup", 48)
+    assert chosen.text("text_ja") == "アンケートにご協力ください {url}"
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.target == f"mailbox:{box.id}"))
+    assert entry.action == "mailbox.update" and "settings.csat.send" in entry.changes
+    page = client.get(path).get_data(as_text=True)
+    assert 'value="followup" checked' in page and 'value="48"' in page
+    for bad in (
+        {"delay_hours": "-3"},
+        {"delay_hours": "9" * 40},
+        {"send": "fax"},
+        {"text_en": "no link"},
+        {"base_url": "javascript:alert(1)"},
+        {"text_en": "x" * 6000 + "{url}"},
+    ):
+        resp = client.post(path, data={**form, **bad, "csrf_token": csrf_token(client, path)})
+        assert resp.status_code == 400, bad
+    assert client.post(path, data=form).status_code == 400  # no CSRF token
+    resp = client.post(
+        path, data={**form, "subject_ja": "\x00", "csrf_token": csrf_token(client, path)}
+    )
+    assert resp.status_code in (302, 400)
+    assert client.get(f"/survey-settings/mailboxes/{mall.id}").status_code == 200
+    resp = client.post(
+        f"/survey-settings/mailboxes/{mall.id}",
+        data={**form, "csrf_token": csrf_token(client, path)},
+    )
+    assert resp.status_code == 400
+    assert client.get(f"/survey-settings/mailboxes/{2**70}").status_code == 404
