@@ -20,8 +20,8 @@ METHODS = [("inbox/**.py", "python"), ("templates/**.html", "jinja2")]
 # Domain errors raised with a literal message are in the catalogue too: the web layer shows
 # them translated (inbox.web.errors.translated).
 DOMAIN_ERRORS = ("InvalidInput", "NotFound", "PermissionDenied", "ConcurrentChange", "InvalidSetting",
-                 "LoginThrottled", "InvalidCredentials")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+                 "LoginThrottled", "InvalidCredentials", "InvalidCalendar")
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "Notice": None,
             **dict.fromkeys(DOMAIN_ERRORS)}
 
 

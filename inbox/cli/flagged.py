@@ -18,13 +18,14 @@ def flagged() -> None:
 @pass_cli
 @friendly_errors
 def flagged_list(obj: CliContext) -> None:
+    from inbox.ingest.notices import english
     from inbox.services import quarantine
 
     runtime = obj.runtime()
     with runtime.Session() as session:
         rows = quarantine.flagged(session, limit=10_000)
         for m in rows:
-            why = "; ".join(m.parse_warnings)[:200]
+            why = "; ".join(english(w) for w in m.parse_warnings)[:200]
             click.echo(f"{m.id}\tmailbox {m.mailbox_id}\t{m.received_at:%Y-%m-%d %H:%M}\t{why}")
         click.echo(f"{len(rows)} flagged messages.")
     runtime.engine and runtime.engine.dispose()

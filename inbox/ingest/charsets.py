@@ -25,6 +25,7 @@ from inbox.ingest.japanese import (
     kana_score,
     sjis_decode,
 )
+from inbox.ingest.notices import Notice, joined
 
 __all__ = [
     "Decoded",
@@ -129,13 +130,13 @@ def decode_bytes(data: bytes, declared: str | None, *, hints: Hints | None = Non
         return Decoded(
             data.decode("utf-8", "replace"),
             "utf-8",
-            "Text could not be decoded cleanly; decoded as utf-8 with replacements.",
+            Notice("Text could not be decoded cleanly; decoded as utf-8 with replacements."),
         )
 
 
 def _relabelled(data: bytes, label: str | None, why: str, hints: Hints | None) -> Decoded:
     got = _detect(data, hints)
-    return Decoded(got.text, got.charset, f"{why}; decoded as {got.charset}.", notes=got.notes)
+    return Decoded(got.text, got.charset, Notice("%(why)s; decoded as %(charset)s.", why=why, charset=got.charset), notes=got.notes)
 
 
 def _label_carrier(label: str, hints: Hints | None) -> str | None:
@@ -151,46 +152,46 @@ def _decode_declared(
         got = _detect(data, hints)
         if got.charset in ("us-ascii",):
             return got
-        why = f"No charset was declared; detected {got.charset}."
+        why = Notice("No charset was declared; detected %(charset)s.", charset=got.charset)
         return Decoded(got.text, got.charset, why, notes=got.notes)
     if cs is None:
-        return _relabelled(data, label, f"Unknown charset label {label!r}", hints)
+        return _relabelled(data, label, Notice("Unknown charset label %(label)s", label=repr(label)), hints)
     if cs == _JIS:
         if eight:
             got = _detect(data, hints)
             return Decoded(
                 got.text,
                 got.charset,
-                f"Declared {label} but had 8-bit bytes; decoded as {got.charset}.",
+                Notice("Declared %(label)s but had 8-bit bytes; decoded as %(charset)s.", label=label, charset=got.charset),
                 notes=got.notes,
             )
         notes: list[str] = []
         text, clean = decode_jis(data, carrier=_label_carrier(label, hints), notes=notes)
         used = _JIS if _try(data, "iso2022_jp") is not None else "iso-2022-jp-ms"
-        warn = "" if clean else f"Some {label} characters could not be decoded and were replaced."
+        warn = "" if clean else Notice("Some %(label)s characters could not be decoded and were replaced.", label=label)
         return Decoded(text, used, warn, notes=tuple(notes))
     if not eight and cs in _SEVEN_BIT:
         try:
             return Decoded(data.decode(cs), cs)
         except UnicodeDecodeError:
-            return Decoded(data.decode(cs, "replace"), cs, f"Some {label} text was invalid.")
+            return Decoded(data.decode(cs, "replace"), cs, Notice("Some %(label)s text was invalid.", label=label))
     if not eight:
         if b"\x1b$" in data:  # 7-bit JIS mislabelled as ascii/utf-8/anything
             text, _ = decode_jis(data)
-            return Decoded(text, _JIS, f"Declared {label} but was ISO-2022-JP; decoded as {_JIS}.")
+            return Decoded(text, _JIS, Notice("Declared %(label)s but was ISO-2022-JP; decoded as %(charset)s.", label=label, charset=_JIS))
         return Decoded(data.decode("ascii"), cs if cs != "us-ascii" else "us-ascii")
     if cs == "us-ascii":
-        return _relabelled(data, label, f"Declared {label} but had 8-bit bytes", hints)
+        return _relabelled(data, label, Notice("Declared %(label)s but had 8-bit bytes", label=label), hints)
     if cs == "utf-8":
         text, notes = _utf8_decode(data, _carrier(hints))
         if text is not None:
             return Decoded(text, "utf-8", notes=tuple(notes))
-        return _relabelled(data, label, f"Declared {label} but was not valid UTF-8", hints)
+        return _relabelled(data, label, Notice("Declared %(label)s but was not valid UTF-8", label=label), hints)
     # A multibyte or single-byte label on bytes that are valid UTF-8: mail vendors mislabel
     # UTF-8 often; the reverse (legacy text that happens to be valid UTF-8) is rare.
     utf = _try(data, "utf-8")
     if utf is not None:
-        return Decoded(utf, "utf-8", f"Declared {label} but was UTF-8; decoded as utf-8.")
+        return Decoded(utf, "utf-8", Notice("Declared %(label)s but was UTF-8; decoded as utf-8.", label=label))
     if cs == _SJIS:
         carrier = _label_carrier(label, hints)
         text, notes = sjis_decode(data, carrier)
@@ -198,12 +199,12 @@ def _decode_declared(
             return Decoded(text, _SJIS, notes=tuple(notes))
         euc = _decode_euc(data)
         if euc is not None:
-            return Decoded(euc.text, euc.charset, f"Declared {label} but was EUC-JP.")
+            return Decoded(euc.text, euc.charset, Notice("Declared %(label)s but was EUC-JP.", label=label))
         text, notes = sjis_decode(data, carrier, "replace")
         return Decoded(
             text or "",
             _SJIS,
-            f"Some {label} bytes were invalid and were replaced.",
+            Notice("Some %(label)s bytes were invalid and were replaced.", label=label),
             notes=tuple(notes),
         )
     if cs == _EUC:
@@ -212,13 +213,13 @@ def _decode_declared(
             return euc
         text = _try(data, "cp932")
         if text is not None and kana_score(text) > 0:
-            return Decoded(text, _SJIS, f"Declared {label} but was Shift_JIS; decoded as cp932.")
-        return Decoded(decode_eucjp_ms(data)[0], "cp51932", f"Some {label} bytes were invalid.")
+            return Decoded(text, _SJIS, Notice("Declared %(label)s but was Shift_JIS; decoded as cp932.", label=label))
+        return Decoded(decode_eucjp_ms(data)[0], "cp51932", Notice("Some %(label)s bytes were invalid.", label=label))
     try:
         return Decoded(data.decode(cs), cs)
     except UnicodeDecodeError:
         return Decoded(
-            data.decode(cs, "replace"), cs, f"Some {label} bytes were invalid and were replaced."
+            data.decode(cs, "replace"), cs, Notice("Some %(label)s bytes were invalid and were replaced.", label=label)
         )
 
 
@@ -284,7 +285,7 @@ def decode_header(
             if isinstance(value, bytes)
             else value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         )
-        return Decoded(text, "utf-8", "A header could not be decoded cleanly.")
+        return Decoded(text, "utf-8", Notice("A header could not be decoded cleanly."))
 
 
 def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None) -> Decoded:
@@ -301,8 +302,8 @@ def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None)
             got = _detect(value, hints)
             notes.extend(got.notes)
             charset = got.charset
-            kind = "raw 8-bit bytes" if not value.isascii() else "raw ISO-2022-JP"
-            warnings.append(f"had {kind}; decoded as {got.charset}")
+            kind = Notice("raw 8-bit bytes") if not value.isascii() else Notice("raw ISO-2022-JP")
+            warnings.append(Notice("had %(kind)s; decoded as %(charset)s", kind=kind, charset=got.charset))
             value = got.text
         else:
             value = value.decode("ascii")
@@ -326,9 +327,7 @@ def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None)
             notes.extend(got.notes)
             out.append(got.text)
             if got.warning:
-                warnings.append(
-                    f"had an encoded word that needed repair ({got.warning.rstrip('.')})"
-                )
+                warnings.append(Notice("had an encoded word that needed repair (%(why)s)", why=got.warning))
             pending.clear()
         pending_cs = None
 
@@ -341,7 +340,7 @@ def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None)
         enc = m.group(2) or m.group(5)
         text = m.group(3) if m.group(1) else m.group(6)
         if m.group(4):
-            warnings.append("had an encoded word without its ?= terminator")
+            warnings.append(Notice("had an encoded word without its ?= terminator"))
         label = cs.split("*", 1)[0].lower()
         # Adjacent words of one charset are joined before decoding (a character or an escape
         # sequence may be split between them), also when the label is spelt differently.
@@ -365,9 +364,7 @@ def _decode_header(value: str | bytes, encoded_words: bool, hints: Hints | None)
 
 
 def _header_warning(parts: list[str]) -> str:
-    if not parts:
-        return ""
-    return "; ".join(dict.fromkeys(parts))
+    return joined(parts)
 
 
 def decode_rfc2231(

@@ -22,6 +22,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from inbox.ingest.notices import Notice
 from inbox.ingest.parse import Address, ParsedAttachment, ParsedMessage
 
 MAX_ID = 998  # Message-ID, In-Reply-To, each References id (RFC 5322 line length)
@@ -45,6 +46,13 @@ def clean(value: str, limit: int | None = None) -> str:
     if "\x00" in value:
         value = value.replace("\x00", "")
     return value if limit is None else value[:limit]
+
+
+def clean_warning(warning: str) -> str:
+    """A warning made storable: a notice keeps its message id, its values are cleaned."""
+    if isinstance(warning, Notice):
+        return warning.map_values(lambda v: clean(v, MAX_WARNING))
+    return clean(warning, MAX_WARNING)
 
 
 def clean_optional(value: str | None, limit: int | None = None) -> str | None:
@@ -80,10 +88,14 @@ def clamp_date(value: datetime | None) -> tuple[datetime | None, str | None]:
         utc = value.astimezone(UTC)
     except (OverflowError, ValueError):
         utc = LATEST if value.year > 2000 else EARLIEST
-        return utc, f"The Date header {value.isoformat()} is out of range; used {utc.date()}."
+        return utc, Notice(
+            "The Date header %(date)s is out of range; used %(used)s.", date=value.isoformat(), used=utc.date()
+        )
     if utc < EARLIEST or utc > LATEST:
         clamped = min(max(utc, EARLIEST), LATEST)
-        return clamped, f"The Date header {utc.isoformat()} is out of range; used {clamped.date()}."
+        return clamped, Notice(
+            "The Date header %(date)s is out of range; used %(used)s.", date=utc.isoformat(), used=clamped.date()
+        )
     return utc, None
 
 
@@ -106,17 +118,19 @@ def _attachment(a: ParsedAttachment) -> ParsedAttachment:
 
 def storable(parsed: ParsedMessage) -> ParsedMessage:
     """A copy of ``parsed`` whose every value can be written to its column on any backend."""
-    warnings = [clean(w, MAX_WARNING) for w in parsed.warnings[:MAX_WARNINGS]]
+    warnings = [clean_warning(w) for w in parsed.warnings[:MAX_WARNINGS]]
     date, date_warning = clamp_date(parsed.date)
     if date_warning:
-        warnings.append(clean(date_warning, MAX_WARNING))
+        warnings.append(clean_warning(date_warning))
     token = parsed.ticket_token
     if token is not None and ticket_number(token) is None:
-        warnings.append(f"The ticket number in the subject ({clean(token, 40)}…) is not valid; ignored.")
+        warnings.append(
+            Notice("The ticket number in the subject (%(token)s…) is not valid; ignored.", token=clean(token, 40))
+        )
         token = None
     in_reply_to = clean_optional(parsed.in_reply_to)
     if in_reply_to is not None and len(in_reply_to) > MAX_ID:
-        warnings.append("The In-Reply-To header is too long; cut to its first 998 characters.")
+        warnings.append(Notice("The In-Reply-To header is too long; cut to its first 998 characters."))
         in_reply_to = in_reply_to[:MAX_ID]
     references = [r for r in (clean(r, MAX_ID) for r in parsed.references[-MAX_REFERENCES:]) if r]
     return dataclasses.replace(

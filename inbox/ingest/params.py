@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from inbox.ingest import charsets
+from inbox.ingest.notices import Notice
 
 __all__ = ["ParamText", "clean_filename", "param_text", "split_params", "to_latin1", "unfold"]
 
@@ -122,7 +123,7 @@ def param_text(
             if cs:
                 out.charsets.append(cs)
             if got.warning:
-                out.warnings.append(f"Attachment name: {got.warning}")
+                out.warnings.append(Notice("Attachment name: %(problem)s", problem=got.warning))
         return out
     if name not in plain:
         return ParamText(None)
@@ -130,15 +131,21 @@ def param_text(
     out = ParamText(value)
     if not value.isascii() or "\x1b" in value:
         got = charsets.decode_bytes(value.encode("latin-1", "replace"), None, hints=hints)
-        kind = "raw ISO-2022-JP" if value.isascii() else "raw 8-bit bytes"
-        out.warnings.append(f"Attachment name had {kind}; decoded as {got.charset}.")
+        kind = Notice("raw ISO-2022-JP") if value.isascii() else Notice("raw 8-bit bytes")
+        out.warnings.append(
+            Notice(
+                "Attachment name had %(kind)s; decoded as %(charset)s.",
+                kind=kind,
+                charset=got.charset,
+            )
+        )
         out.notes.extend(got.notes)
         value = got.text
     if "=?" in value:
         got = charsets.decode_header(value, hints=hints)
         out.notes.extend(got.notes)
         if got.warning:
-            out.warnings.append(f"Attachment name {got.warning}.")
+            out.warnings.append(Notice("Attachment name %(problem)s.", problem=got.warning))
         value = got.text
     out.text = value
     return out

@@ -20,6 +20,7 @@ from inbox.ingest.bounces import BounceReport, read_bounce
 from inbox.ingest.charsets import b64decode_lenient, decode_bytes, decode_header
 from inbox.ingest.classify import classify
 from inbox.ingest.html_text import html_to_text, sanitize_html
+from inbox.ingest.notices import Notice
 from inbox.ingest.quoting import split_quoted
 from inbox.ingest.subjects import find_ticket_token, normalize_subject
 
@@ -115,9 +116,7 @@ _MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BINARY_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x1B)) + bytes(range(0x1C, 0x20))
 _MAX_DEPTH = 40
-def _(message: str) -> str:
-    """Mark a stored warning for translation; the web layer translates it when showing it."""
-    return message
+_ = Notice  # a stored warning, translated by the web layer when it shows it
 
 
 _DEFECTS = {
@@ -163,7 +162,7 @@ class _Ctx:
 
     def notes(self, notes: tuple[str, ...] | list[str]) -> None:
         for note in notes:
-            self.warn(f"A carrier pictograph was read as an emoji: {note}.")
+            self.warn(Notice("A carrier pictograph was read as an emoji: %(note)s.", note=note))
 
     def charset(self, name: str | None) -> None:
         if name:
@@ -189,7 +188,7 @@ def _decode_cte(data: bytes, cte: str, ctx: _Ctx, what: str) -> bytes:
     if cte == "base64":
         out, clean = b64decode_lenient(data)
         if not clean:
-            ctx.warn(f"The base64 data of {what} was damaged; kept what decoded.")
+            ctx.warn(Notice("The base64 data of %(what)s was damaged; kept what decoded.", what=what))
         return out
     if cte == "quoted-printable":
         return binascii.a2b_qp(data)
@@ -202,9 +201,9 @@ def _decode_cte(data: bytes, cte: str, ctx: _Ctx, what: str) -> bytes:
             m["Content-Transfer-Encoding"] = cte
             return m.get_payload(decode=True) or b""
         except Exception:  # noqa: BLE001
-            ctx.warn(f"The uuencoded data of {what} could not be decoded; kept it raw.")
+            ctx.warn(Notice("The uuencoded data of %(what)s could not be decoded; kept it raw.", what=what))
             return data
-    ctx.warn(f"Unknown Content-Transfer-Encoding {cte!r} on {what}; kept it raw.")
+    ctx.warn(Notice("Unknown Content-Transfer-Encoding %(cte)s on %(what)s; kept it raw.", cte=repr(cte), what=what))
     return data
 
 
@@ -278,7 +277,7 @@ def _walk(part: Message, ctx: _Ctx, depth: int, *, guessed: bool = False) -> Non
             try:
                 _walk(sub, ctx, depth + 1)
             except Exception as e:  # noqa: BLE001 - one bad part must not lose the others
-                ctx.warn(f"A MIME part could not be read ({type(e).__name__}); skipped it.")
+                ctx.warn(Notice("A MIME part could not be read (%(error)s); skipped it.", error=type(e).__name__))
         return
     if not isinstance(payload, str):
         payload = ""
@@ -286,7 +285,7 @@ def _walk(part: Message, ctx: _Ctx, depth: int, *, guessed: bool = False) -> Non
     if ctype.startswith("multipart/"):
         boundary = None if guessed else _guess_boundary(raw)
         if boundary:
-            ctx.warn(f"A multipart part's boundary did not match its body; used {boundary!r}.")
+            ctx.warn(Notice("A multipart part's boundary did not match its body; used %(boundary)s.", boundary=repr(boundary)))
             sub = email.message_from_bytes(
                 f'Content-Type: {ctype}; boundary="{boundary}"\r\n\r\n'.encode() + raw,
                 policy=compat32,
@@ -306,7 +305,7 @@ def _leaf(
     ctx: _Ctx,
 ) -> None:
     cte = (_first(part, "content-transfer-encoding") or "").strip().strip("\"'").lower()
-    data = _decode_cte(raw, cte.split(";")[0].strip(), ctx, f"a {ctype} part")
+    data = _decode_cte(raw, cte.split(";")[0].strip(), ctx, Notice("a %(type)s part", type=ctype))
     disp, dparams, dext = params.split_params(_first(part, "content-disposition"))
     filename = _param_text("filename", dparams, dext, ctx) or _param_text(
         "name", cparams, cext, ctx
@@ -317,7 +316,7 @@ def _leaf(
 
     if ctype in ("text/plain", "text/html") and disp != "attachment" and not filename:
         if _looks_binary(data):
-            ctx.warn(f"A {ctype} part held binary data; kept it as an attachment.")
+            ctx.warn(Notice("A %(type)s part held binary data; kept it as an attachment.", type=ctype))
             ctype = "application/octet-stream"
         else:
             declared = cparams.get("charset")
@@ -326,7 +325,7 @@ def _leaf(
             ctx.charset(declared)
             ctx.charset(got.charset)
             if got.warning:
-                ctx.warn(f"The {ctype} body: {got.warning}")
+                ctx.warn(Notice("The %(type)s body: %(problem)s", type=ctype, problem=got.warning))
             text = got.text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
             if ctype == "text/html":
                 ctx.html.append(text)
@@ -410,14 +409,14 @@ def _addresses(values: list[str], label: str, ctx: _Ctx) -> list[Address]:
         pre = decode_header(value, encoded_words=False, hints=ctx.hints)
         ctx.notes(pre.notes)
         if pre.warning:
-            ctx.warn(f"{label} {pre.warning}.")
+            ctx.warn(Notice("%(header)s %(problem)s.", header=label, problem=pre.warning))
             ctx.charset(pre.charset)
         for name, addr in email.utils.getaddresses([params.unfold(pre.text)]):
             if "=?" in name:
                 got = decode_header(name, hints=ctx.hints)
                 ctx.notes(got.notes)
                 if got.warning:
-                    ctx.warn(f"{label} {got.warning}.")
+                    ctx.warn(Notice("%(header)s %(problem)s.", header=label, problem=got.warning))
                 for declared in got.labels:
                     ctx.charset(declared)
                 ctx.charset(got.charset if got.charset != "us-ascii" else None)
@@ -441,14 +440,14 @@ def _msgids(value: str | None) -> list[str]:
 
 def _date(value: str | None, ctx: _Ctx) -> datetime | None:
     if value is None:
-        ctx.warn("The message has no Date header.")
+        ctx.warn(Notice("The message has no Date header."))
         return None
     text = params.unfold(params.to_latin1(value))
     try:
         dt = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         shown = decode_header(value, encoded_words=False, hints=ctx.hints).text
-        ctx.warn(f"The Date header {_CTRL.sub('', params.unfold(shown))[:60]!r} could not be parsed.")
+        ctx.warn(Notice("The Date header %(date)s could not be parsed.", date=repr(_CTRL.sub("", params.unfold(shown))[:60])))
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
@@ -467,7 +466,7 @@ def parse_message(raw: bytes, *, ticket_pattern: str = r"\[#(\d+)\]") -> ParsedM
     try:
         return _parse(bytes(raw), ticket_pattern, ctx)
     except Exception as e:  # noqa: BLE001 - last resort: a poison message must not stop ingest
-        ctx.warn(f"The message could not be parsed ({type(e).__name__}); stored it raw.")
+        ctx.warn(Notice("The message could not be parsed (%(error)s); stored it raw.", error=type(e).__name__))
         data = bytes(raw)
         return ParsedMessage(
             subject="",
@@ -520,7 +519,7 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
         ctx.notes(got.notes)
         subject = _CTRL.sub("", params.unfold(got.text.replace("\t", " ")))
         if got.warning:
-            ctx.warn(f"Subject {got.warning}.")
+            ctx.warn(Notice("%(header)s %(problem)s.", header="Subject", problem=got.warning))
         for label in got.labels:
             ctx.charset(label)
         if got.charset != "us-ascii":
@@ -530,7 +529,7 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
         try:
             return _addresses(headers.get(name, []), label, ctx)
         except Exception:  # noqa: BLE001
-            ctx.warn(f"The {label} header could not be parsed.")
+            ctx.warn(Notice("The %(header)s header could not be parsed.", header=label))
             return []
 
     from_list = addrs("from", "From")
@@ -544,7 +543,7 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
     try:
         _walk(msg, ctx, 0)
     except Exception as e:  # noqa: BLE001
-        ctx.warn(f"The MIME structure could not be fully read ({type(e).__name__}).")
+        ctx.warn(Notice("The MIME structure could not be fully read (%(error)s).", error=type(e).__name__))
 
     text = "\n\n".join(t.strip("\n") for t in ctx.plain if t.strip())
     html_src = "\n".join(ctx.html)
@@ -560,13 +559,13 @@ def _parse(raw: bytes, ticket_pattern: str, ctx: _Ctx) -> ParsedMessage:
         try:
             html = sanitize_html(html_src)
         except Exception:  # noqa: BLE001
-            ctx.warn("The HTML body could not be sanitized; dropped it.")
+            ctx.warn(Notice("The HTML body could not be sanitized; dropped it."))
     new_text, quoted = split_quoted(text)
 
     try:
         token = find_ticket_token(subject, ticket_pattern)
     except re.error:
-        ctx.warn(f"The ticket pattern {ticket_pattern!r} is not a valid regular expression.")
+        ctx.warn(Notice("The ticket pattern %(pattern)s is not a valid regular expression.", pattern=repr(ticket_pattern)))
         token = None
 
     kind = classify(msg, subject=subject)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from inbox.ingest import notices
 from inbox.ingest.bounces import BounceReport
 from inbox.ingest.columns import clean, storable, ticket_number
 from inbox.ingest.parse import ParsedMessage, parse_message
@@ -112,13 +113,15 @@ def _parse(
         return _unreadable(unreadable)
     if len(raw) > options.max_message_bytes:
         return _unreadable(
-            f"The message is {len(raw)} bytes, over the limit; stored raw, not read."
+            notices.Notice("The message is %(size)s bytes, over the limit; stored raw, not read.", size=len(raw))
         )
     try:
         return storable(parse_message(raw, ticket_pattern=options.ticket_pattern))
     except Exception as exc:
         log.exception("parse failed for %s", source_key)
-        return _unreadable(f"The message could not be read ({exc.__class__.__name__}); stored raw.")
+        return _unreadable(
+            notices.Notice("The message could not be read (%(error)s); stored raw.", error=exc.__class__.__name__)
+        )
 
 
 def read_raw(raw: bytes, source_key: str, options: IngestOptions) -> ParsedMessage:
@@ -405,7 +408,7 @@ def _store_one(
         new_text=parsed.new_text,
         html=parsed.html,
         raw_sha256=p.sha,
-        parse_warnings=list(parsed.warnings),
+        parse_warnings=[notices.stored(w) for w in parsed.warnings],
         parse_failed=bool(parsed.warnings and not (parsed.subject or parsed.text or parsed.from_)),
     )
     for att in parsed.attachments:

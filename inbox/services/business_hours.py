@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jpholiday
 
+from inbox.services.errors import InvalidInput
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_HOURS: Mapping[int, tuple[time, time] | None] = MappingProxyType(
     {wd: (time(9), time(18)) if wd < 5 else None for wd in range(7)}
@@ -23,6 +25,15 @@ MAX_CLOSED_RANGE_DAYS = 366
 _CONFIG_KEYS = ("timezone", "hours", "closed", "jp_holidays")
 _SPAN_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–~〜]\s*(\d{1,2}):(\d{2})\s*$")
 _QUICK_BD_RE = re.compile(r"^\+(\d{1,3})bd$")
+
+
+class InvalidCalendar(InvalidInput, ValueError):
+    """A business calendar that cannot be used, from a config file, a form or the database.
+
+    ``str()`` is English and starts with the offending key (``"hours.mon: ..."``), for config
+    files and the CLI; the web layer shows it translated like any ``InvalidInput``. Still a
+    ``ValueError``, as it always was.
+    """
 
 
 def _require_aware(dt: datetime, name: str) -> None:
@@ -67,7 +78,7 @@ class BusinessCalendar:
                     raise ValueError(f"hours[{wd}]: close {closes} must be after open {opens}")
             normalised[wd] = span
         if all(span is None for span in normalised.values()):
-            raise ValueError("hours: at least one weekday must be open")
+            raise InvalidCalendar("%(key)s: at least one weekday must be open", key="hours")
         object.__setattr__(self, "hours", MappingProxyType(normalised))
         object.__setattr__(self, "closed_dates", frozenset(self.closed_dates))
 
@@ -90,15 +101,17 @@ class BusinessCalendar:
         ``"hours.mon: ..."`` or ``"closed[1]: ..."``.
         """
         if not isinstance(cfg, Mapping):
-            raise ValueError(f"config: expected a mapping, got {type(cfg).__name__}")
+            raise InvalidCalendar(
+                "%(key)s: expected a mapping, got %(value)s", key="config", value=type(cfg).__name__
+            )
         unknown = [k for k in cfg if k not in _CONFIG_KEYS]
         if unknown:
-            raise ValueError(
-                f"{unknown[0]}: unknown key; expected one of {', '.join(_CONFIG_KEYS)}"
+            raise InvalidCalendar(
+                "%(key)s: unknown key; expected one of %(keys)s", key=unknown[0], keys=", ".join(_CONFIG_KEYS)
             )
         jp = cfg.get("jp_holidays", True)
         if not isinstance(jp, bool):
-            raise ValueError(f"jp_holidays: expected true or false, got {jp!r}")
+            raise InvalidCalendar("%(key)s: expected true or false, got %(value)s", key="jp_holidays", value=repr(jp))
         return cls(
             tz=_parse_timezone(cfg.get("timezone")),
             hours=_parse_hours(cfg["hours"]) if "hours" in cfg else DEFAULT_HOURS,
@@ -229,51 +242,62 @@ class BusinessCalendar:
             candidate = d + timedelta(days=step * offset)
             if self.is_working_day(candidate):
                 return candidate
-        raise ValueError(f"closed: no working day within {MAX_SCAN_DAYS} days of {d}")
+        raise InvalidCalendar(
+            "%(key)s: no working day within %(days)s days of %(day)s", key="closed", days=MAX_SCAN_DAYS, day=d
+        )
 
 
 def _parse_timezone(value: object) -> ZoneInfo:
     if value is None:
-        raise ValueError("timezone: required, e.g. 'Asia/Tokyo'")
+        raise InvalidCalendar("%(key)s: required, e.g. 'Asia/Tokyo'", key="timezone")
     if not isinstance(value, str):
-        raise ValueError(f"timezone: expected an IANA name, got {value!r}")
+        raise InvalidCalendar("%(key)s: expected an IANA name, got %(value)s", key="timezone", value=repr(value))
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone: unknown timezone {value!r}") from None
+        raise InvalidCalendar("%(key)s: unknown timezone %(value)s", key="timezone", value=repr(value)) from None
 
 
 def _parse_hours(value: object) -> dict[int, tuple[time, time] | None]:
     if not isinstance(value, Mapping):
-        raise ValueError(f"hours: expected a mapping of mon..sun, got {value!r}")
+        raise InvalidCalendar("%(key)s: expected a mapping of mon..sun, got %(value)s", key="hours", value=repr(value))
     parsed: dict[int, tuple[time, time] | None] = {}
     for key, span in value.items():
+        where = f"hours.{key}"
         name = key.lower() if isinstance(key, str) else key
         if name not in WEEKDAYS:
-            raise ValueError(f"hours.{key}: unknown weekday; expected one of {', '.join(WEEKDAYS)}")
+            raise InvalidCalendar(
+                "%(key)s: unknown weekday; expected one of %(days)s", key=where, days=", ".join(WEEKDAYS)
+            )
         wd = WEEKDAYS.index(name)
         if wd in parsed:
-            raise ValueError(f"hours.{key}: {name} given twice")
+            raise InvalidCalendar("%(key)s: %(day)s given twice", key=where, day=name)
         if span is None or (isinstance(span, str) and span.strip().lower() == "closed"):
             parsed[wd] = None
             continue
         match = _SPAN_RE.match(span) if isinstance(span, str) else None
         if match is None:
-            raise ValueError(f"hours.{key}: expected 'HH:MM-HH:MM' or None, got {span!r}")
+            raise InvalidCalendar(
+                "%(key)s: expected 'HH:MM-HH:MM' or None, got %(value)s", key=where, value=repr(span)
+            )
         h1, m1, h2, m2 = map(int, match.groups())
         try:
             opens, closes = time(h1, m1), time(h2, m2)
         except ValueError:
-            raise ValueError(f"hours.{key}: invalid time in {span!r}") from None
+            raise InvalidCalendar("%(key)s: invalid time in %(value)s", key=where, value=repr(span)) from None
         if not opens < closes:
-            raise ValueError(f"hours.{key}: close must be after open, got {span!r}")
+            raise InvalidCalendar(
+                "%(key)s: close must be after open, got %(value)s", key=where, value=repr(span)
+            )
         parsed[wd] = (opens, closes)
     return parsed
 
 
 def _parse_closed(value: object) -> frozenset[date]:
     if isinstance(value, str | bytes) or not isinstance(value, Sequence | set | frozenset):
-        raise ValueError(f"closed: expected a list of dates or ranges, got {value!r}")
+        raise InvalidCalendar(
+            "%(key)s: expected a list of dates or ranges, got %(value)s", key="closed", value=repr(value)
+        )
     days: set[date] = set()
     for i, item in enumerate(value):
         key = f"closed[{i}]"
@@ -281,20 +305,22 @@ def _parse_closed(value: object) -> frozenset[date]:
             days.add(item)
             continue
         if not isinstance(item, str):
-            raise ValueError(
-                f"{key}: expected 'YYYY-MM-DD' or 'YYYY-MM-DD..YYYY-MM-DD', got {item!r}"
+            raise InvalidCalendar(
+                "%(key)s: expected 'YYYY-MM-DD' or 'YYYY-MM-DD..YYYY-MM-DD', got %(value)s", key=key, value=repr(item)
             )
         first_s, sep, last_s = item.partition("..")
         try:
             first = date.fromisoformat(first_s.strip())
             last = date.fromisoformat(last_s.strip()) if sep else first
         except ValueError:
-            raise ValueError(f"{key}: invalid date in {item!r}") from None
+            raise InvalidCalendar("%(key)s: invalid date in %(value)s", key=key, value=repr(item)) from None
         if last < first:
-            raise ValueError(f"{key}: range ends before it starts: {item!r}")
+            raise InvalidCalendar("%(key)s: range ends before it starts: %(value)s", key=key, value=repr(item))
         length = (last - first).days + 1
         if length > MAX_CLOSED_RANGE_DAYS:
-            raise ValueError(f"{key}: range of {length} days exceeds {MAX_CLOSED_RANGE_DAYS}")
+            raise InvalidCalendar(
+                "%(key)s: range of %(days)s days exceeds %(max)s", key=key, days=length, max=MAX_CLOSED_RANGE_DAYS
+            )
         days.update(first + timedelta(days=k) for k in range(length))
     return frozenset(days)
 

@@ -30,9 +30,11 @@ from inbox.models import (
 from inbox.services import customers
 from inbox.services.access import can_see_mailbox, require_role, visible_mailbox_ids
 from inbox.services.business_hours import (
+    MAX_SCAN_DAYS,
     WEEKDAYS,
     BusinessCalendar,
     DeadlineRule,
+    InvalidCalendar,
     Stage,
     due_from_rule,
     pick_rule,
@@ -235,6 +237,8 @@ def due_from_input(
     if pick:
         try:
             return quick_pick(pick, now, cal)
+        except InvalidCalendar:  # the pick is fine, the calendar never opens: say so
+            raise
         except ValueError as exc:
             raise InvalidInput("Unknown quick pick %(pick)r.", pick=pick) from exc
     if day is None:
@@ -547,6 +551,13 @@ def save_calendar(
     problems = _calendar_problems(timezone.strip(), cfg)
     if problems:
         raise InvalidInputs(problems)
+    cal = BusinessCalendar.from_config({"timezone": timezone.strip(), **cfg})
+    try:
+        cal.next_working_day(cal.to_local(now).date())
+    except InvalidCalendar as exc:
+        raise InvalidInput(
+            "Closed days: they leave no working day within %(days)s days; shorten them.", days=MAX_SCAN_DAYS
+        ) from exc
     parsed = [r for n, row in enumerate(rules, 1) if (r := _rule(row, n)) is not None]
     mailbox.timezone = timezone.strip()
     mailbox.calendar = cfg

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
+from inbox.ingest import notices
 from inbox.ingest.store import QUARANTINED, IngestOptions, address_dicts, raw_source, read_raw
 from inbox.models import Attachment, Event, Message, MessageKind
 from inbox.storage import BlobStore
@@ -30,7 +32,9 @@ DEFAULTS = IngestOptions()
 class ReprocessOutcome:
     message_id: int
     readable: bool  # read this time: its columns are filled in and the flag is gone
-    error: str | None = None  # why it is still flagged
+    error: str | None = None  # why it is still flagged (English)
+    # the same, as parse warnings are stored (inbox.ingest.notices.stored): shown translated
+    warnings: list[Any] = field(default_factory=list)
 
 
 def flagged(session: Session, mailbox_ids: Iterable[int] | None = None, *, limit: int = 200) -> list[Message]:
@@ -53,7 +57,8 @@ def count_flagged(session: Session) -> int:
 
 def is_quarantined(message: Message) -> bool:
     """Stored raw because the database refused it as read (not because it was unreadable)."""
-    return bool(message.parse_warnings) and message.parse_warnings[0].startswith(QUARANTINED)
+    first = message.parse_warnings[0] if message.parse_warnings else None
+    return isinstance(first, str) and first.startswith(QUARANTINED)
 
 
 def reprocess(
@@ -71,10 +76,13 @@ def reprocess(
     """
     raw = raw_source(session, message.raw_sha256) if message.raw_sha256 else None
     if raw is None:
-        return ReprocessOutcome(message.id, False, "The raw message is not stored.")
+        missing = notices.Notice("The raw message is not stored.")
+        return ReprocessOutcome(message.id, False, missing, [notices.stored(missing)])
     parsed = read_raw(raw, message.source_key or str(message.id), options)
     if not (parsed.subject or parsed.text or parsed.from_):
-        return ReprocessOutcome(message.id, False, "; ".join(parsed.warnings)[:500] or None)
+        return ReprocessOutcome(
+            message.id, False, "; ".join(parsed.warnings)[:500] or None, [notices.stored(w) for w in parsed.warnings]
+        )
     try:
         with session.begin_nested():
             _fill_in(session, blobs, message, parsed, now=now)
@@ -95,7 +103,7 @@ def _fill_in(session: Session, blobs: BlobStore, message: Message, parsed, *, no
     message.text, message.new_text, message.html = parsed.text, parsed.new_text, parsed.html
     message.in_reply_to, message.references = parsed.in_reply_to, list(parsed.references)
     message.kind = MessageKind(parsed.kind)
-    message.parse_warnings = list(parsed.warnings)
+    message.parse_warnings = [notices.stored(w) for w in parsed.warnings]
     message.parse_failed = False
     for att in parsed.attachments:
         blobs.put(att.data, att.sha256)

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -24,6 +25,51 @@ from inbox.web import db, localtime, user_zone
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 100
 FILTER_KEYS = ("actor", "action", "since", "until")
+# What each action code of the log (inbox.services.audit.ACTIONS) is called on the page; the code
+# itself stays in the CSV export and in the cell's title.
+ACTION_LABELS = {
+    "login.success": _l("Logged in"),
+    "login.failure": _l("Log-in failed"),
+    "login.locked": _l("Log-in locked"),
+    "login.2fa_failure": _l("Two-factor check failed"),
+    "login.sso_failure": _l("Single sign-on refused"),
+    "logout": _l("Logged out"),
+    "password.change": _l("Password changed"),
+    "password.reset_sent": _l("Password reset link sent"),
+    "password.reset_used": _l("Password reset link used"),
+    "password.set_by_admin": _l("Password set by an administrator"),
+    "2fa.enable": _l("Two-factor log-in turned on"),
+    "2fa.disable": _l("Two-factor log-in turned off"),
+    "2fa.reset_by_admin": _l("Two-factor log-in reset by an administrator"),
+    "2fa.recovery_used": _l("Recovery code used"),
+    "2fa.recovery_regenerated": _l("Recovery codes made anew"),
+    "account.update": _l("Own settings changed"),
+    "user.create": _l("User added"),
+    "user.update": _l("User changed"),
+    "mailbox.create": _l("Mailbox added"),
+    "mailbox.update": _l("Mailbox changed"),
+    "template.create": _l("Template added"),
+    "template.update": _l("Template changed"),
+    "template.delete": _l("Template deleted"),
+    "export": _l("Data exported"),
+    "data.delete": _l("Data deleted"),
+    "api_token.create": _l("API token made"),
+    "api_token.revoke": _l("API token revoked"),
+    "webhook.create": _l("Webhook added"),
+    "webhook.update": _l("Webhook changed"),
+    "webhook.delete": _l("Webhook deleted"),
+    "approval.approve": _l("Reply approved"),
+    "approval.return": _l("Reply returned to its author"),
+    "approval.withdraw": _l("Approval request withdrawn"),
+    "thread.merge": _l("Threads merged"),
+    "thread.split": _l("Thread split"),
+    "thread.merge_undone": _l("Thread merge undone"),
+    "thread.split_undone": _l("Thread split undone"),
+    "customer.update": _l("Customer changed"),
+    "customer.link": _l("Customer linked"),
+    "customer.unlink": _l("Customer unlinked"),
+    "customer.merge": _l("Customers merged"),
+}
 
 
 @bp.before_request
@@ -98,6 +144,13 @@ def index():
         problems=problems, more=len(rows) == PAGE, args=request.args,
         filter_args=filter_args, older_args=filter_args,
     ), 400 if problems else 200  # fmt: skip
+
+
+@bp.app_template_filter("audit_action")
+def action_label(action: str) -> str:
+    """The action's name in the reader's language (an unknown code, of an older version, as is)."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
 
 
 @bp.app_template_filter("changes_text")

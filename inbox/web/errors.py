@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from inbox.ingest.notices import english
 from inbox.services.errors import (
     ConcurrentChange,
     InboxError,
@@ -42,6 +43,27 @@ def stored_words(text: str | None) -> str:
     """A message stored in English (an outbox or mailbox error), translated when it is one of
     ours (marked for the catalogue where it is written); a server's own words stay as they are."""
     return gettext(text) if text else ""
+
+
+def stored_warning(entry: object) -> str:
+    """A parse warning as a message keeps it (``inbox.ingest.notices.stored``), translated:
+    a message id with its values (values that are notices themselves translated too); a plain
+    string, also one stored before warnings kept their values, as ``stored_words``."""
+    if not isinstance(entry, dict):
+        return stored_words(None if entry is None else str(entry))
+    code = str(entry.get("code", ""))
+    values = entry.get("values")
+    if not isinstance(values, dict) or not values:
+        return gettext(code) if code else ""
+    try:
+        return gettext(code, **{str(k): _warning_value(v) for k, v in values.items()})
+    except (KeyError, TypeError, ValueError):  # a damaged entry: its English text
+        return english(entry)
+
+
+def _warning_value(value: object) -> str:
+    """A value of a stored warning: a nested notice translated, anything else (data) as is."""
+    return stored_warning(value) if isinstance(value, dict) else str(value)
 
 
 def _rollback() -> None:
@@ -90,6 +112,7 @@ def init_app(app: Flask) -> None:
     from flask_babel import gettext as _
 
     app.add_template_filter(stored_words, "stored_words")
+    app.add_template_filter(stored_warning, "stored_warning")
     app.register_error_handler(NotFound, _domain(404, _l("Not found")))
     app.register_error_handler(PermissionDenied, _domain(403, _l("Not allowed")))
     app.register_error_handler(InvalidInput, _domain(400, _l("Invalid request")))

@@ -12,6 +12,7 @@ from inbox.services import quarantine
 from inbox.services.errors import NotFound
 from inbox.web import db, runtime
 from inbox.web.admin import admin_required
+from inbox.web.errors import stored_warning
 
 bp = Blueprint("quarantine", __name__, url_prefix="/admin/flagged")
 
@@ -21,7 +22,9 @@ bp = Blueprint("quarantine", __name__, url_prefix="/admin/flagged")
 def index():
     rows = quarantine.flagged(db())
     return render_template(
-        "quarantine/index.html", messages=rows, quarantined={m.id for m in rows if quarantine.is_quarantined(m)}
+        "quarantine/index.html",
+        messages=rows,
+        quarantined={m.id for m in rows if quarantine.is_quarantined(m)},
     )
 
 
@@ -39,7 +42,10 @@ def reprocess(message_id: int):
     if outcome.readable:
         flash(_("Message %(id)s was read again and is no longer flagged.", id=message_id), "info")
     else:
-        flash(_("Message %(id)s still cannot be read: %(error)s", id=message_id, error=outcome.error or ""), "error")
+        why = "; ".join(stored_warning(w) for w in outcome.warnings) or outcome.error or ""
+        flash(
+            _("Message %(id)s still cannot be read: %(error)s", id=message_id, error=why), "error"
+        )
     return redirect(url_for("quarantine.index"))
 
 
@@ -53,7 +59,11 @@ def reprocess_all():
     session.commit()
     done = sum(o.readable for o in outcomes)
     flash(
-        _("%(done)s of %(total)s flagged messages were read again.", done=done, total=len(outcomes)),
+        _(
+            "%(done)s of %(total)s flagged messages were read again.",
+            done=done,
+            total=len(outcomes),
+        ),
         "info",
     )
     return redirect(url_for("quarantine.index"))

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from inbox.config import load_settings
+from inbox.ingest.notices import english
 from inbox.jobs.poll import Poller
 from inbox.models import Mailbox, MailboxKind, Message
 from inbox.runtime import build_runtime
@@ -75,7 +76,7 @@ def test_every_poison_in_one_batch(runtime, tmp_path):
     result = Poller(runtime).poll(box)
     assert (result.error, result.counts.imported) == (None, len(POISON) + 2)
     with runtime.Session() as s:
-        warned = {m.subject: m.parse_warnings for m in s.scalars(select(Message))}
+        warned = {m.subject: [english(w) for w in m.parse_warnings] for m in s.scalars(select(Message))}
     assert any("out of range" in w for w in warned["d"])
     assert any("ticket number" in w for w in warned["[#99999999999999999999] hello"])
     assert any("In-Reply-To" in w for w in warned["j"])

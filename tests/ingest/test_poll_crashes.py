@@ -29,6 +29,7 @@ from sqlalchemy import select, update
 
 from inbox.config import load_settings
 from inbox.db import utcnow
+from inbox.ingest.notices import english
 from inbox.jobs.poll import Poller
 from inbox.models import JobClaim, Message, SourceCursor
 from inbox.runtime import Runtime, build_runtime
@@ -329,7 +330,7 @@ def test_poison_message_is_stored_raw_and_flagged_and_the_batch_goes_on(
         poison_raw = store.raw_source(s, rows["3"].raw_sha256)
     assert sorted(rows, key=int) == [str(uid) for uid in range(1, 11)]
     poison = rows["3"]
-    assert poison.parse_failed and "could not be read (ValueError)" in poison.parse_warnings[0]
+    assert poison.parse_failed and "could not be read (ValueError)" in english(poison.parse_warnings[0])
     assert poison_raw == raws[2]  # the exact bytes are kept
     assert not any(m.parse_failed for uid, m in rows.items() if uid != "3")
     assert Counter(m.message_id for uid, m in rows.items() if uid != "3") == expected(

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from inbox.ingest.notices import english
 from inbox.ingest.store import IngestOptions, ingest_message, raw_source, subject_match
 from inbox.models import Direction, Message, MessageKind, Status, Thread
 from inbox.storage import BlobStore
@@ -205,7 +206,7 @@ def test_oversized_mail_is_stored_raw_without_reading(session, blobs, mailbox):
     result = ingest(
         session, blobs, mailbox, big, "k1", options=IngestOptions(max_message_bytes=1024)
     )
-    assert result.created and "over the limit" in result.message.parse_warnings[0]
+    assert result.created and "over the limit" in english(result.message.parse_warnings[0])
     assert count(session, Thread) == 1
 
 
