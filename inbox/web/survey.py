@@ -8,12 +8,13 @@ shown on the page itself, translated, never as a server error.
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 
 from inbox.db import utcnow
 from inbox.services import csat
 from inbox.services.errors import InboxError, InvalidInput, NotFound
 from inbox.web import db, runtime
+from inbox.web.errors import translated
 
 bp = Blueprint("survey", __name__, url_prefix="/survey")
 
@@ -27,9 +28,10 @@ def _language(survey: csat.Survey | None) -> str:
     return runtime().settings.default_language
 
 
-def _page(token: str, survey, *, language: str, status: int = 200, error: str = "", saved: bool = False):
-    with force_locale(language):
-        message = gettext(error) if error else ""
+def _page(token: str, survey, *, language: str, status: int = 200, error: InboxError | None = None,
+          saved: bool = False):
+    with force_locale(language):  # the customer's language, values filled in (errors.translated)
+        message = translated(error) if error is not None else ""
         html = render_template("survey/page.html", token=token, survey=survey, language=language,
                                error=message, saved=saved, change_days=csat.CHANGE_DAYS)
     response = (html, status)
@@ -43,7 +45,7 @@ def page(token: str):
     try:
         survey = csat.open_survey(db(), token, secret=secret, now=now)
     except NotFound as exc:
-        return _page(token, None, language=_language(None), status=404, error=exc.message)
+        return _page(token, None, language=_language(None), status=404, error=exc)
     language = _language(survey)
     if request.method == "GET":
         return _page(token, survey, language=language)
@@ -58,7 +60,7 @@ def page(token: str):
         session.rollback()
         status = 429 if isinstance(exc, csat.TooManyAnswers) else 400 if isinstance(exc, InvalidInput) else 403
         survey = csat.open_survey(session, token, secret=secret, now=now)
-        return _page(token, survey, language=language, status=status, error=exc.message)
+        return _page(token, survey, language=language, status=status, error=exc)
     survey = csat.open_survey(session, token, secret=secret, now=now)
     return _page(token, survey, language=language, saved=True)
 
