@@ -107,9 +107,18 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(sessions.load_user)
     sessions.init_app(app, secure_cookies=runtime_of(app).settings.secure_cookies)
 
+    # Every area's blueprint, in registration order (imported here: the areas import this package).
     from inbox.web import (
+        account,
+        approvals,
+        audit,
+        categories,
+        compose,
+        customers,
         escalation,
         health,
+        mall_check,
+        mall_threads,
         mentions,
         notifications,
         outbox,
@@ -118,49 +127,28 @@ def init_app(app: Flask) -> None:
         reply,
         reply_templates,
         reports,
+        retention,
+        rules,
         search,
+        sso,
+        survey,
+        survey_settings,
+        thread_ops,
+        thumbnails,
         tokens,
+        voc,
         webhooks,
+        yahoo_consent,
     )
 
-    areas = (auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions)
-    areas += (quarantine, reports)
-    from inbox.web import categories, rules
-
-    areas += (rules, categories)
-    from inbox.web import survey, survey_settings, voc
-
-    areas += (voc, survey, survey_settings)
+    areas = (
+        auth, queue, thread, admin, deadlines, reply, reply_templates, outbox, search, overview, mentions,
+        quarantine, reports, rules, categories, voc, survey, survey_settings, approvals, notifications,
+        escalation, account, audit, tokens, webhooks, sso, retention, thread_ops, yahoo_consent, mall_check,
+        compose, mall_threads, thumbnails, customers,
+    )  # fmt: skip
     app.jinja_env.globals["csat_answer"] = survey.answer_for
-    from inbox.web import approvals
-
-    areas += (approvals, notifications, escalation)
-    from inbox.web import account, audit
-
-    areas += (account, audit)
-    areas += (tokens, webhooks)
-    from inbox.web import sso
-
-    areas += (sso,)
-    from inbox.web import retention
-
-    areas += (retention,)
-    from inbox.web import thread_ops
-
-    areas += (thread_ops,)
-    from inbox.web import mall_check, yahoo_consent
-
-    areas += (yahoo_consent, mall_check)
-    from inbox.web import compose
-
-    areas += (compose,)
-    from inbox.web import mall_threads, thumbnails
-
-    areas += (mall_threads, thumbnails)
     mall_threads.init_app(app)
-    from inbox.web import customers
-
-    areas += (customers,)
     for module in areas:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)
