@@ -190,6 +190,8 @@ def topic():
     channels = mall_topics.topic_channels(session, user)
     source = request.form if request.method == "POST" else request.args
     chosen = source.get("mailbox", type=int)
+    if chosen is None and source.get("mailbox"):  # out of range or not a number: never a default
+        raise NotFound("You cannot start a Yahoo! topic from this channel.")
     if chosen is None and channels:
         chosen = channels[0].id
     channel = mall_topics.channel_for(session, user, chosen) if channels else None
