@@ -18,7 +18,7 @@ from inbox.ingest import mall as mall_ingest
 from inbox.ingest import store
 from inbox.jobs import mall_poll, poll
 from inbox.models import MailboxKind
-from inbox.senders import alert_mail, mail_reply, mall_reply, webhook
+from inbox.senders import alert_mail, mail_reply, mall_reply, mall_topic, webhook
 from inbox.senders import mall_complete as mall_complete_sender
 from inbox.services import (
     alerts,
@@ -78,6 +78,7 @@ def wire() -> None:
     for kind in mall_reply.KINDS:
         outbox.register(kind, mall_reply.deliver, after=mall_reply.after_delivery)
     outbox.register(mall_credentials.ALERT_KIND, mall_reply.deliver_alert)
+    outbox.register(mall_topic.KIND, mall_topic.deliver, after=mall_topic.after_delivery)
     outbox.register(mall_complete.KIND, mall_complete_sender.deliver)
     outbox.register(mall_complete.INCOMPLETE_KIND, mall_complete_sender.deliver_incomplete)
     outbox.register(notification_mail.MAIL_KIND, alert_mail.deliver)

@@ -35,7 +35,7 @@ EXPECTED_KINDS = {
     "deliverers": [
         "alert", "auto_ack", "credential_alert", "csat_followup", "mall_complete", "mall_incomplete", "notification",
         "rakuten_reply", "reply",
-        "webhook", "yahoo_reply",
+        "webhook", "yahoo_reply", "yahoo_topic",
     ],
     "mall_connectors": ["rakuten", "yahoo"],
 }

@@ -5,7 +5,8 @@ the outbox, the mailbox signature, scheduled sends); the thread starts 対応中
 the mailbox's after-reply status once the mail is delivered, like any reply. The mail's
 signed Message-ID and the ticket token in its subject bring the customer's answer back into
 the thread. One key per opened form makes a double submit create one thread and one outbox
-item. Mall mailboxes are not offered: a mall has no store-initiated mail here. Knows nothing of HTTP.
+item. Mall mailboxes are not offered here: a Yahoo! channel starts a topic instead
+(``inbox.services.mall_topics``); Rakuten has no store-initiated inquiry. Knows nothing of HTTP.
 """
 
 from __future__ import annotations

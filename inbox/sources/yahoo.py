@@ -132,16 +132,17 @@ class YahooClient:
             self._refresh = rotated["refresh_token"] = data["refresh_token"]
         self._on_secrets(rotated)
 
-    def _call(self, method: str, op: str, **kw: Any) -> httpx.Response:
+    def _call(self, method: str, op: str, *, url: str | None = None, **kw: Any) -> httpx.Response:
+        url = url or self.base + op
         if not self._access or (self._expires and self._expires <= datetime.now(UTC)):
             self.refresh_token()
         try:
-            return self.http.request(method, self.base + op, headers=self._auth(), **kw)
+            return self.http.request(method, url, headers=self._auth(), **kw)
         except MallError as exc:
             if exc.status != 401 or exc.kind != "auth_invalid":
                 raise
         self.refresh_token()  # the token was refused (WWW-Authenticate): once more with a new one
-        return self.http.request(method, self.base + op, headers=self._auth(), **kw)
+        return self.http.request(method, url, headers=self._auth(), **kw)
 
     def _auth(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self._access}"}
@@ -199,6 +200,23 @@ class YahooClient:
         require(bool(path), f"Yahoo externalTalkFileAdd: the answer has none of {', '.join(F.FILE_PATH_FIELDS)}.")
         name = next((body[k] for k in F.FILE_NAME_FIELDS if isinstance(body.get(k), str)), filename)
         return {"fileName": name, "filePath": str(path), "fileExt": filename.rsplit(".", 1)[-1].lower()}
+
+    def start_topic(self, order_id: str, category_id: str, title: str, body: str) -> str | None:
+        """V2/externalStoreTopic: a topic written first by the store; the new topic id, or None
+        when the answer does not name it (then the caller must not post again)."""
+        root = self.base.rstrip("/").rsplit("/", 1)[0] + "/"  # .../ShoppingWebService/
+        payload = {"sellerId": self.seller_id, "categoryId": category_id, "orderId": order_id,
+                   "title": title, "body": body}
+        r = self._call("POST", "", url=f"{root}{F.STORE_TOPIC_VERSION}/{F.STORE_TOPIC_OP}", json=payload)
+        try:
+            data = r.json()
+        except ValueError:
+            return None
+        for name in F.STORE_TOPIC_ID_FIELDS:
+            value = data.get(name) if isinstance(data, dict) else None
+            if isinstance(value, str | int) and str(value).strip():
+                return str(value).strip()
+        return None
 
     def put(self, op: str, topic_id: str, **body: Any) -> None:
         self._call("PUT", op, params={"topicId": topic_id}, json={"sellerId": self.seller_id, **body})
@@ -356,6 +374,10 @@ class YahooSource:
         for ref in refs:
             self.client.put("externalTalkRead", ref)
             self.client.put("externalTalkComplete", ref, completeConditionId=reason)
+
+    def start_topic(self, order_id: str, category_id: str, title: str, body: str) -> str | None:
+        """A store-initiated topic about ``order_id``; its topic id (None: accepted, id not given)."""
+        return self.client.start_topic(order_id, category_id, title, body)
 
     def mark_read(self, refs: list[str]) -> None:
         for ref in refs:

@@ -12,10 +12,10 @@ from flask_login import current_user, login_required
 
 from inbox.db import utcnow
 from inbox.models import Direction, Mailbox, Message
-from inbox.services import deadlines, forwarding, new_mail, replies, send_later
+from inbox.services import deadlines, forwarding, mall_topics, new_mail, replies, send_later
 from inbox.services import reply_templates as templates_service
 from inbox.services.access import get_thread
-from inbox.services.errors import InvalidInput, NotFound
+from inbox.services.errors import InvalidInput, InvalidInputs, NotFound
 from inbox.web import db, localtime, runtime, user_zone
 from inbox.web.errors import translated
 
@@ -168,12 +168,66 @@ def new():
                 return redirect(url_for("thread.show", thread_id=thread_id))
     page = render_template(
         "compose/new.html",
+        topic_channels=mall_topics.topic_channels(session, user),
+        has_rakuten=mall_topics.has_rakuten(session, user),
         boxes=boxes,
         mailbox=mailbox,
         draft=draft,
         templates=templates,
         problems=problems,
         key=key,
+    )
+    return page, (422 if problems else 200)
+
+
+# --- new Yahoo! topic ---------------------------------------------------------------------------
+
+
+@bp.route("/compose/topic", methods=["GET", "POST"])
+@login_required
+def topic():
+    session, user = db(), current_user._get_current_object()
+    channels = mall_topics.topic_channels(session, user)
+    source = request.form if request.method == "POST" else request.args
+    chosen = source.get("mailbox", type=int)
+    if chosen is None and source.get("mailbox"):  # out of range or not a number: never a default
+        raise NotFound("You cannot start a Yahoo! topic from this channel.")
+    if chosen is None and channels:
+        chosen = channels[0].id
+    channel = mall_topics.channel_for(session, user, chosen) if channels else None
+    draft = mall_topics.TopicDraft(
+        order_id=source.get("order", "")[:200],
+        category_id=source.get("category", "")[:200],
+        title=source.get("title", "")[:2000],
+        text=source.get("body", "")[:20000],
+        key=(source.get("key") or uuid.uuid4().hex)[:64],
+    )
+    problems: list[str] = []
+    if channel is not None and request.method == "GET" and not draft.text and channel.signature:
+        draft.text = "\n\n" + channel.signature
+    templates = templates_service.usable_for_thread(session, _Box(channel)) if channel else []
+    if request.method == "POST" and channel is not None:
+        if request.form.get("action") == "template":
+            chosen_t = templates_service.get_template(session, user, request.form.get("template", type=int) or 0)
+            fill = templates_service.Fill(
+                customer_name="", ticket="", agent_name=user.name, signature=channel.signature or ""
+            )
+            draft.text = templates_service.render(chosen_t.body, fill, add_signature=True)
+        else:
+            try:
+                message = mall_topics.start(session, channel, user, draft, now=utcnow())
+            except InvalidInputs as exc:
+                session.rollback()
+                problems = [translated(p) for p in exc.problems]
+            else:
+                thread_id = message.thread_id
+                session.commit()
+                flash(gettext("The Yahoo! topic is queued and will be posted in a moment."), "success")
+                return redirect(url_for("thread.show", thread_id=thread_id))
+    page = render_template(
+        "compose/topic.html", channels=channels, channel=channel, draft=draft, templates=templates,
+        problems=problems, categories=mall_topics.YF.STORE_TOPIC_CATEGORIES,
+        has_rakuten=mall_topics.has_rakuten(session, user),
     )
     return page, (422 if problems else 200)
 

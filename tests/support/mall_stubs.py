@@ -396,6 +396,8 @@ class YahooStub(_StubServer):
             if self.min_interval and self._last_at is not None and now - self._last_at < self.min_interval:
                 return 429, {"Content-Type": "application/xml"}, b"<Error><Message>Too Many Requests</Message></Error>"
             self._last_at = now
+        if req.method == "POST" and req.path == "/ShoppingWebService/V2/externalStoreTopic":
+            return self._store_topic(req)
         op = req.path.removeprefix(self.PREFIX)
         with self.lock:
             if op == "externalTalkList":
@@ -439,6 +441,26 @@ class YahooStub(_StubServer):
                 time.sleep(self.add_delay)
             return _json(200, {} if self.add_without_id else {"messageid": mid})
         return 404, {}, b"<Error><Message>no such operation</Message></Error>"
+
+    def _store_topic(self, req: Request) -> Reply:
+        """V2/externalStoreTopic: a topic whose first message is the store's; answers {"topicid"}."""
+        data = req.json()
+        fields = ("sellerId", "categoryId", "orderId", "title", "body")
+        if not all(isinstance(data.get(f), str) and data.get(f) for f in fields) or data["sellerId"] != self.seller_id:
+            return 400, {}, b"<Error><Message>missing field</Message><Code>ex-4</Code></Error>"
+        if len(data["body"]) > 2000:
+            return 400, {}, b"<Error><Message>body too long</Message><Code>ex-1</Code></Error>"
+        with self.lock:
+            topic_id = f"{self.seller_id}-st{len(self.topics) + 1}"
+            self.topics[topic_id] = {
+                "topic": {"accessUserType": "seller", "isSellerUnRead": False, "isUserUnRead": True,
+                          "isPrivate": True, "isComplete": False, "completeConditionId": None, "isMail": False,
+                          "title": data["title"], "orderid": data["orderId"], "itemcode": None,
+                          "userMaskedIdx": f"u-{data['orderId']}"},
+                "messages": []}
+            self.add_message(topic_id, data["body"], datetime.fromtimestamp(self.clock()), sender="seller")
+            self.posted.append({"op": "externalStoreTopic", "topicId": topic_id, **data})
+        return _json(200, {"topicid": topic_id})
 
     def _file_add(self, req: Request) -> Reply:
         """externalTalkFileAdd: the answer's shape is the connector's [UNVERIFIED] guess ({"filePath"})."""

@@ -173,3 +173,38 @@ def test_a_reply_scheduled_in_an_hour_is_shown_and_can_be_cancelled(page, site):
     with live.runtime.Session() as session:
         assert session.scalar(select(OutboxItem.status)) == OutboxStatus.CANCELLED
     assert smtp.messages == []
+
+
+def test_a_yahoo_topic_is_started_from_new_mail_and_queued_once(browser, site):
+    live, _smtp = site
+    with live.runtime.Session() as session:
+        box = make_mailbox(
+            session,
+            "Yahoo店",
+            kind=MailboxKind.YAHOO,
+            address="",
+            settings={"seller_id": "demo-store"},
+        )
+        make_user(session, mailboxes=[box], name="Bob", email="bob@example.test")
+        session.commit()
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    try:
+        log_in(page, live.url, "bob@example.test")
+        page.goto(f"{live.url}/compose/new")
+        with page.expect_navigation():
+            page.click("[data-testid=new-topic-link] a")
+        fits_and_passes_axe(page)
+        page.fill("[data-testid=topic-order]", "demo-store-10000001")
+        page.fill("[data-testid=topic-category]", "3")
+        page.fill("[data-testid=topic-title]", "お届け日のご確認")
+        page.fill("[data-testid=topic-body]", "お届け日についてご確認させてください。")
+        with page.expect_navigation():
+            page.click("[data-testid=topic-send]")
+        expect(page.locator("h1")).to_contain_text("お届け日のご確認")
+        with live.runtime.Session() as session:
+            [item] = session.scalars(select(OutboxItem).where(OutboxItem.kind == "yahoo_topic"))
+            assert item.status == OutboxStatus.QUEUED
+            assert item.payload["order_id"] == "demo-store-10000001"
+    finally:
+        context.close()
