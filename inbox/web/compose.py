@@ -4,11 +4,13 @@ a scheduled send. Scheduling itself is part of every composer (``send_at_from_fo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from inbox.db import utcnow
 from inbox.models import Direction, Mailbox, Message
@@ -146,14 +148,12 @@ def new():
         else:
             try:
                 draft.send_at = send_at_from_form(mailbox)
-                message = new_mail.start(
+                message = _start_once(
                     session,
-                    mailbox,
-                    user,
-                    draft,
-                    now=utcnow(),
-                    settings=rt.settings,
-                    blobs=rt.blobs,
+                    lambda: new_mail.start(
+                        session, mailbox, user, draft, now=utcnow(), settings=rt.settings, blobs=rt.blobs
+                    ),
+                    lambda: new_mail.existing(session, mailbox, draft.reply_key),
                 )
             except replies.ReplyProblems as exc:
                 session.rollback()
@@ -163,7 +163,6 @@ def new():
                 problems = [translated(exc)]
             else:
                 thread_id = message.thread_id
-                session.commit()
                 flash(sent_note(draft.send_at), "success")
                 return redirect(url_for("thread.show", thread_id=thread_id))
     page = render_template(
@@ -215,13 +214,16 @@ def topic():
             draft.text = templates_service.render(chosen_t.body, fill, add_signature=True)
         else:
             try:
-                message = mall_topics.start(session, channel, user, draft, now=utcnow())
+                message = _start_once(
+                    session,
+                    lambda: mall_topics.start(session, channel, user, draft, now=utcnow()),
+                    lambda: mall_topics.existing(session, channel, draft.key),
+                )
             except InvalidInputs as exc:
                 session.rollback()
                 problems = [translated(p) for p in exc.problems]
             else:
                 thread_id = message.thread_id
-                session.commit()
                 flash(gettext("The Yahoo! topic is queued and will be posted in a moment."), "success")
                 return redirect(url_for("thread.show", thread_id=thread_id))
     page = render_template(
@@ -257,3 +259,18 @@ def cancel(thread_id: int, item_id: int):
     session.commit()
     flash(gettext("The scheduled send is cancelled; nothing was sent."), "success")
     return redirect(url_for("thread.show", thread_id=thread.id, _anchor="reply-status"))
+
+
+def _start_once(session, start: Callable[[], Message], first: Callable[[], Message | None]) -> Message:
+    """Start a thread from a form and commit; when a simultaneous submit of the same form took
+    its idempotency key first (unique in the outbox), the message that one started, not an error."""
+    try:
+        message = start()
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        winner = first()
+        if winner is None:
+            raise
+        return winner
+    return message
