@@ -12,6 +12,7 @@ heap peak (tracemalloc) and the process's peak RSS growth.
 
 Run: .venv/bin/python bench/reports.py [--backend sqlite,postgresql] [--threads 1000000]
      [--messages 5] [--requests 20] [--keep /tmp/reports.sqlite] [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+     [--pg-keep inbox_bench_reports]  (PostgreSQL database kept, and reused when it has threads)
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import statistics
 import sys
 import time
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -159,12 +162,14 @@ def fill(engine: sa.Engine, n_threads: int, per_thread: int, rnd: random.Random,
                 "thread_id": tid, "mailbox_id": box, "received_at": received, "received_day": local.date(),
                 "received_dow": local.weekday(), "received_hour": local.hour,
                 "first_reply_at": first_reply, "first_reply_by_id": assignee if first_reply else None,
+                "first_reply_day": first_reply.astimezone(TOKYO).date() if first_reply else None,
                 "first_reply_due_at": received + timedelta(days=1) if first_reply else None,
                 "first_response_business_s": business,
                 "first_response_wall_s": None if first_reply is None else int((first_reply - received).total_seconds()),
                 "replied_within_deadline": None if first_reply is None else first_reply <= received + timedelta(days=1),
                 "replies_count": len(replies) if first_reply else 0,
                 "first_resolved_at": resolved, "replies_at_first_resolve": 1 if resolved else None,
+                "first_resolved_day": resolved.astimezone(TOKYO).date() if resolved else None,
                 "first_reopened_at": resolved + timedelta(days=2) if reopened else None,
                 "first_reopen_after_s": 2 * 86400 if reopened else None,
                 "resolved_at": None if reopened else resolved,
@@ -183,6 +188,7 @@ def fill(engine: sa.Engine, n_threads: int, per_thread: int, rnd: random.Random,
                                    "next_attempt_at": at, "sent_at": at, "created_at": at})  # fmt: skip
                     reply_facts.append({"id": oid, "outbox_id": oid, "thread_id": tid, "mailbox_id": box,
                                         "author_id": assignee, "delivered_at": at,
+                                        "delivered_day": at.astimezone(TOKYO).date(),
                                         "due_at": received + timedelta(days=1) if n == 0 else None,
                                         "within_deadline": (at <= received + timedelta(days=1)) if n == 0 else None})  # fmt: skip
         done = min(n_threads, first + CHUNK - 1)
@@ -207,12 +213,29 @@ def fill(engine: sa.Engine, n_threads: int, per_thread: int, rnd: random.Random,
             conn.commit()
 
 
+@contextmanager
+def _database(backend: str, args: argparse.Namespace, keep: str | None) -> Iterator[str]:
+    """``web.database``, or with ``--pg-keep`` a PostgreSQL database created once and kept."""
+    if backend != "postgresql" or not args.pg_keep:
+        with database(backend, args.pg_url, keep) as url:
+            yield url
+        return
+    admin = sa.create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": args.pg_keep}):
+            conn.exec_driver_sql(f'CREATE DATABASE "{args.pg_keep}"')
+    admin.dispose()
+    yield sa.engine.make_url(args.pg_url).set(database=args.pg_keep).render_as_string(False)
+
+
 def run(backend: str, args: argparse.Namespace) -> None:
     rnd = random.Random(20261201)
     keep = args.keep if backend == "sqlite" else None
-    with database(backend, args.pg_url, keep) as url:
+    with _database(backend, args, keep) as url:
         engine = make_engine(url)
+        t0 = time.perf_counter()
         upgrade(engine)
+        print(f"[{backend}] migrations to head: {time.perf_counter() - t0:.1f} s", flush=True)
         with engine.connect() as conn:
             have = conn.scalar(sa.select(sa.func.count()).select_from(Thread.__table__))
         if not have:
@@ -277,6 +300,7 @@ def main() -> None:
                         help="Keep the full-text search index of messages up while filling (slow; "
                              "without it the messages are there but not searchable).")
     parser.add_argument("--keep", help="SQLite only: database file kept (and reused when it exists).")
+    parser.add_argument("--pg-keep", help="PostgreSQL only: name of a database kept (and reused when it has threads).")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     for backend in args.backend.split(","):

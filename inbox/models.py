@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Date,
@@ -935,6 +935,9 @@ class ThreadFact(Base):
               "replies_at_first_resolve", "first_reopen_after_s", "first_reopened_at"),
         Index("ix_thread_facts_unresolved", "received_at", "mailbox_id",
               sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
+        # ix_thread_facts_first_response_hours and ix_thread_facts_resolution_hours, on
+        # (whole hours of business time, instant, ...), are expression indexes made by migration
+        # 0027 (not declared here: SQLite's reflection cannot compare them), see ReportDurations
     )
 
     thread_id: Mapped[int] = mapped_column(
@@ -946,6 +949,7 @@ class ThreadFact(Base):
     received_dow: Mapped[int | None] = mapped_column(Integer)
     received_hour: Mapped[int | None] = mapped_column(Integer)
     first_reply_at: Mapped[datetime | None]  # the first reply a person wrote that was delivered
+    first_reply_day: Mapped[date | None] = mapped_column(Date)  # local, like received_day
     first_reply_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     first_reply_due_at: Mapped[datetime | None]  # the deadline in force when it went out
     first_response_business_s: Mapped[int | None] = mapped_column(Integer)
@@ -953,6 +957,7 @@ class ThreadFact(Base):
     replied_within_deadline: Mapped[bool | None]
     replies_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     first_resolved_at: Mapped[datetime | None]
+    first_resolved_day: Mapped[date | None] = mapped_column(Date)  # local, like received_day
     replies_at_first_resolve: Mapped[int | None] = mapped_column(Integer)  # FCR input
     first_reopened_at: Mapped[datetime | None]  # first reopening after the first resolution
     first_reopen_after_s: Mapped[int | None] = mapped_column(Integer)  # wall seconds between them
@@ -977,8 +982,73 @@ class ReplyFact(Base):
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     delivered_at: Mapped[datetime]
+    delivered_day: Mapped[date | None] = mapped_column(Date)  # in the mailbox's timezone
     due_at: Mapped[datetime | None]
     within_deadline: Mapped[bool | None]
+
+
+# Daily report roll-ups. The database keeps them: triggers on ``thread_facts`` and
+# ``reply_facts`` (migration 0027) add each row's contribution and take back the old one on every
+# insert, update and delete, however the facts changed (hooks, rebuild, merge, cascades). Days are
+# the mailbox's local days, so the reports read them only when the period is in the mailbox's
+# timezone. No foreign keys: a count may be taken back while its mailbox is being deleted.
+
+
+class ReportArrivals(Base):
+    """Threads whose first customer message arrived on a local day and hour, per mailbox."""
+
+    __tablename__ = "report_arrivals"
+
+    mailbox_id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    threads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ReportReplies(Base):
+    """Delivered replies a person wrote, per mailbox, local day and author (0: none or deleted)."""
+
+    __tablename__ = "report_replies"
+
+    mailbox_id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    author_id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    within_deadline: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    with_deadline: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ReportDurations(Base):
+    """How many threads took each whole number of hours of business time, per measure, mailbox
+    and local day: ``FIRST_RESPONSE`` by the day of the first reply, ``RESOLUTION`` by the day of
+    the latest resolution. The reports find the hour holding a percentile here, then its exact
+    value among the facts of that hour and period only (``ix_thread_facts_*_hours``)."""
+
+    __tablename__ = "report_durations"
+
+    FIRST_RESPONSE: ClassVar[int] = 1
+    RESOLUTION: ClassVar[int] = 2
+
+    measure: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True)
+    threads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ReportResolutions(Base):
+    """Per mailbox and local day: threads now resolved that day (``resolved``, by
+    ``resolved_day``) and first resolutions that day with their reopen and FCR counts."""
+
+    __tablename__ = "report_resolutions"
+
+    mailbox_id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    resolved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_resolved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fcr: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fcr_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiToken(Base):

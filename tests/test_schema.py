@@ -25,12 +25,15 @@ SEARCH_OBJECTS = {
     "messages_bigrams_idx", "messages_bigrams_docsize", "messages_bigrams_config",
     "ix_messages_bigrams", "ix_messages_search_trgm", "ix_messages_search_bigrams",
 }
+# Expression indexes made by the migrations only (SQLite's reflection skips them, with a warning).
+EXPRESSION_INDEXES = {"ix_thread_facts_first_response_hours", "ix_thread_facts_resolution_hours"}
 
 
 def _not_search_object(obj, name, type_, reflected, compare_to) -> bool:
-    return name not in SEARCH_OBJECTS
+    return name not in SEARCH_OBJECTS | EXPRESSION_INDEXES
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index ix_thread_facts_")
 def test_migrations_match_the_models(engine):
     with engine.connect() as conn:
         context = MigrationContext.configure(

@@ -95,15 +95,18 @@ def report_export_cmd(obj: CliContext, table, start, end, zone, mailbox, channel
                 out.close()
 
 
-@report.command("rebuild-facts", help="Compute every thread's KPI facts again from its recorded history.")
+@report.command("rebuild-facts", help="Compute every thread's KPI facts again from its recorded history, "
+                "then the daily report roll-ups from the facts.")
 @click.option("--batch", default=1000, show_default=True, help="Threads per transaction.")
 @pass_cli
 @friendly_errors
 def rebuild_facts(obj: CliContext, batch: int) -> None:
-    from inbox.services import kpi_facts
+    from inbox.services import kpi_facts, report_rollups
 
     runtime = obj.runtime()
     with runtime.Session() as session:
         done = kpi_facts.rebuild_all(session, batch=max(1, batch), commit=session.commit)
         session.commit()
-    click.echo(f"Rebuilt the facts of {done} threads.")
+        report_rollups.rebuild(session)
+        session.commit()
+    click.echo(f"Rebuilt the facts of {done} threads and the report roll-ups.")

@@ -64,6 +64,7 @@ class Folder:
         f.replies_count = (f.replies_count or 0) + 1
         if f.first_reply_at is None:
             f.first_reply_at, f.first_reply_by_id = at, author_id
+            f.first_reply_day = self.cal.to_local(at).date()
             f.first_reply_due_at, f.replied_within_deadline = due_at, within
             self._durations()
         return within
@@ -75,6 +76,7 @@ class Folder:
             f.resolved_at, f.resolved_day = at, self.cal.to_local(at).date()
             if f.first_resolved_at is None:
                 f.first_resolved_at, f.replies_at_first_resolve = at, f.replies_count or 0
+                f.first_resolved_day = f.resolved_day
             self._durations()
         elif status != Status.RESOLVED and f.resolved_at is not None:
             f.reopened_count = (f.reopened_count or 0) + 1
@@ -136,7 +138,8 @@ def on_reply_delivered(
     due = thread.due_at
     within = folder.reply(now, author_id, due)
     session.add(ReplyFact(outbox_id=item.id, thread_id=thread.id, mailbox_id=thread.mailbox_id,
-                          author_id=author_id, delivered_at=now, due_at=due, within_deadline=within))
+                          author_id=author_id, delivered_at=now, delivered_day=folder.cal.to_local(now).date(),
+                          due_at=due, within_deadline=within))
 
 
 def on_status_changed(session: Session, thread: Thread, now: datetime) -> None:
@@ -251,8 +254,8 @@ def _fold(session: Session, thread: Any, steps: Iterable[tuple], cal: BusinessCa
         elif kind == _REPLY:
             within = folder.reply(at, args[0], due)
             session.add(ReplyFact(outbox_id=ref, thread_id=thread.id, mailbox_id=thread.mailbox_id,
-                                  author_id=args[0], delivered_at=at, due_at=due,
-                                  within_deadline=within))
+                                  author_id=args[0], delivered_at=at, delivered_day=cal.to_local(at).date(),
+                                  due_at=due, within_deadline=within))
         else:
             folder.status(args[0], at)
     if (thread.status == Status.RESOLVED) != (facts.resolved_at is not None):

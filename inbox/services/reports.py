@@ -1,4 +1,4 @@
-"""Reports: KPI figures for a period and filters, read from the facts tables only (never messages).
+"""Reports: KPI figures for a period and filters, read from the daily roll-ups and the facts (never messages).
 
 A period is a range of local dates in the viewer's timezone; each figure is computed for it
 and for the previous period of the same length. Every number has a *figure key* naming the
@@ -20,7 +20,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from inbox.models import Mailbox, MailboxKind, ReplyFact, Role, Thread, ThreadFact, ThreadTag, User
+from inbox.models import (
+    Mailbox,
+    MailboxKind,
+    ReplyFact,
+    ReportDurations,
+    Role,
+    Thread,
+    ThreadFact,
+    ThreadTag,
+    User,
+)
+from inbox.services import report_rollups
 from inbox.services.access import require_role, visible_mailbox_ids
 from inbox.services.errors import InvalidInput
 
@@ -267,9 +278,18 @@ def _rank(q: float, n: Any) -> Any:
     return whole + case((product > whole, 1), else_=0)
 
 
-def _spread(session: Session, column: Any, figure: str, flt: ReportFilter, ids: list[int]) -> Spread:
-    """Median and 90th percentile computed by the database: PostgreSQL's ``percentile_disc``,
-    elsewhere one ordered pass numbering the rows; only the two values come back."""
+_MEASURES = {"first_response": ReportDurations.FIRST_RESPONSE, "resolution": ReportDurations.RESOLUTION}
+
+
+def _spread(session: Session, column: Any, figure: str, flt: ReportFilter, ids: list[int],
+            rollup: bool = False) -> Spread:
+    """Median and 90th percentile: from the whole hours in the roll-ups and the period's facts of
+    the hours holding them, else computed by the database over the period's facts (PostgreSQL's
+    ``percentile_disc``, elsewhere one ordered pass numbering the rows)."""
+    if rollup:
+        n, found = report_rollups.percentiles(session, _MEASURES[figure], ids, flt.start, flt.end,
+                                              flt.bounds(), (0.5, 0.9))
+        return Spread(n, *[None if v is None else round(float(v) / 3600, 2) for v in found])
     stmt = _narrow(select(column.label("v")).where(figure_condition(figure, flt)), flt, ids,
                    ThreadFact.thread_id, ThreadFact.mailbox_id)
     values = stmt.subquery()
@@ -289,8 +309,18 @@ def _spread(session: Session, column: Any, figure: str, flt: ReportFilter, ids: 
     return Spread(int(n or 0), *hours)
 
 
-def _resolutions(session: Session, flt: ReportFilter, ids: list[int]) -> tuple[int, int, int, int]:
-    """(first resolutions, reopened, FCR, FCR base) of the period: one pass over a covering index."""
+def _from_rollups(session: Session, flt: ReportFilter, ids: list[int]) -> bool:
+    """Whether the daily roll-ups answer the counts of ``flt`` (see ``report_rollups.answers``)."""
+    narrowed = flt.agent_id is not None or flt.category_id is not None or flt.tag is not None
+    return report_rollups.answers(session, ids, flt.zone.key, narrowed=narrowed)
+
+
+def _resolutions(session: Session, flt: ReportFilter, ids: list[int], rollup: bool = False
+                 ) -> tuple[int, int, int, int]:
+    """(first resolutions, reopened, FCR, FCR base) of the period: from the roll-ups, else one
+    pass over a covering index of the facts."""
+    if rollup:
+        return report_rollups.first_resolutions(session, ids, flt.start, flt.end)
     f = ThreadFact
     measures = [func.count().filter(figure_condition(name, flt))
                 for name in ("reopened", "fcr", "fcr_base")]
@@ -307,16 +337,23 @@ def _reply_stmt(stmt: Select, flt: ReportFilter, ids: list[int]) -> Select:
                    agent_column=ReplyFact.author_id)
 
 
-def _arrivals(session: Session, flt: ReportFilter, ids: list[int]) -> list[tuple[date, int, int, int]]:
-    """(local day, weekday, hour, threads) of the period's arrivals: one pass over a covering index."""
+def _arrivals(session: Session, flt: ReportFilter, ids: list[int], rollup: bool = False
+              ) -> list[tuple[date, int, int, int]]:
+    """(local day, weekday, hour, threads) of the period's arrivals: from the roll-ups, else one
+    pass over a covering index of the facts."""
+    if rollup:
+        return report_rollups.arrivals(session, ids, flt.start, flt.end)
     f = ThreadFact
     stmt = _narrow(select(f.received_day, f.received_dow, f.received_hour, func.count())
                    .where(figure_condition("received", flt)), flt, ids, f.thread_id, f.mailbox_id)
     return list(session.execute(stmt.group_by(f.received_day, f.received_dow, f.received_hour)).all())
 
 
-def _replies(session: Session, flt: ReportFilter, ids: list[int]) -> list[tuple[int | None, int, int, int]]:
+def _replies(session: Session, flt: ReportFilter, ids: list[int], rollup: bool = False
+             ) -> list[tuple[int | None, int, int, int]]:
     """(author, replies, within the deadline, with a deadline) of the period's delivered replies."""
+    if rollup:
+        return report_rollups.replies(session, ids, flt.start, flt.end)
     stmt = _reply_stmt(select(
         ReplyFact.author_id, func.count(ReplyFact.id),
         func.count(ReplyFact.id).filter(ReplyFact.within_deadline.is_(True)),
@@ -325,22 +362,26 @@ def _replies(session: Session, flt: ReportFilter, ids: list[int]) -> list[tuple[
 
 
 def figures(session: Session, flt: ReportFilter, ids: list[int], *, arrivals: list | None = None,
-            replies: list | None = None, backlog_end: int | None = None) -> Figures:
-    """The scalar figures of ``flt``'s period over mailboxes ``ids``."""
+            replies: list | None = None, backlog_end: int | None = None,
+            rollup: bool | None = None) -> Figures:
+    """The scalar figures of ``flt``'s period over mailboxes ``ids``; the counts come from the
+    daily roll-ups when they answer (``rollup`` None: decide here), the rest from the facts."""
     out = Figures()
     if not ids:
         return out
-    arrivals = _arrivals(session, flt, ids) if arrivals is None else arrivals
-    replies = _replies(session, flt, ids) if replies is None else replies
+    rollup = _from_rollups(session, flt, ids) if rollup is None else rollup
+    arrivals = _arrivals(session, flt, ids, rollup) if arrivals is None else arrivals
+    replies = _replies(session, flt, ids, rollup) if replies is None else replies
     out.received = sum(n for *_key, n in arrivals)
-    out.first_response = _spread(session, ThreadFact.first_response_business_s, "first_response", flt, ids)
-    out.resolution = _spread(session, ThreadFact.resolution_business_s, "resolution", flt, ids)
+    out.first_response = _spread(session, ThreadFact.first_response_business_s, "first_response", flt, ids,
+                                 rollup)
+    out.resolution = _spread(session, ThreadFact.resolution_business_s, "resolution", flt, ids, rollup)
     out.within_deadline = Share(sum(r[2] for r in replies), sum(r[3] for r in replies))
     out.replies = sum(r[1] for r in replies)
-    resolved, reopened, fcr, fcr_base = _resolutions(session, flt, ids)
+    resolved, reopened, fcr, fcr_base = _resolutions(session, flt, ids, rollup)
     out.reopen = Share(reopened, resolved)
     out.fcr = Share(fcr, fcr_base)
-    out.backlog_end = (_open_at(session, flt, ids, flt.bounds()[1]) if backlog_end is None
+    out.backlog_end = (_open_at(session, flt, ids, flt.bounds()[1], rollup) if backlog_end is None
                        else backlog_end)
     return out
 
@@ -355,10 +396,12 @@ def _agents(session: Session, now: list, before: list) -> list[tuple[int | None,
     return sorted(rows, key=lambda r: (-r[2], r[1]))
 
 
-def _open_at(session: Session, flt: ReportFilter, ids: list[int], at: datetime) -> int:
-    """Threads open at ``at``: arrived before it and not resolved then, counted as those never
-    resolved (a partial index holds only them) plus those resolved since ``at`` (the resolution
-    index from ``at`` on), instead of two counts over every thread that ever arrived."""
+def _open_at(session: Session, flt: ReportFilter, ids: list[int], at: datetime, rollup: bool = False) -> int:
+    """Threads open at ``at`` (a midnight of the period's zone): arrived before it and not
+    resolved then. From the roll-ups: arrivals less resolutions before that day. Else counted as
+    those never resolved (a partial index holds only them) plus those resolved since ``at``."""
+    if rollup:
+        return report_rollups.open_before(session, ids, at.astimezone(flt.zone).date())
     f = ThreadFact
 
     def count(*where: ColumnElement[bool]) -> int:
@@ -368,19 +411,22 @@ def _open_at(session: Session, flt: ReportFilter, ids: list[int], at: datetime) 
     return count(f.resolved_at.is_(None), f.received_at < at) + count(f.resolved_at >= at, f.received_at < at)
 
 
-def _backlog(session: Session, flt: ReportFilter, ids: list[int], arrivals: list
+def _backlog(session: Session, flt: ReportFilter, ids: list[int], arrivals: list, rollup: bool = False
              ) -> tuple[int, list[tuple[date, int]]]:
     """Open threads when the period starts, and at the end of each of its days."""
     lo, hi = flt.bounds()
     f = ThreadFact
-    level = start = _open_at(session, flt, ids, lo)
+    level = start = _open_at(session, flt, ids, lo, rollup)
     came: dict[date, int] = {}
     for day, _dow, _hour, n in arrivals:
         came[day] = came.get(day, 0) + n
-    done = dict(session.execute(_narrow(
-        select(f.resolved_day, func.count()).where(
-            f.resolved_at >= lo, f.resolved_at < hi, f.received_at.is_not(None)),
-        flt, ids, f.thread_id, f.mailbox_id).group_by(f.resolved_day)).all())
+    if rollup:
+        done = report_rollups.resolved_per_day(session, ids, flt.start, flt.end)
+    else:
+        done = dict(session.execute(_narrow(
+            select(f.resolved_day, func.count()).where(
+                f.resolved_at >= lo, f.resolved_at < hi, f.received_at.is_not(None)),
+            flt, ids, f.thread_id, f.mailbox_id).group_by(f.resolved_day)).all())
     series = []
     for n in range(flt.days):
         d = flt.start + timedelta(days=n)
@@ -403,14 +449,16 @@ def build_report(session: Session, user: User | None, flt: ReportFilter) -> Repo
     if not ids:
         return Report(flt, Figures(), Figures(), [], [(flt.start + timedelta(days=n), 0)
                       for n in range(flt.days)], [[0] * 24 for _ in range(7)], ids)
-    arrivals, replies = _arrivals(session, flt, ids), _replies(session, flt, ids)
+    rollup = _from_rollups(session, flt, ids)
+    arrivals, replies = _arrivals(session, flt, ids, rollup), _replies(session, flt, ids, rollup)
     before = flt.previous()
-    replies_before = _replies(session, before, ids)
-    at_start, backlog = _backlog(session, flt, ids, arrivals)
+    replies_before = _replies(session, before, ids, rollup)
+    at_start, backlog = _backlog(session, flt, ids, arrivals, rollup)
     return Report(
         flt=flt, now=figures(session, flt, ids, arrivals=arrivals, replies=replies,
-                             backlog_end=backlog[-1][1]),
-        before=figures(session, before, ids, replies=replies_before, backlog_end=at_start),
+                             backlog_end=backlog[-1][1], rollup=rollup),
+        before=figures(session, before, ids, replies=replies_before, backlog_end=at_start,
+                       rollup=rollup),
         agents=_agents(session, replies, replies_before), backlog=backlog,
         heatmap=_heatmap(arrivals), mailbox_ids=ids,
     )

@@ -19,7 +19,7 @@ def test_rebuild_then_report_and_export(inbox, tmp_path):
         make_thread(s, box, "=HYPERLINK(\"x\")", at=AT, status=Status.RESOLVED)
         s.commit()
     rebuilt = inbox("report", "rebuild-facts", "--batch", "1")
-    assert rebuilt.exit_code == 0 and "Rebuilt the facts of 2 threads." in rebuilt.output, rebuilt.output
+    assert rebuilt.exit_code == 0 and "Rebuilt the facts of 2 threads and the report roll-ups." in rebuilt.output, rebuilt.output
     with inbox.runtime.Session() as s:
         assert len(s.scalars(select(ThreadFact)).all()) == 2
 
