@@ -153,7 +153,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.before_request(account.require_two_factor_setup)
     errors.init_app(app)
-    health.init_app(app, app.extensions["inbox"])
+    health.init_app(app)
     from inbox.web import api
 
     api.init_app(app)

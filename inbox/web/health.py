@@ -22,7 +22,6 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from inbox.db import utcnow
-from inbox.runtime import Runtime
 from inbox.services import health
 from inbox.web import runtime
 
@@ -59,16 +58,17 @@ def metrics():
 
 
 class _StateCollector(Collector):
-    """Reads mailbox and outbox state from the database at each scrape."""
+    """Reads mailbox and outbox state from the database at each scrape, through the app's runtime
+    (looked up at each scrape: the app's runtime, not the one it had when it was built)."""
 
-    def __init__(self, rt: Runtime) -> None:
-        self.runtime = rt
+    def __init__(self, app: Flask) -> None:
+        self.app = app
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = utcnow()
         up = GaugeMetricFamily("inbox_database_up", "1 when the database answered this scrape.")
         try:
-            with self.runtime.Session() as session:
+            with self.app.extensions["inbox"].Session() as session:
                 boxes = health.mailboxes(session, now=now)
                 out = health.outbox(session, now=now)
                 stored = health.ingest(session)
@@ -208,7 +208,7 @@ def _latency_histogram(registry: CollectorRegistry | None) -> Histogram:
     )
 
 
-def init_app(app: Flask, rt: Runtime) -> None:
+def init_app(app: Flask) -> None:
     """Build the /metrics registry. With ``PROMETHEUS_MULTIPROC_DIR`` set (before the process
     starts: gunicorn with several workers), request latency is written to files in that
     directory and /metrics sums the workers' files, whichever worker answers the scrape."""
@@ -223,7 +223,7 @@ def init_app(app: Flask, rt: Runtime) -> None:
         latency = _SHARED_LATENCY
     else:
         latency = _latency_histogram(registry)
-    registry.register(_StateCollector(rt))
+    registry.register(_StateCollector(app))
     app.extensions["inbox.metrics"] = {"registry": registry, "latency": latency}
     app.before_request(_start_timer)
     app.after_request(_observe)

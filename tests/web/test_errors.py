@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Blueprint
 from sqlalchemy.exc import IntegrityError
 
 from inbox.models import Mailbox, MailboxKind, Role
 from inbox.services.errors import InvalidInput, NotFound
 from inbox.web import db
+from tests.conftest import fresh_app
 from tests.factories import login_as, make_mailbox, make_user
 
 probe = Blueprint("error_probe", __name__)
+
+
+
+
+@pytest.fixture
+def app(connection, db_url, tmp_path):
+    """An app of its own: these tests register a probe blueprint on it."""
+    return fresh_app(connection, db_url, tmp_path)
 
 
 @probe.route("/probe/broken-write")
