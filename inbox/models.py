@@ -495,7 +495,12 @@ class OutboxItem(Base):
     """A message waiting to be delivered (reply, alert mail, mall reply), claimed by one worker."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # the few items not sent (yet): what the header badge and the failure lists look for
+        Index("ix_outbox_unsent", "status", "thread_id",
+              sqlite_where=text("status != 'sent'"), postgresql_where=text("status != 'sent'")),
+    )
 
     id: Mapped[int_pk]
     kind: Mapped[str] = mapped_column(String(32))  # "reply", "alert", "mall_reply", ...

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
@@ -45,10 +45,15 @@ def _(text: str) -> str:
 
 
 def failing_condition() -> ColumnElement[bool]:
-    """Reply items that did not reach the customer: ended badly, or waiting to retry after an error."""
-    return or_(
-        OutboxItem.status.in_(BAD_ENDS),
-        and_(OutboxItem.status == OutboxStatus.QUEUED, OutboxItem.last_error.is_not(None)),
+    """Reply items that did not reach the customer: ended badly, or waiting to retry after an error.
+
+    Starts with the literal ``status != 'sent'`` of the partial index ``ix_outbox_unsent``, so
+    that the database finds the few unsent items there (SQLite's statistics cannot tell that
+    almost every item is sent: it walked every thread of the user, 4.7 s at 1,000,000 threads)."""
+    return and_(
+        OutboxItem.status != literal_column("'sent'"),
+        OutboxItem.status.in_([*BAD_ENDS, OutboxStatus.QUEUED]),
+        or_(OutboxItem.status != OutboxStatus.QUEUED, OutboxItem.last_error.is_not(None)),
     )
 
 
@@ -172,7 +177,8 @@ def send_states(session: Session, thread_ids: Iterable[int]) -> dict[int, str]:
 
 
 def failed_count(session: Session, user: User) -> int:
-    """Replies that did not reach the customer, written by ``user`` or on a thread assigned to them."""
+    """Replies that did not reach the customer, written by ``user`` or on a thread assigned to
+    them: asked on every page (the header badge), see ``failing_condition``."""
     return session.scalar(
         select(func.count(OutboxItem.id))
         .join(Message, Message.id == OutboxItem.message_row_id)

@@ -99,12 +99,12 @@ def open_before(session: Session, ids: list[int], day: date) -> int:
     return int(came) - int(gone)
 
 
-# (facts column with the seconds, facts column with the instant, index to find one hour's facts)
+# (facts column with the seconds, facts column with the instant); the expression indexes
+# ix_thread_facts_first_response_hours and ix_thread_facts_resolution_hours (migration 0027) find
+# one hour's facts of a period
 _MEASURES = {
-    ReportDurations.FIRST_RESPONSE: (ThreadFact.first_response_business_s, ThreadFact.first_reply_at,
-                                     "ix_thread_facts_first_response_hours"),
-    ReportDurations.RESOLUTION: (ThreadFact.resolution_business_s, ThreadFact.resolved_at,
-                                 "ix_thread_facts_resolution_hours"),
+    ReportDurations.FIRST_RESPONSE: (ThreadFact.first_response_business_s, ThreadFact.first_reply_at),
+    ReportDurations.RESOLUTION: (ThreadFact.resolution_business_s, ThreadFact.resolved_at),
 }
 
 
@@ -131,7 +131,7 @@ def percentiles(session: Session, measure: int, ids: list[int], start: date, end
     n = sum(int(count) for _hours, count in hours)
     if not n:
         return 0, [None for _q in quantiles]
-    seconds, at, index = _MEASURES[measure]
+    seconds, at = _MEASURES[measure]
     found: list[int | None] = []
     for q in quantiles:
         rank, seen, holding = max(1, math.ceil(q * n)), 0, hours[-1][0]
@@ -140,16 +140,15 @@ def percentiles(session: Session, measure: int, ids: list[int], start: date, end
                 holding = whole
                 break
             seen += count
-        found.append(_nth_of_hour(session, seconds, at, index, ids, bounds, holding, rank - seen - 1))
+        found.append(_nth_of_hour(session, seconds, at, ids, bounds, holding, rank - seen - 1))
     return n, found
 
 
-def _nth_of_hour(session: Session, seconds: Any, at: Any, index: str, ids: list[int],
+def _nth_of_hour(session: Session, seconds: Any, at: Any, ids: list[int],
                  bounds: tuple[datetime, datetime], whole: int, offset: int) -> int | None:
     stmt = (select(seconds).where(_whole_hours(seconds) == whole, at >= bounds[0], at < bounds[1],
                                   ThreadFact.mailbox_id.in_(ids))
-            .order_by(seconds).offset(offset).limit(1)
-            .with_hint(ThreadFact, f"INDEXED BY {index}", "sqlite"))
+            .order_by(seconds).offset(offset).limit(1))
     return session.scalar(stmt)
 
 
@@ -158,7 +157,7 @@ def rebuild(session: Session) -> None:
     for table in (ReportArrivals, ReportReplies, ReportResolutions, ReportDurations):
         session.execute(delete(table))
     f, rf = ThreadFact, ReplyFact
-    for measure, (seconds, at, _index) in _MEASURES.items():
+    for measure, (seconds, at) in _MEASURES.items():
         day = f.first_reply_day if measure == ReportDurations.FIRST_RESPONSE else f.resolved_day
         whole = _whole_hours(seconds)
         session.execute(insert(ReportDurations).from_select(
