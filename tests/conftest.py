@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,30 +91,42 @@ def _postgres_reachable() -> tuple[bool, str]:
 
 @dataclass
 class FreshDatabase:
-    """Makes empty migrated databases of one backend and removes them afterwards."""
+    """Makes empty migrated databases of one backend and removes them afterwards.
+
+    The first migrated database of a worker is built by running every migration and kept as a
+    template; the next ones are copies of it (SQLite: the file; PostgreSQL: ``CREATE DATABASE
+    ... TEMPLATE``), the same schema in milliseconds instead of 1-2 s of migrations (some 400
+    tests ask for a database of their own). Tests of the migrations use ``new_url``.
+    """
 
     backend: str
     tmp_path_factory: pytest.TempPathFactory
     created: list[str]
+    template: str | None = None
 
-    def new_url(self) -> str:
+    def new_url(self, template: str | None = None) -> str:
         if self.backend == "sqlite":
             path = self.tmp_path_factory.mktemp("db") / "inbox.sqlite"
+            if template is not None:
+                shutil.copyfile(template.removeprefix("sqlite:///"), path)
             return f"sqlite:///{path}"
         name = f"inbox_test_{uuid.uuid4().hex[:12]}"
+        copy = f' TEMPLATE "{sa.engine.make_url(template).database}"' if template else ""
         admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
         admin.dispose()
         self.created.append(name)
         return _with_db(PG_URL, name)
 
     def migrated_url(self) -> str:
-        url = self.new_url()
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        return url
+        if self.template is None:
+            url = self.new_url()
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            self.template = url
+        return self.new_url(template=self.template)
 
     def drop_all(self) -> None:
         if not self.created:
