@@ -22,26 +22,44 @@ class LiveApp:
 
 
 class RequestsInFlight:
-    """WSGI middleware counting requests being handled, so shutdown can wait for them.
+    """Counts the server's request threads from the moment one is handed a request until it
+    has answered, so shutdown can wait for them.
 
-    The server's request threads are daemons; one still running when the engine is
-    disposed would return its connection to a pool nobody closes any more.
+    The threads are daemons; one still running when the engine is disposed would take a
+    connection from (or give one back to) a pool nobody closes any more, and the connection
+    would be garbage-collected open at some later test. Counting starts in ``process_request``,
+    on the serving thread before the request thread exists, so a request accepted just before
+    ``shutdown`` is counted even if its thread has not reached the app yet (a page polling for
+    live updates often sends one then).
     """
 
-    def __init__(self, wsgi_app) -> None:
-        self.wsgi_app = wsgi_app
+    def __init__(self, server) -> None:
         self.count = 0
         self.changed = threading.Condition()
+        start, run = server.process_request, server.process_request_thread
 
-    def __call__(self, environ, start_response):
-        with self.changed:
-            self.count += 1
-        try:
-            return self.wsgi_app(environ, start_response)
-        finally:
+        def process_request(request, client_address):
             with self.changed:
-                self.count -= 1
-                self.changed.notify_all()
+                self.count += 1
+            try:
+                start(request, client_address)
+            except BaseException:
+                self._done()
+                raise
+
+        def process_request_thread(request, client_address):
+            try:
+                run(request, client_address)
+            finally:
+                self._done()
+
+        server.process_request = process_request
+        server.process_request_thread = process_request_thread
+
+    def _done(self) -> None:
+        with self.changed:
+            self.count -= 1
+            self.changed.notify_all()
 
     def wait_until_idle(self, timeout: float) -> bool:
         with self.changed:
@@ -52,9 +70,8 @@ class RequestsInFlight:
 def live_app(db_url: str, tmp_path, extra: dict | None = None) -> Iterator[LiveApp]:
     """``extra``: more config.toml sections (e.g. ``{"sso": {...}}``)."""
     app = create_app({**base_config(tmp_path, db_url), **(extra or {})})
-    in_flight = RequestsInFlight(app.wsgi_app)
-    app.wsgi_app = in_flight
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    in_flight = RequestsInFlight(server)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
