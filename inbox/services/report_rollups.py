@@ -33,7 +33,9 @@ from inbox.models import (
     ThreadFact,
 )
 
-FCR_REOPEN_WINDOW_S = 7 * 86400  # as reports.FCR_REOPEN_WINDOW, and as the triggers
+# A first resolution counts as resolved at first contact unless the thread reopens within this
+# many seconds; the triggers of migration 0027 keep the same number, frozen there.
+FCR_REOPEN_WINDOW_S = 7 * 86400
 
 
 def answers(session: Session, mailbox_ids: list[int], zone_key: str, *, narrowed: bool) -> bool:
@@ -102,7 +104,7 @@ def open_before(session: Session, ids: list[int], day: date) -> int:
 # (facts column with the seconds, facts column with the instant); the expression indexes
 # ix_thread_facts_first_response_hours and ix_thread_facts_resolution_hours (migration 0027) find
 # one hour's facts of a period
-_MEASURES = {
+_MEASURE_COLUMNS = {
     ReportDurations.FIRST_RESPONSE: (ThreadFact.first_response_business_s, ThreadFact.first_reply_at),
     ReportDurations.RESOLUTION: (ThreadFact.resolution_business_s, ThreadFact.resolved_at),
 }
@@ -131,7 +133,7 @@ def percentiles(session: Session, measure: int, ids: list[int], start: date, end
     n = sum(int(count) for _hours, count in hours)
     if not n:
         return 0, [None for _q in quantiles]
-    seconds, at = _MEASURES[measure]
+    seconds, at = _MEASURE_COLUMNS[measure]
     found: list[int | None] = []
     for q in quantiles:
         rank, seen, holding = max(1, math.ceil(q * n)), 0, hours[-1][0]
@@ -157,7 +159,7 @@ def rebuild(session: Session) -> None:
     for table in (ReportArrivals, ReportReplies, ReportResolutions, ReportDurations):
         session.execute(delete(table))
     f, rf = ThreadFact, ReplyFact
-    for measure, (seconds, at) in _MEASURES.items():
+    for measure, (seconds, at) in _MEASURE_COLUMNS.items():
         day = f.first_reply_day if measure == ReportDurations.FIRST_RESPONSE else f.resolved_day
         whole = _whole_hours(seconds)
         session.execute(insert(ReportDurations).from_select(

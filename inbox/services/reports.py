@@ -38,7 +38,7 @@ from inbox.services.errors import InvalidInput
 MAX_DAYS = 731
 PAGE = 100
 DEFAULT_DAYS = 30
-FCR_REOPEN_WINDOW = timedelta(days=7)
+FCR_REOPEN_WINDOW = timedelta(seconds=report_rollups.FCR_REOPEN_WINDOW_S)
 FIGURES = (
     "received", "first_response", "resolution", "deadline_met", "deadline_missed", "replies",
     "resolved_first", "reopened", "fcr", "backlog",
@@ -278,7 +278,7 @@ def _rank(q: float, n: Any) -> Any:
     return whole + case((product > whole, 1), else_=0)
 
 
-_MEASURES = {"first_response": ReportDurations.FIRST_RESPONSE, "resolution": ReportDurations.RESOLUTION}
+_ROLLUP_MEASURE = {"first_response": ReportDurations.FIRST_RESPONSE, "resolution": ReportDurations.RESOLUTION}
 
 
 def _spread(session: Session, column: Any, figure: str, flt: ReportFilter, ids: list[int],
@@ -287,7 +287,7 @@ def _spread(session: Session, column: Any, figure: str, flt: ReportFilter, ids: 
     the hours holding them, else computed by the database over the period's facts (PostgreSQL's
     ``percentile_disc``, elsewhere one ordered pass numbering the rows)."""
     if rollup:
-        n, found = report_rollups.percentiles(session, _MEASURES[figure], ids, flt.start, flt.end,
+        n, found = report_rollups.percentiles(session, _ROLLUP_MEASURE[figure], ids, flt.start, flt.end,
                                               flt.bounds(), (0.5, 0.9))
         return Spread(n, *[None if v is None else round(float(v) / 3600, 2) for v in found])
     stmt = _narrow(select(column.label("v")).where(figure_condition(figure, flt)), flt, ids,

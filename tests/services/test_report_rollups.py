@@ -177,7 +177,9 @@ def test_reports_read_the_facts_when_the_rollups_cannot_answer(session, centre, 
     assert reports.build_report(session, centre.admin, tagged).now.received == 1
 
 
-def test_rebuild_facts_command_repairs_rollups_that_drifted(session, centre):
+def test_rollup_rebuild_recomputes_rows_that_drifted_from_the_facts(session, centre):
+    """``report_rollups.rebuild``, which ``inbox report rebuild-facts`` runs after the facts
+    (the command itself: tests/cli/test_report.py)."""
     t = centre.customer_writes(jst(2026, 5, 11, 10))
     centre.reply(t, jst(2026, 5, 11, 11), jst(2026, 5, 11, 12))
     good = rollup_rows(session)
@@ -186,6 +188,7 @@ def test_rebuild_facts_command_repairs_rollups_that_drifted(session, centre):
     assert rollup_rows(session) != good
     report_rollups.rebuild(session)
     assert rollup_rows(session) == good
+    # and it leaves the facts' own days as they were: answered, never resolved
     assert session.get(ThreadFact, t.id).first_resolved_day is None
 
 
